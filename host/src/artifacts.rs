@@ -1,0 +1,500 @@
+//! `artifacts`: immutable, versioned JSON outputs that sessions publish and read.
+//!
+//! Owns the `artifacts`, `artifact_versions`, `lineage_edges` and `artifact_reads` tables
+//! (through `store`) and the `artifact.published` event. Versions are numbered 1, 2, 3…
+//! per artifact with no gap because each is allocated inside the publishing transaction.
+//! Reacting to a publish (dependency resolution) is the resolver's job, not this module's.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::ids::{check_id, check_opt_id};
+use crate::store::{ArtifactFilter, NewEvent, Tx};
+
+/// Largest `data` accepted, serialized.
+pub const MAX_DATA_BYTES: usize = 8 * 1024 * 1024;
+/// Longest `summary` accepted.
+pub const MAX_SUMMARY_CHARS: usize = 4096;
+/// Most `derived_from` entries per version.
+pub const MAX_INPUTS: usize = 256;
+
+/// Artifact types every data dir knows, with what each is for.
+pub const BUILTIN_TYPES: &[(&str, &str)] = &[
+    ("api-contract", "An API surface: endpoints, request and response shapes, errors."),
+    ("schema-change", "A database or data-model change: tables, columns, migrations."),
+    ("test-results", "The outcome of a test run: counts of passed and failed tests, failures."),
+    ("shared-conventions", "Conventions every worker follows: response and error formats, naming."),
+    ("json", "Any JSON document; no rules beyond being JSON."),
+];
+
+/// One exact artifact version, as used in `derived_from`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionRef {
+    /// ID of the input artifact.
+    pub artifact_id: String,
+    /// The exact version of it that was used.
+    pub version: u32,
+}
+
+/// Arguments of `artifact_publish`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// ID of the artifact (1-128 of `[A-Za-z0-9._-]`). Publishing to an existing ID creates its next version.
+    pub artifact_id: String,
+    /// Artifact type, e.g. `api-contract`, `schema-change`, `test-results`, `shared-conventions` or `json`. Fixed at the first version.
+    #[serde(rename = "type")]
+    pub artifact_type: String,
+    /// The artifact's content: any JSON value.
+    #[schemars(schema_with = "crate::schema::any_json")]
+    pub data: Value,
+    /// One line saying what this version is or what changed.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// The exact input versions this version was derived from (lineage).
+    #[serde(default)]
+    pub derived_from: Vec<VersionRef>,
+    /// Who publishes; defaults to the calling session.
+    #[serde(default)]
+    pub publisher: Option<String>,
+    /// Team the artifact belongs to (first version only); defaults to the caller's team.
+    #[serde(default)]
+    pub team: Option<String>,
+}
+
+/// Arguments of `artifact_get`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetRequest {
+    /// ID of the artifact.
+    pub artifact_id: String,
+    /// Version to read; the latest when omitted.
+    #[serde(default)]
+    pub version: Option<u32>,
+    /// Who reads (recorded for `artifact_readers`); defaults to the calling session.
+    #[serde(default)]
+    pub reader: Option<String>,
+}
+
+/// Arguments of `artifact_list`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListRequest {
+    /// Only artifacts of this type.
+    #[serde(default, rename = "type")]
+    pub artifact_type: Option<String>,
+    /// Only artifacts whose latest version this session published.
+    #[serde(default)]
+    pub publisher: Option<String>,
+    /// Only artifacts of this team.
+    #[serde(default)]
+    pub team: Option<String>,
+}
+
+/// Arguments of the tools that take just an artifact ID.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactIdRequest {
+    /// ID of the artifact.
+    pub artifact_id: String,
+}
+
+/// Arguments of `artifact_diff`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiffRequest {
+    /// ID of the artifact.
+    pub artifact_id: String,
+    /// Older version; defaults to the one before `to_version`.
+    #[serde(default)]
+    pub from_version: Option<u32>,
+    /// Newer version; defaults to the latest.
+    #[serde(default)]
+    pub to_version: Option<u32>,
+}
+
+/// One stored version. `data` is absent in listings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Version {
+    pub artifact_id: String,
+    #[serde(rename = "type")]
+    pub artifact_type: String,
+    pub team: String,
+    pub version: u32,
+    pub latest_version: u32,
+    pub sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    pub publisher: String,
+    pub published_at: String,
+    /// Event that published it.
+    pub seq: i64,
+    pub derived_from: Vec<VersionRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+/// One recorded read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Read {
+    pub reader: String,
+    pub version: u32,
+    pub read_at: String,
+}
+
+/// Result of `artifact_readers`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Readers {
+    pub artifact_id: String,
+    pub latest_version: u32,
+    /// Every read, oldest first.
+    pub reads: Vec<Read>,
+    /// Each reader with the newest version it read and whether that is the latest.
+    pub readers: Vec<ReaderSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReaderSummary {
+    pub reader: String,
+    pub last_version_read: u32,
+    pub read_latest: bool,
+    pub reads: u32,
+}
+
+/// Result of `artifact_diff`: RFC 6902 operations that turn `from` into `to`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diff {
+    pub artifact_id: String,
+    pub from_version: u32,
+    pub to_version: u32,
+    pub identical: bool,
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+    pub operations: Value,
+}
+
+/// One artifact type, built in or seen in the store.
+#[derive(Debug, Clone, Serialize)]
+pub struct TypeInfo {
+    #[serde(rename = "type")]
+    pub artifact_type: String,
+    pub builtin: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Artifacts of this type in the data dir.
+    pub artifacts: u32,
+    /// What checks `data` on publish. Validator plugins plug in here; until one is
+    /// registered for a type, any JSON is accepted.
+    pub validator: Option<String>,
+}
+
+/// What the store needs to insert a version; built by [`publish`].
+pub(crate) struct NewVersion<'a> {
+    pub artifact_id: &'a str,
+    pub version: u32,
+    pub data: &'a str,
+    pub sha256: &'a str,
+    pub summary: Option<&'a str>,
+    pub publisher: &'a str,
+    pub seq: i64,
+}
+
+/// The artifact row that is not per version.
+pub(crate) struct Head {
+    pub artifact_type: String,
+    pub team: String,
+    pub latest_version: u32,
+}
+
+/// Checks a publish request without touching the store.
+fn check_publish(req: &PublishRequest) -> Result<String> {
+    check_id("artifact_id", &req.artifact_id)?;
+    check_id("type", &req.artifact_type)?;
+    check_opt_id("publisher", req.publisher.as_deref())?;
+    check_opt_id("team", req.team.as_deref())?;
+    if let Some(s) = &req.summary
+        && s.chars().count() > MAX_SUMMARY_CHARS
+    {
+        return Err(Error::invalid(
+            "summary",
+            format!("is longer than {MAX_SUMMARY_CHARS} characters; put details in `data`"),
+        ));
+    }
+    if req.derived_from.len() > MAX_INPUTS {
+        return Err(Error::invalid(
+            "derived_from",
+            format!("lists {} inputs; the limit is {MAX_INPUTS}", req.derived_from.len()),
+        ));
+    }
+    for (i, input) in req.derived_from.iter().enumerate() {
+        check_id(&format!("derived_from[{i}].artifact_id"), &input.artifact_id)?;
+        if input.version == 0 {
+            return Err(Error::invalid(
+                format!("derived_from[{i}].version"),
+                "versions start at 1",
+            ));
+        }
+    }
+    let data = serde_json::to_string(&req.data).expect("a Value always serializes");
+    if data.len() > MAX_DATA_BYTES {
+        return Err(Error::invalid(
+            "data",
+            format!(
+                "is {} bytes; the limit is {MAX_DATA_BYTES} (store large files in the repository and publish their paths)",
+                data.len()
+            ),
+        ));
+    }
+    Ok(data)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Publishes the next version of an artifact inside `tx` and appends its event.
+pub fn publish(tx: &Tx<'_>, caller: &crate::hub::Caller, req: &PublishRequest) -> Result<Version> {
+    let data = check_publish(req)?;
+    let publisher = req.publisher.as_deref().unwrap_or(&caller.session);
+    let head = tx.artifact_head(&req.artifact_id)?;
+    if let Some(head) = &head
+        && head.artifact_type != req.artifact_type
+    {
+        return Err(Error::conflict(format!(
+            "artifact `{}` has type `{}`, not `{}`; publish under a new artifact_id to change the type",
+            req.artifact_id, head.artifact_type, req.artifact_type
+        )));
+    }
+    let version = head.as_ref().map_or(1, |h| h.latest_version + 1);
+    for (i, input) in req.derived_from.iter().enumerate() {
+        let is_self = input.artifact_id == req.artifact_id;
+        if (is_self && input.version >= version) || !tx.version_exists(&input.artifact_id, input.version)? {
+            return Err(Error::invalid(
+                format!("derived_from[{i}]"),
+                format!(
+                    "artifact `{}` has no version {}{}",
+                    input.artifact_id,
+                    input.version,
+                    match tx.artifact_head(&input.artifact_id)? {
+                        Some(h) => format!(" (latest is {})", h.latest_version),
+                        None => " (no such artifact)".to_string(),
+                    }
+                ),
+            ));
+        }
+    }
+    let team = match &head {
+        Some(h) => h.team.clone(),
+        None => req.team.clone().unwrap_or_else(|| caller.team.clone()),
+    };
+    let sha = sha256_hex(data.as_bytes());
+    let seq = tx.append_event(NewEvent {
+        kind: "artifact.published",
+        actor: publisher,
+        team: &team,
+        subject: format!("artifact:{}", req.artifact_id),
+        payload: json!({
+            "artifact_id": req.artifact_id,
+            "type": req.artifact_type,
+            "version": version,
+            "sha256": sha,
+            "summary": req.summary,
+            "derived_from": req.derived_from,
+        }),
+    })?;
+    if head.is_none() {
+        tx.insert_artifact(&req.artifact_id, &req.artifact_type, &team, publisher)?;
+    }
+    tx.insert_version(&NewVersion {
+        artifact_id: &req.artifact_id,
+        version,
+        data: &data,
+        sha256: &sha,
+        summary: req.summary.as_deref(),
+        publisher,
+        seq,
+    })?;
+    for input in &req.derived_from {
+        tx.insert_lineage_edge(&req.artifact_id, version, input)?;
+    }
+    Ok(Version {
+        artifact_id: req.artifact_id.clone(),
+        artifact_type: req.artifact_type.clone(),
+        team,
+        version,
+        latest_version: version,
+        sha256: sha,
+        summary: req.summary.clone(),
+        publisher: publisher.to_string(),
+        published_at: crate::time::rfc3339(tx.now_ms()),
+        seq,
+        derived_from: req.derived_from.clone(),
+        data: None,
+    })
+}
+
+/// Reads one version (the latest by default) with its data and records the read.
+pub fn get(tx: &Tx<'_>, caller: &crate::hub::Caller, req: &GetRequest) -> Result<Version> {
+    check_id("artifact_id", &req.artifact_id)?;
+    check_opt_id("reader", req.reader.as_deref())?;
+    if req.version == Some(0) {
+        return Err(Error::invalid("version", "versions start at 1"));
+    }
+    let head = tx
+        .artifact_head(&req.artifact_id)?
+        .ok_or_else(|| missing(&req.artifact_id))?;
+    let version = req.version.unwrap_or(head.latest_version);
+    let v = tx.version(&req.artifact_id, version, true)?.ok_or_else(|| {
+        Error::invalid(
+            "version",
+            format!(
+                "artifact `{}` has no version {version}; its versions are 1 to {}",
+                req.artifact_id, head.latest_version
+            ),
+        )
+    })?;
+    let reader = req.reader.as_deref().unwrap_or(&caller.session);
+    tx.insert_read(&req.artifact_id, version, reader)?;
+    Ok(v)
+}
+
+pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Vec<Version>> {
+    check_opt_id("type", req.artifact_type.as_deref())?;
+    check_opt_id("publisher", req.publisher.as_deref())?;
+    check_opt_id("team", req.team.as_deref())?;
+    tx.list_artifacts(&ArtifactFilter {
+        artifact_type: req.artifact_type.as_deref(),
+        publisher: req.publisher.as_deref(),
+        team: req.team.as_deref(),
+    })
+}
+
+pub fn history(tx: &Tx<'_>, artifact_id: &str) -> Result<Vec<Version>> {
+    check_id("artifact_id", artifact_id)?;
+    let versions = tx.history(artifact_id)?;
+    if versions.is_empty() {
+        return Err(missing(artifact_id));
+    }
+    Ok(versions)
+}
+
+pub fn readers(tx: &Tx<'_>, artifact_id: &str) -> Result<Readers> {
+    check_id("artifact_id", artifact_id)?;
+    let head = tx
+        .artifact_head(artifact_id)?
+        .ok_or_else(|| missing(artifact_id))?;
+    let reads = tx.reads(artifact_id)?;
+    let mut readers: Vec<ReaderSummary> = Vec::new();
+    for r in &reads {
+        match readers.iter_mut().find(|s| s.reader == r.reader) {
+            Some(s) => {
+                s.last_version_read = s.last_version_read.max(r.version);
+                s.reads += 1;
+            }
+            None => readers.push(ReaderSummary {
+                reader: r.reader.clone(),
+                last_version_read: r.version,
+                read_latest: false,
+                reads: 1,
+            }),
+        }
+    }
+    for s in &mut readers {
+        s.read_latest = s.last_version_read == head.latest_version;
+    }
+    Ok(Readers {
+        artifact_id: artifact_id.to_string(),
+        latest_version: head.latest_version,
+        reads,
+        readers,
+    })
+}
+
+pub fn diff(tx: &Tx<'_>, req: &DiffRequest) -> Result<Diff> {
+    check_id("artifact_id", &req.artifact_id)?;
+    let head = tx
+        .artifact_head(&req.artifact_id)?
+        .ok_or_else(|| missing(&req.artifact_id))?;
+    let to = req.to_version.unwrap_or(head.latest_version);
+    let from = req.from_version.unwrap_or(to.saturating_sub(1).max(1));
+    let load = |field: &str, v: u32| -> Result<Value> {
+        tx.version(&req.artifact_id, v, true)?
+            .and_then(|v| v.data)
+            .ok_or_else(|| {
+                Error::invalid(
+                    field,
+                    format!(
+                        "artifact `{}` has no version {v}; its versions are 1 to {}",
+                        req.artifact_id, head.latest_version
+                    ),
+                )
+            })
+    };
+    let old = load("from_version", from)?;
+    let new = load("to_version", to)?;
+    let patch = json_patch::diff(&old, &new);
+    let (mut added, mut removed, mut changed) = (0, 0, 0);
+    for op in patch.iter() {
+        match op {
+            json_patch::PatchOperation::Add(_) => added += 1,
+            json_patch::PatchOperation::Remove(_) => removed += 1,
+            _ => changed += 1,
+        }
+    }
+    Ok(Diff {
+        artifact_id: req.artifact_id.clone(),
+        from_version: from,
+        to_version: to,
+        identical: patch.is_empty(),
+        added,
+        removed,
+        changed,
+        operations: serde_json::to_value(&patch).expect("a patch serializes"),
+    })
+}
+
+pub fn types(tx: &Tx<'_>) -> Result<Vec<TypeInfo>> {
+    let counts = tx.type_counts()?;
+    let count_of = |t: &str| {
+        counts
+            .iter()
+            .find(|(name, _)| name == t)
+            .map_or(0, |(_, n)| *n)
+    };
+    let mut out: Vec<TypeInfo> = BUILTIN_TYPES
+        .iter()
+        .map(|(t, d)| TypeInfo {
+            artifact_type: t.to_string(),
+            builtin: true,
+            description: Some(d.to_string()),
+            artifacts: count_of(t),
+            validator: None,
+        })
+        .collect();
+    for (t, n) in &counts {
+        if !BUILTIN_TYPES.iter().any(|(b, _)| b == t) {
+            out.push(TypeInfo {
+                artifact_type: t.clone(),
+                builtin: false,
+                description: None,
+                artifacts: *n,
+                validator: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn missing(artifact_id: &str) -> Error {
+    Error::not_found_hint(
+        "artifact",
+        artifact_id,
+        "`artifact_list` shows the artifacts that exist",
+    )
+}

@@ -1,0 +1,783 @@
+//! `cli`: the `clearctx` command for people and scripts, a thin adapter over [`Hub`].
+//!
+//! Each subcommand builds the same request type the MCP tool takes, calls one hub method
+//! and renders the result: readable text by default, or with `--json` the same JSON the
+//! MCP tool returns. Exit codes: 0 done, 1 refused (bad input, not found, conflict),
+//! 2 usage error, 3 internal error.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::artifacts::{self, VersionRef};
+use crate::contracts::{self, Dependency, DependencyKind, ExpectedOutput, Priority, Status};
+use crate::error::{Error, ErrorKind, Result};
+use crate::hub::Hub;
+use crate::inbox;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "clearctx",
+    version,
+    about = "Coordination hub for teams of Claude Code sessions",
+    long_about = "Coordination hub for teams of Claude Code sessions: versioned artifacts and \
+                  contracts whose dependencies resolve themselves, served to Claude Code over MCP \
+                  (`clearctx serve`) and to people and scripts through this command."
+)]
+pub struct Cli {
+    /// Data dir [default: $CLEARCTX_HOME, else ~/.clearctx]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print results as JSON (the same JSON the MCP tools return)
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the MCP server on stdin/stdout (Claude Code starts this)
+    Serve,
+    /// Summarize the data dir: artifacts, contracts, unread notifications
+    Status,
+    /// Publish and read versioned artifacts
+    #[command(subcommand)]
+    Artifact(ArtifactCommand),
+    /// Create contracts and move them through their lifecycle
+    #[command(subcommand)]
+    Contract(ContractCommand),
+    /// Show (and mark read) unread notifications of a session
+    Inbox {
+        /// Whose inbox [default: $CLEARCTX_SESSION, else `cli`]
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Leave the notifications unread
+        #[arg(long)]
+        keep_unread: bool,
+    },
+    /// Print a shell completion script
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArtifactCommand {
+    /// Publish the next version of an artifact
+    Publish(PublishArgs),
+    /// Print a version of an artifact with its data (records the read)
+    Get {
+        artifact_id: String,
+        /// Version to read [default: latest]
+        #[arg(long)]
+        version: Option<u32>,
+        /// Who reads [default: $CLEARCTX_SESSION, else `cli`]
+        #[arg(long)]
+        reader: Option<String>,
+    },
+    /// List artifacts with their latest version
+    List {
+        #[arg(long = "type")]
+        artifact_type: Option<String>,
+        #[arg(long)]
+        publisher: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// List every version of an artifact
+    History { artifact_id: String },
+    /// Show who read which version
+    Readers { artifact_id: String },
+    /// Structural diff between two versions [default: latest against the one before]
+    Diff {
+        artifact_id: String,
+        #[arg(long)]
+        from: Option<u32>,
+        #[arg(long)]
+        to: Option<u32>,
+    },
+    /// List artifact types
+    Types,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    pub artifact_id: String,
+    /// Artifact type, e.g. api-contract, test-results, json
+    #[arg(long = "type", value_name = "TYPE")]
+    pub artifact_type: String,
+    /// The content, as JSON
+    #[arg(long, value_name = "JSON", conflicts_with = "data_file", required_unless_present = "data_file")]
+    pub data: Option<String>,
+    /// Read the JSON content from a file (`-` for stdin)
+    #[arg(long, value_name = "PATH")]
+    pub data_file: Option<PathBuf>,
+    /// One line saying what this version is
+    #[arg(long)]
+    pub summary: Option<String>,
+    /// An input version this was derived from, as ID@VERSION (repeatable)
+    #[arg(long = "derived-from", value_name = "ID@VERSION", value_parser = parse_version_ref)]
+    pub derived_from: Vec<VersionRef>,
+    /// Who publishes [default: $CLEARCTX_SESSION, else `cli`]
+    #[arg(long)]
+    pub publisher: Option<String>,
+    #[arg(long)]
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContractCommand {
+    /// Create a contract (ready at once unless its dependencies are unmet)
+    Create(CreateArgs),
+    /// Start a ready contract
+    Start {
+        contract_id: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Complete an in-progress contract
+    Complete {
+        contract_id: String,
+        #[arg(long)]
+        summary: Option<String>,
+        /// Structured result, as JSON
+        #[arg(long, value_name = "JSON")]
+        result: Option<String>,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Fail an unfinished contract
+    Fail {
+        contract_id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Reopen a finished or in-progress contract
+    Reopen {
+        contract_id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Show one contract with its dependencies and history
+    Get { contract_id: String },
+    /// List contracts, highest priority first
+    List {
+        #[arg(long)]
+        assignee: Option<String>,
+        #[arg(long)]
+        assigner: Option<String>,
+        #[arg(long, value_parser = parse_status)]
+        status: Option<Status>,
+        #[arg(long)]
+        team: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    pub contract_id: String,
+    #[arg(long)]
+    pub title: String,
+    /// Session that will do the work
+    #[arg(long)]
+    pub assignee: String,
+    /// Session assigning it [default: $CLEARCTX_SESSION, else `cli`]
+    #[arg(long)]
+    pub assigner: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Structured inputs, as a JSON object
+    #[arg(long, value_name = "JSON")]
+    pub inputs: Option<String>,
+    /// contract:ID or artifact:ID[@MIN_VERSION] (repeatable)
+    #[arg(long = "depends-on", value_name = "DEP", value_parser = parse_dependency)]
+    pub depends_on: Vec<Dependency>,
+    /// type:TYPE or id:ARTIFACT_ID, with `?` at the end when optional (repeatable)
+    #[arg(long = "expects", value_name = "OUTPUT", value_parser = parse_expected)]
+    pub expects: Vec<ExpectedOutput>,
+    /// An acceptance criterion (repeatable)
+    #[arg(long = "criterion", value_name = "TEXT")]
+    pub criteria: Vec<String>,
+    #[arg(long, value_parser = parse_priority)]
+    pub priority: Option<Priority>,
+    /// Seconds it may stay in progress before failing as overdue
+    #[arg(long)]
+    pub timeout_s: Option<u64>,
+    /// How many times it may be reopened
+    #[arg(long)]
+    pub max_retries: Option<u32>,
+    #[arg(long)]
+    pub team: Option<String>,
+}
+
+fn parse_version_ref(s: &str) -> std::result::Result<VersionRef, String> {
+    let (id, v) = s
+        .rsplit_once('@')
+        .ok_or_else(|| format!("`{s}` is not ID@VERSION"))?;
+    let version = v
+        .parse()
+        .map_err(|_| format!("`{v}` in `{s}` is not a version number"))?;
+    Ok(VersionRef {
+        artifact_id: id.to_string(),
+        version,
+    })
+}
+
+fn parse_dependency(s: &str) -> std::result::Result<Dependency, String> {
+    if let Some(id) = s.strip_prefix("contract:") {
+        return Ok(Dependency {
+            kind: DependencyKind::Contract,
+            id: id.to_string(),
+            min_version: None,
+        });
+    }
+    if let Some(rest) = s.strip_prefix("artifact:") {
+        let (id, min) = match rest.rsplit_once('@') {
+            Some((id, v)) => (
+                id,
+                Some(v.parse().map_err(|_| format!("`{v}` in `{s}` is not a version number"))?),
+            ),
+            None => (rest, None),
+        };
+        return Ok(Dependency {
+            kind: DependencyKind::Artifact,
+            id: id.to_string(),
+            min_version: min,
+        });
+    }
+    Err(format!("`{s}` is not contract:ID or artifact:ID[@MIN_VERSION]"))
+}
+
+fn parse_expected(s: &str) -> std::result::Result<ExpectedOutput, String> {
+    let (s, required) = match s.strip_suffix('?') {
+        Some(rest) => (rest, false),
+        None => (s, true),
+    };
+    let (artifact_type, artifact_id) = if let Some(t) = s.strip_prefix("type:") {
+        (Some(t.to_string()), None)
+    } else if let Some(id) = s.strip_prefix("id:") {
+        (None, Some(id.to_string()))
+    } else {
+        return Err(format!("`{s}` is not type:TYPE or id:ARTIFACT_ID"));
+    };
+    Ok(ExpectedOutput {
+        artifact_type,
+        artifact_id,
+        required,
+    })
+}
+
+fn parse_priority(s: &str) -> std::result::Result<Priority, String> {
+    serde_json::from_value(json!(s)).map_err(|_| format!("`{s}` is not low, normal, high or critical"))
+}
+
+fn parse_status(s: &str) -> std::result::Result<Status, String> {
+    serde_json::from_value(json!(s))
+        .map_err(|_| format!("`{s}` is not pending, ready, in_progress, completed or failed"))
+}
+
+fn parse_json(flag: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| Error::invalid(flag, format!("is not JSON: {e}")))
+}
+
+fn read_data(args: &PublishArgs) -> Result<Value> {
+    match (&args.data, &args.data_file) {
+        (Some(text), _) => parse_json("--data", text),
+        (None, Some(path)) => {
+            let mut text = String::new();
+            let read = if path.as_os_str() == "-" {
+                std::io::stdin().read_to_string(&mut text)
+            } else {
+                std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+            };
+            read.map_err(|e| Error::invalid("--data-file", format!("cannot read `{}`: {e}", path.display())))?;
+            parse_json("--data-file", &text)
+        }
+        (None, None) => Err(Error::invalid("--data", "give --data or --data-file")),
+    }
+}
+
+/// What a command produced: the JSON (for `--json`) and the text for people.
+pub struct Output {
+    pub json: Value,
+    pub text: String,
+}
+
+fn out<T: Serialize>(value: &T, text: String) -> Output {
+    Output {
+        json: serde_json::to_value(value).expect("hub results serialize"),
+        text,
+    }
+}
+
+/// Runs one command against the hub. `serve` and `completions` are handled by `main`.
+pub fn run(hub: &Hub, command: Command) -> Result<Output> {
+    match command {
+        Command::Status => {
+            let s = hub.status()?;
+            let text = render::status(&s);
+            Ok(out(&s, text))
+        }
+        Command::Artifact(a) => artifact(hub, a),
+        Command::Contract(c) => contract(hub, c),
+        Command::Inbox {
+            recipient,
+            keep_unread,
+        } => {
+            let i = hub.inbox_check(&inbox::CheckRequest {
+                recipient,
+                mark_read: Some(!keep_unread),
+            })?;
+            let text = render::inbox(&i);
+            Ok(out(&i, text))
+        }
+        Command::Serve | Command::Completions { .. } => {
+            unreachable!("main handles serve and completions")
+        }
+    }
+}
+
+fn artifact(hub: &Hub, command: ArtifactCommand) -> Result<Output> {
+    match command {
+        ArtifactCommand::Publish(args) => {
+            let data = read_data(&args)?;
+            let v = hub.artifact_publish(&artifacts::PublishRequest {
+                artifact_id: args.artifact_id,
+                artifact_type: args.artifact_type,
+                data,
+                summary: args.summary,
+                derived_from: args.derived_from,
+                publisher: args.publisher,
+                team: args.team,
+            })?;
+            let text = format!(
+                "published {} v{} ({}) sha256 {}",
+                v.artifact_id,
+                v.version,
+                v.artifact_type,
+                &v.sha256[..12]
+            );
+            Ok(out(&v, text))
+        }
+        ArtifactCommand::Get {
+            artifact_id,
+            version,
+            reader,
+        } => {
+            let v = hub.artifact_get(&artifacts::GetRequest {
+                artifact_id,
+                version,
+                reader,
+            })?;
+            let text = render::version(&v);
+            Ok(out(&v, text))
+        }
+        ArtifactCommand::List {
+            artifact_type,
+            publisher,
+            team,
+        } => {
+            let list = hub.artifact_list(&artifacts::ListRequest {
+                artifact_type,
+                publisher,
+                team,
+            })?;
+            let text = render::artifacts(&list);
+            Ok(out(&json!({ "count": list.len(), "artifacts": list }), text))
+        }
+        ArtifactCommand::History { artifact_id } => {
+            let list = hub.artifact_history(&artifact_id)?;
+            let text = render::history(&list);
+            Ok(out(&json!({ "artifact_id": artifact_id, "versions": list }), text))
+        }
+        ArtifactCommand::Readers { artifact_id } => {
+            let r = hub.artifact_readers(&artifact_id)?;
+            let text = render::readers(&r);
+            Ok(out(&r, text))
+        }
+        ArtifactCommand::Diff {
+            artifact_id,
+            from,
+            to,
+        } => {
+            let d = hub.artifact_diff(&artifacts::DiffRequest {
+                artifact_id,
+                from_version: from,
+                to_version: to,
+            })?;
+            let text = render::diff(&d);
+            Ok(out(&d, text))
+        }
+        ArtifactCommand::Types => {
+            let t = hub.artifact_types()?;
+            let text = render::types(&t);
+            Ok(out(&json!({ "types": t }), text))
+        }
+    }
+}
+
+fn contract(hub: &Hub, command: ContractCommand) -> Result<Output> {
+    let c = match command {
+        ContractCommand::Create(a) => hub.contract_create(&contracts::CreateRequest {
+            contract_id: a.contract_id,
+            title: a.title,
+            assignee: a.assignee,
+            assigner: a.assigner,
+            description: a.description,
+            inputs: a.inputs.as_deref().map(|t| parse_json("--inputs", t)).transpose()?,
+            dependencies: a.depends_on,
+            expected_outputs: a.expects,
+            acceptance_criteria: a.criteria,
+            priority: a.priority,
+            timeout_s: a.timeout_s,
+            max_retries: a.max_retries,
+            team: a.team,
+        })?,
+        ContractCommand::Start { contract_id, by } => {
+            hub.contract_start(&contracts::ContractIdRequest { contract_id, by })?
+        }
+        ContractCommand::Complete {
+            contract_id,
+            summary,
+            result,
+            by,
+        } => hub.contract_complete(&contracts::CompleteRequest {
+            contract_id,
+            summary,
+            result: result.as_deref().map(|t| parse_json("--result", t)).transpose()?,
+            by,
+        })?,
+        ContractCommand::Fail {
+            contract_id,
+            reason,
+            by,
+        } => hub.contract_fail(&contracts::ReasonRequest {
+            contract_id,
+            reason,
+            by,
+        })?,
+        ContractCommand::Reopen {
+            contract_id,
+            reason,
+            by,
+        } => hub.contract_reopen(&contracts::ReasonRequest {
+            contract_id,
+            reason,
+            by,
+        })?,
+        ContractCommand::Get { contract_id } => hub.contract_get(&contract_id)?,
+        ContractCommand::List {
+            assignee,
+            assigner,
+            status,
+            team,
+        } => {
+            let list = hub.contract_list(&contracts::ListRequest {
+                assignee,
+                assigner,
+                status,
+                team,
+            })?;
+            let text = render::contracts(&list);
+            return Ok(out(&json!({ "count": list.len(), "contracts": list }), text));
+        }
+    };
+    let text = render::contract(&c);
+    Ok(out(&c, text))
+}
+
+/// Writes a completion script for `shell` to stdout.
+pub fn completions(shell: clap_complete::Shell) {
+    clap_complete::generate(shell, &mut Cli::command(), "clearctx", &mut std::io::stdout());
+}
+
+/// Exit code for an error, as documented at the top of this module.
+pub fn exit_code(e: &Error) -> u8 {
+    match e.kind() {
+        ErrorKind::InvalidInput | ErrorKind::NotFound | ErrorKind::Conflict => 1,
+        ErrorKind::Internal => 3,
+    }
+}
+
+/// Human-readable rendering. Kept apart so the command code above reads as plain calls.
+mod render {
+    use std::fmt::Write as _;
+
+    use crate::artifacts::{Diff, Readers, TypeInfo, Version};
+    use crate::contracts::Contract;
+    use crate::hub::StatusReport;
+    use crate::inbox::Inbox;
+
+    /// Left-aligned columns sized to their widest cell.
+    fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+        let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+        for row in &rows {
+            for (i, cell) in row.iter().enumerate() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+        let mut s = String::new();
+        let line = |s: &mut String, cells: Vec<String>| {
+            let last = cells.len() - 1;
+            for (i, c) in cells.into_iter().enumerate() {
+                if i == last {
+                    s.push_str(&c);
+                } else {
+                    let _ = write!(s, "{c:<w$}  ", w = widths[i]);
+                }
+            }
+            s.push('\n');
+        };
+        line(&mut s, header.iter().map(|h| h.to_string()).collect());
+        for row in rows {
+            line(&mut s, row);
+        }
+        s.trim_end().to_string()
+    }
+
+    fn date(rfc3339: &str) -> String {
+        rfc3339.get(..19).unwrap_or(rfc3339).replace('T', " ")
+    }
+
+    pub fn version(v: &Version) -> String {
+        let mut s = format!(
+            "{} v{} of {} ({}), published by {} at {}",
+            v.artifact_id,
+            v.version,
+            v.latest_version,
+            v.artifact_type,
+            v.publisher,
+            date(&v.published_at)
+        );
+        if let Some(summary) = &v.summary {
+            let _ = write!(s, "\n{summary}");
+        }
+        if !v.derived_from.is_empty() {
+            let inputs: Vec<String> = v
+                .derived_from
+                .iter()
+                .map(|r| format!("{}@{}", r.artifact_id, r.version))
+                .collect();
+            let _ = write!(s, "\nderived from {}", inputs.join(", "));
+        }
+        if let Some(data) = &v.data {
+            let _ = write!(
+                s,
+                "\n{}",
+                serde_json::to_string_pretty(data).unwrap_or_default()
+            );
+        }
+        s
+    }
+
+    pub fn artifacts(list: &[Version]) -> String {
+        if list.is_empty() {
+            return "no artifacts".to_string();
+        }
+        table(
+            &["ARTIFACT", "TYPE", "VERSION", "PUBLISHER", "PUBLISHED", "SUMMARY"],
+            list.iter()
+                .map(|v| {
+                    vec![
+                        v.artifact_id.clone(),
+                        v.artifact_type.clone(),
+                        v.version.to_string(),
+                        v.publisher.clone(),
+                        date(&v.published_at),
+                        v.summary.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+        )
+    }
+
+    pub fn history(list: &[Version]) -> String {
+        table(
+            &["VERSION", "PUBLISHER", "PUBLISHED", "SHA256", "SUMMARY"],
+            list.iter()
+                .map(|v| {
+                    vec![
+                        v.version.to_string(),
+                        v.publisher.clone(),
+                        date(&v.published_at),
+                        v.sha256[..12].to_string(),
+                        v.summary.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+        )
+    }
+
+    pub fn readers(r: &Readers) -> String {
+        if r.readers.is_empty() {
+            return format!("nobody has read {} yet", r.artifact_id);
+        }
+        table(
+            &["READER", "LAST READ", "LATEST", "READS"],
+            r.readers
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.reader.clone(),
+                        format!("v{}", s.last_version_read),
+                        if s.read_latest { "yes".into() } else { format!("no (v{} exists)", r.latest_version) },
+                        s.reads.to_string(),
+                    ]
+                })
+                .collect(),
+        )
+    }
+
+    pub fn diff(d: &Diff) -> String {
+        if d.identical {
+            return format!("{} v{} and v{} are identical", d.artifact_id, d.from_version, d.to_version);
+        }
+        let mut s = format!(
+            "{} v{} -> v{}: {} added, {} removed, {} changed",
+            d.artifact_id, d.from_version, d.to_version, d.added, d.removed, d.changed
+        );
+        for op in d.operations.as_array().into_iter().flatten() {
+            let kind = op["op"].as_str().unwrap_or("?");
+            let path = op["path"].as_str().unwrap_or("");
+            let sign = match kind {
+                "add" => "+",
+                "remove" => "-",
+                _ => "~",
+            };
+            match op.get("value") {
+                Some(v) => {
+                    let _ = write!(s, "\n{sign} {path}: {v}");
+                }
+                None => {
+                    let _ = write!(s, "\n{sign} {path}");
+                }
+            }
+        }
+        s
+    }
+
+    pub fn types(t: &[TypeInfo]) -> String {
+        table(
+            &["TYPE", "ARTIFACTS", "VALIDATOR", "DESCRIPTION"],
+            t.iter()
+                .map(|t| {
+                    vec![
+                        t.artifact_type.clone(),
+                        t.artifacts.to_string(),
+                        t.validator.clone().unwrap_or_else(|| "-".into()),
+                        t.description.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+        )
+    }
+
+    pub fn contract(c: &Contract) -> String {
+        let mut s = format!(
+            "{} [{}] {} -> {}: {}",
+            c.contract_id,
+            c.status.as_str(),
+            c.assigner,
+            c.assignee,
+            c.title
+        );
+        if !c.description.is_empty() {
+            let _ = write!(s, "\n{}", c.description);
+        }
+        if let Some(reason) = &c.reason {
+            let _ = write!(s, "\nreason: {reason}");
+        }
+        for d in &c.dependencies {
+            let _ = write!(
+                s,
+                "\n  {} {} {}: {}",
+                if d.satisfied { "✔" } else { "…" },
+                d.dependency.kind.as_str(),
+                d.dependency.id,
+                d.detail
+            );
+        }
+        for o in &c.expected_outputs {
+            let what = match (&o.artifact_id, &o.artifact_type) {
+                (Some(id), _) => format!("artifact {id}"),
+                (_, Some(t)) => format!("an artifact of type {t}"),
+                _ => String::new(),
+            };
+            let _ = write!(s, "\n  expects {what}{}", if o.required { "" } else { " (optional)" });
+        }
+        if let Some(history) = &c.history {
+            for e in history {
+                let _ = write!(s, "\n  {} #{} {} by {}", date(&e.at), e.seq, e.kind, e.actor);
+            }
+        }
+        s
+    }
+
+    pub fn contracts(list: &[Contract]) -> String {
+        if list.is_empty() {
+            return "no contracts".to_string();
+        }
+        table(
+            &["CONTRACT", "STATUS", "PRIORITY", "ASSIGNEE", "TITLE"],
+            list.iter()
+                .map(|c| {
+                    vec![
+                        c.contract_id.clone(),
+                        c.status.as_str().to_string(),
+                        serde_json::to_value(c.priority)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default(),
+                        c.assignee.clone(),
+                        c.title.clone(),
+                    ]
+                })
+                .collect(),
+        )
+    }
+
+    pub fn inbox(i: &Inbox) -> String {
+        if i.unread.is_empty() {
+            return format!("no unread notifications for {}", i.recipient);
+        }
+        let mut s = String::new();
+        for n in &i.unread {
+            let _ = writeln!(s, "{} {}: {}", date(&n.created_at), n.kind, n.message);
+        }
+        s.trim_end().to_string()
+    }
+
+    pub fn status(st: &StatusReport) -> String {
+        let mut s = format!(
+            "data dir   {}\nevents     {} (last seq {})\nartifacts  {} ({} versions)\n",
+            st.data_dir, st.events, st.last_seq, st.artifacts, st.artifact_versions
+        );
+        let counts: Vec<String> = st.contracts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let _ = writeln!(
+            s,
+            "contracts  {}",
+            if counts.is_empty() { "none".to_string() } else { counts.join(", ") }
+        );
+        if !st.unread_notifications.is_empty() {
+            let unread: Vec<String> = st
+                .unread_notifications
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let _ = writeln!(s, "unread     {}", unread.join(", "));
+        }
+        if !st.open_contracts.is_empty() {
+            let _ = write!(s, "\n{}", contracts(&st.open_contracts));
+        }
+        s.trim_end().to_string()
+    }
+}

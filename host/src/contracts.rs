@@ -1,0 +1,819 @@
+//! `contracts`: units of work one session assigns to another, with dependencies that
+//! resolve themselves.
+//!
+//! Owns the `contracts`, `contract_dependencies` and `contract_expected_outputs` tables
+//! (through `store`) and the `contract.*` events. Lifecycle:
+//! `pending → ready → in_progress → completed | failed`, and `reopen` back to
+//! pending/ready. Moving pending contracts to ready and failing overdue ones is the
+//! resolver's job; this module only says what each transition requires.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::artifacts::VersionRef;
+use crate::error::{Error, Result};
+use crate::hub::Caller;
+use crate::ids::{check_id, check_opt_id};
+use crate::inbox;
+use crate::store::{ContractFilter, Event, NewEvent, Tx};
+
+pub const MAX_TEXT_CHARS: usize = 16 * 1024;
+pub const MAX_DEPENDENCIES: usize = 256;
+/// A day; longer work should be split or re-armed.
+pub const MAX_TIMEOUT_S: u64 = 7 * 24 * 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Ready,
+    InProgress,
+    Completed,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Ready => "ready",
+            Status::InProgress => "in_progress",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Status> {
+        Ok(match s {
+            "pending" => Status::Pending,
+            "ready" => Status::Ready,
+            "in_progress" => Status::InProgress,
+            "completed" => Status::Completed,
+            "failed" => Status::Failed,
+            other => return Err(Error::Corrupt(format!("unknown contract status `{other}`"))),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    #[default]
+    Normal,
+    High,
+    Critical,
+}
+
+impl Priority {
+    pub fn rank(self) -> i64 {
+        self as i64
+    }
+    pub fn from_rank(rank: i64) -> Priority {
+        match rank {
+            0 => Priority::Low,
+            2 => Priority::High,
+            3 => Priority::Critical,
+            _ => Priority::Normal,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DependencyKind {
+    /// Satisfied when the artifact has a version >= `min_version`.
+    Artifact,
+    /// Satisfied when the contract is completed.
+    Contract,
+}
+
+impl DependencyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DependencyKind::Artifact => "artifact",
+            DependencyKind::Contract => "contract",
+        }
+    }
+}
+
+/// Something a contract waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dependency {
+    /// `artifact` or `contract`.
+    #[serde(rename = "type")]
+    pub kind: DependencyKind,
+    /// ID of the artifact or contract waited for.
+    pub id: String,
+    /// For artifacts: the lowest version that satisfies the dependency (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_version: Option<u32>,
+}
+
+/// An output the assignee must publish before completing (when `required`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedOutput {
+    /// Any artifact of this type satisfies it. Give this or `artifact_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// This exact artifact satisfies it. Give this or `artifact_type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_id: Option<String>,
+    /// Whether completion is refused without it (default true).
+    #[serde(default = "yes")]
+    pub required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Arguments of `contract_create`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    /// ID of the new contract (1-128 of `[A-Za-z0-9._-]`).
+    pub contract_id: String,
+    /// Short title of the work.
+    pub title: String,
+    /// Session that will do the work.
+    pub assignee: String,
+    /// Session assigning the work; defaults to the caller. Any session may assign any other.
+    #[serde(default)]
+    pub assigner: Option<String>,
+    /// What to do, in full.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Structured inputs for the assignee (a JSON object); replays may override them.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::schema::json_object")]
+    pub inputs: Option<Value>,
+    /// What must exist before the contract becomes ready.
+    #[serde(default)]
+    pub dependencies: Vec<Dependency>,
+    /// Artifacts the assignee must publish before completing.
+    #[serde(default)]
+    pub expected_outputs: Vec<ExpectedOutput>,
+    /// How the result will be judged, one criterion per entry.
+    #[serde(default)]
+    pub acceptance_criteria: Vec<String>,
+    /// low, normal (default), high or critical.
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    /// Seconds the contract may stay in progress before it fails as overdue.
+    #[serde(default)]
+    pub timeout_s: Option<u64>,
+    /// How many times it may be reopened (unlimited when omitted).
+    #[serde(default)]
+    pub max_retries: Option<u32>,
+    /// Team; defaults to the caller's team.
+    #[serde(default)]
+    pub team: Option<String>,
+}
+
+/// Arguments of `contract_start` and `contract_get`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractIdRequest {
+    /// ID of the contract.
+    pub contract_id: String,
+    /// Acting session; defaults to the caller.
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// Arguments of `contract_complete`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    /// ID of the contract (must be in progress).
+    pub contract_id: String,
+    /// What was done.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// Structured result, if any.
+    #[serde(default)]
+    #[schemars(schema_with = "crate::schema::any_json")]
+    pub result: Option<Value>,
+    /// Acting session; defaults to the caller.
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// Arguments of `contract_fail` and `contract_reopen`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    /// ID of the contract.
+    pub contract_id: String,
+    /// Why; shown to the assignee and kept in the history.
+    pub reason: String,
+    /// Acting session; defaults to the caller.
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// Arguments of `contract_list`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListRequest {
+    /// Only contracts assigned to this session.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Only contracts assigned by this session.
+    #[serde(default)]
+    pub assigner: Option<String>,
+    /// Only contracts in this status.
+    #[serde(default)]
+    pub status: Option<Status>,
+    /// Only contracts of this team.
+    #[serde(default)]
+    pub team: Option<String>,
+}
+
+/// A contract row as stored; mutated in Rust and saved whole.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub contract_id: String,
+    pub title: String,
+    pub description: String,
+    pub assignee: String,
+    pub assigner: String,
+    pub team: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub inputs: Value,
+    pub acceptance_criteria: Vec<String>,
+    pub timeout_s: Option<u64>,
+    pub max_retries: Option<u32>,
+    pub retries: u32,
+    pub reason: Option<String>,
+    pub result: Option<Value>,
+    pub outputs: Option<Vec<VersionRef>>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub ready_seq: Option<i64>,
+    pub started_at_ms: Option<i64>,
+    pub deadline_at_ms: Option<i64>,
+}
+
+/// A dependency and whether it holds now.
+#[derive(Debug, Clone, Serialize)]
+pub struct DependencyState {
+    #[serde(flatten)]
+    pub dependency: Dependency,
+    pub satisfied: bool,
+    /// What it is waiting for, or what satisfied it.
+    pub detail: String,
+}
+
+/// A contract as tools return it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Contract {
+    pub contract_id: String,
+    pub title: String,
+    pub description: String,
+    pub assignee: String,
+    pub assigner: String,
+    pub team: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub inputs: Value,
+    pub acceptance_criteria: Vec<String>,
+    pub dependencies: Vec<DependencyState>,
+    pub expected_outputs: Vec<ExpectedOutput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    pub retries: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Vec<VersionRef>>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_at: Option<String>,
+    /// Every event about this contract, oldest first (`contract_get` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<Event>>,
+}
+
+fn check_text(field: &str, value: &str) -> Result<()> {
+    if value.chars().count() > MAX_TEXT_CHARS {
+        return Err(Error::invalid(
+            field,
+            format!("is longer than {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_create(req: &CreateRequest) -> Result<()> {
+    check_id("contract_id", &req.contract_id)?;
+    check_id("assignee", &req.assignee)?;
+    check_opt_id("assigner", req.assigner.as_deref())?;
+    check_opt_id("team", req.team.as_deref())?;
+    if req.title.trim().is_empty() {
+        return Err(Error::invalid("title", "must not be empty"));
+    }
+    check_text("title", &req.title)?;
+    if let Some(d) = &req.description {
+        check_text("description", d)?;
+    }
+    if let Some(inputs) = &req.inputs
+        && !inputs.is_object()
+    {
+        return Err(Error::invalid("inputs", "must be a JSON object"));
+    }
+    if req.dependencies.len() > MAX_DEPENDENCIES {
+        return Err(Error::invalid(
+            "dependencies",
+            format!("lists {}; the limit is {MAX_DEPENDENCIES}", req.dependencies.len()),
+        ));
+    }
+    for (i, d) in req.dependencies.iter().enumerate() {
+        check_id(&format!("dependencies[{i}].id"), &d.id)?;
+        match (d.kind, d.min_version) {
+            (DependencyKind::Contract, Some(_)) => {
+                return Err(Error::invalid(
+                    format!("dependencies[{i}].min_version"),
+                    "applies only to artifact dependencies",
+                ));
+            }
+            (DependencyKind::Artifact, Some(0)) => {
+                return Err(Error::invalid(
+                    format!("dependencies[{i}].min_version"),
+                    "versions start at 1",
+                ));
+            }
+            _ => {}
+        }
+    }
+    for (i, o) in req.expected_outputs.iter().enumerate() {
+        match (&o.artifact_type, &o.artifact_id) {
+            (Some(t), None) => check_id(&format!("expected_outputs[{i}].artifact_type"), t)?,
+            (None, Some(id)) => check_id(&format!("expected_outputs[{i}].artifact_id"), id)?,
+            _ => {
+                return Err(Error::invalid(
+                    format!("expected_outputs[{i}]"),
+                    "give exactly one of `artifact_type` or `artifact_id`",
+                ));
+            }
+        }
+    }
+    for (i, c) in req.acceptance_criteria.iter().enumerate() {
+        check_text(&format!("acceptance_criteria[{i}]"), c)?;
+    }
+    if let Some(t) = req.timeout_s
+        && (t == 0 || t > MAX_TIMEOUT_S)
+    {
+        return Err(Error::invalid(
+            "timeout_s",
+            format!("must be between 1 and {MAX_TIMEOUT_S} seconds"),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a contract in `pending`; the resolver, run after this in the same transaction,
+/// makes it ready at once when nothing blocks it.
+pub fn create(tx: &Tx<'_>, caller: &Caller, req: &CreateRequest) -> Result<()> {
+    check_create(req)?;
+    if tx.contract(&req.contract_id)?.is_some() {
+        return Err(Error::conflict(format!(
+            "contract `{}` already exists; use `contract_reopen` to run it again, or pick another contract_id",
+            req.contract_id
+        )));
+    }
+    for (i, d) in req.dependencies.iter().enumerate() {
+        if d.kind == DependencyKind::Contract {
+            if d.id == req.contract_id {
+                return Err(Error::conflict(format!(
+                    "dependency cycle: contract `{}` depends on itself (dependencies[{i}])",
+                    d.id
+                )));
+            }
+            if tx.contract(&d.id)?.is_none() {
+                return Err(Error::invalid(
+                    format!("dependencies[{i}]"),
+                    format!("contract `{}` does not exist; create it first", d.id),
+                ));
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(tx, &req.contract_id, &req.dependencies)? {
+        return Err(Error::conflict(format!(
+            "dependency cycle: {}",
+            cycle.join(" → ")
+        )));
+    }
+    let assigner = req.assigner.clone().unwrap_or_else(|| caller.session.clone());
+    let team = req.team.clone().unwrap_or_else(|| caller.team.clone());
+    let row = Row {
+        contract_id: req.contract_id.clone(),
+        title: req.title.clone(),
+        description: req.description.clone().unwrap_or_default(),
+        assignee: req.assignee.clone(),
+        assigner: assigner.clone(),
+        team: team.clone(),
+        status: Status::Pending,
+        priority: req.priority.unwrap_or_default(),
+        inputs: req.inputs.clone().unwrap_or_else(|| json!({})),
+        acceptance_criteria: req.acceptance_criteria.clone(),
+        timeout_s: req.timeout_s,
+        max_retries: req.max_retries,
+        retries: 0,
+        reason: None,
+        result: None,
+        outputs: None,
+        created_at_ms: tx.now_ms(),
+        updated_at_ms: tx.now_ms(),
+        ready_seq: None,
+        started_at_ms: None,
+        deadline_at_ms: None,
+    };
+    tx.insert_contract(&row, &req.dependencies, &req.expected_outputs)?;
+    tx.append_event(NewEvent {
+        kind: "contract.created",
+        actor: &assigner,
+        team: &team,
+        subject: subject(&req.contract_id),
+        payload: json!({
+            "contract_id": req.contract_id,
+            "title": req.title,
+            "assignee": req.assignee,
+            "assigner": assigner,
+            "dependencies": req.dependencies,
+            "expected_outputs": req.expected_outputs,
+            "priority": row.priority,
+            "inputs": row.inputs,
+        }),
+    })?;
+    Ok(())
+}
+
+/// Depth-first search over contract dependencies, as if `new_id` depended on `deps`.
+/// Returns the cycle's path when there is one.
+fn find_cycle(tx: &Tx<'_>, new_id: &str, deps: &[Dependency]) -> Result<Option<Vec<String>>> {
+    let mut stack: Vec<Vec<String>> = deps
+        .iter()
+        .filter(|d| d.kind == DependencyKind::Contract)
+        .map(|d| vec![new_id.to_string(), d.id.clone()])
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(path) = stack.pop() {
+        let last = path.last().expect("paths are never empty").clone();
+        if last == new_id {
+            return Ok(Some(path));
+        }
+        if !seen.insert(last.clone()) {
+            continue;
+        }
+        for next in tx.contract_dependency_ids(&last)? {
+            let mut p = path.clone();
+            p.push(next);
+            stack.push(p);
+        }
+    }
+    Ok(None)
+}
+
+fn load(tx: &Tx<'_>, contract_id: &str) -> Result<Row> {
+    check_id("contract_id", contract_id)?;
+    tx.contract(contract_id)?.ok_or_else(|| {
+        Error::not_found_hint(
+            "contract",
+            contract_id,
+            "`contract_list` shows the contracts that exist",
+        )
+    })
+}
+
+pub(crate) fn subject(contract_id: &str) -> String {
+    format!("contract:{contract_id}")
+}
+
+fn wrong_status(row: &Row, action: &str, allowed: &str) -> Error {
+    Error::conflict(format!(
+        "cannot {action} contract `{}`: it is {}, and only {allowed} contracts can be {action}ed{}",
+        row.contract_id,
+        row.status.as_str(),
+        match row.status {
+            Status::Pending => "; it is waiting for its dependencies (see `contract_get`)",
+            Status::Ready => "; call `contract_start` first",
+            Status::Completed | Status::Failed => "; `contract_reopen` runs it again",
+            Status::InProgress => "",
+        }
+    ))
+}
+
+/// ready → in_progress.
+pub fn start(tx: &Tx<'_>, caller: &Caller, req: &ContractIdRequest) -> Result<()> {
+    check_opt_id("by", req.by.as_deref())?;
+    let mut row = load(tx, &req.contract_id)?;
+    if row.status != Status::Ready {
+        return Err(wrong_status(&row, "start", "ready"));
+    }
+    let by = req.by.as_deref().unwrap_or(&caller.session);
+    row.status = Status::InProgress;
+    row.started_at_ms = Some(tx.now_ms());
+    row.deadline_at_ms = row
+        .timeout_s
+        .map(|t| tx.now_ms() + (t as i64) * 1000);
+    row.updated_at_ms = tx.now_ms();
+    tx.update_contract(&row)?;
+    tx.append_event(NewEvent {
+        kind: "contract.started",
+        actor: by,
+        team: &row.team,
+        subject: subject(&row.contract_id),
+        payload: json!({ "contract_id": row.contract_id, "by": by, "deadline_at": row.deadline_at_ms.map(crate::time::rfc3339) }),
+    })?;
+    Ok(())
+}
+
+/// in_progress → completed, when every required output has a version published since the
+/// contract last became ready.
+pub fn complete(tx: &Tx<'_>, caller: &Caller, req: &CompleteRequest) -> Result<()> {
+    check_opt_id("by", req.by.as_deref())?;
+    if let Some(s) = &req.summary {
+        check_text("summary", s)?;
+    }
+    let mut row = load(tx, &req.contract_id)?;
+    if row.status != Status::InProgress {
+        return Err(wrong_status(&row, "complete", "in_progress"));
+    }
+    let since = row.ready_seq.unwrap_or(0);
+    let mut outputs = Vec::new();
+    let mut missing = Vec::new();
+    for o in tx.expected_outputs(&row.contract_id)? {
+        match tx.newest_output_since(o.artifact_id.as_deref(), o.artifact_type.as_deref(), since)? {
+            Some(v) => outputs.push(v),
+            None if o.required => missing.push(match (&o.artifact_id, &o.artifact_type) {
+                (Some(id), _) => format!("artifact `{id}`"),
+                (_, Some(t)) => format!("an artifact of type `{t}`"),
+                _ => unreachable!("checked at creation"),
+            }),
+            None => {}
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::conflict(format!(
+            "cannot complete contract `{}`: required output missing: {} (publish it with `artifact_publish`, then complete again; only versions published since the contract became ready count)",
+            row.contract_id,
+            missing.join(", ")
+        )));
+    }
+    let by = req.by.as_deref().unwrap_or(&caller.session).to_string();
+    row.status = Status::Completed;
+    row.result = match (&req.result, &req.summary) {
+        (Some(r), _) => Some(r.clone()),
+        (None, Some(s)) => Some(json!({ "summary": s })),
+        (None, None) => None,
+    };
+    row.outputs = Some(outputs.clone());
+    row.reason = None;
+    row.deadline_at_ms = None;
+    row.updated_at_ms = tx.now_ms();
+    tx.update_contract(&row)?;
+    let seq = tx.append_event(NewEvent {
+        kind: "contract.completed",
+        actor: &by,
+        team: &row.team,
+        subject: subject(&row.contract_id),
+        payload: json!({ "contract_id": row.contract_id, "by": by, "summary": req.summary, "outputs": outputs }),
+    })?;
+    if row.assigner != by {
+        inbox::notify(
+            tx,
+            &row.assigner,
+            &row.team,
+            "contract_completed",
+            &subject(&row.contract_id),
+            &format!("Contract `{}` ({}) was completed by {by}.", row.contract_id, row.title),
+            seq,
+        )?;
+    }
+    Ok(())
+}
+
+/// Fails a contract that is not yet finished. Used by `contract_fail` and by the resolver
+/// for overdue contracts.
+pub(crate) fn fail_row(tx: &Tx<'_>, mut row: Row, by: &str, reason: &str) -> Result<()> {
+    if matches!(row.status, Status::Completed | Status::Failed) {
+        return Err(wrong_status(&row, "fail", "pending, ready or in_progress"));
+    }
+    row.status = Status::Failed;
+    row.reason = Some(reason.to_string());
+    row.deadline_at_ms = None;
+    row.updated_at_ms = tx.now_ms();
+    tx.update_contract(&row)?;
+    let seq = tx.append_event(NewEvent {
+        kind: "contract.failed",
+        actor: by,
+        team: &row.team,
+        subject: subject(&row.contract_id),
+        payload: json!({ "contract_id": row.contract_id, "by": by, "reason": reason }),
+    })?;
+    let message = format!("Contract `{}` ({}) failed: {reason}", row.contract_id, row.title);
+    for recipient in [&row.assigner, &row.assignee] {
+        if recipient != by {
+            inbox::notify(tx, recipient, &row.team, "contract_failed", &subject(&row.contract_id), &message, seq)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_reason(req: &ReasonRequest) -> Result<()> {
+    check_opt_id("by", req.by.as_deref())?;
+    if req.reason.trim().is_empty() {
+        return Err(Error::invalid("reason", "must not be empty; say why"));
+    }
+    check_text("reason", &req.reason)
+}
+
+pub fn fail(tx: &Tx<'_>, caller: &Caller, req: &ReasonRequest) -> Result<()> {
+    check_reason(req)?;
+    let row = load(tx, &req.contract_id)?;
+    let by = req.by.as_deref().unwrap_or(&caller.session);
+    fail_row(tx, row, by, &req.reason)
+}
+
+/// completed | failed | in_progress → pending (the resolver then makes it ready).
+pub fn reopen(tx: &Tx<'_>, caller: &Caller, req: &ReasonRequest) -> Result<()> {
+    check_reason(req)?;
+    let mut row = load(tx, &req.contract_id)?;
+    if matches!(row.status, Status::Pending | Status::Ready) {
+        return Err(Error::conflict(format!(
+            "cannot reopen contract `{}`: it is already open ({})",
+            row.contract_id,
+            row.status.as_str()
+        )));
+    }
+    if let Some(max) = row.max_retries
+        && row.retries >= max
+    {
+        return Err(Error::conflict(format!(
+            "cannot reopen contract `{}`: it has used all {max} of its retries (max_retries); create a new contract to go on",
+            row.contract_id
+        )));
+    }
+    let by = req.by.as_deref().unwrap_or(&caller.session).to_string();
+    let previous = row.status;
+    row.status = Status::Pending;
+    row.retries += 1;
+    row.reason = Some(req.reason.clone());
+    row.started_at_ms = None;
+    row.deadline_at_ms = None;
+    row.updated_at_ms = tx.now_ms();
+    tx.update_contract(&row)?;
+    let seq = tx.append_event(NewEvent {
+        kind: "contract.reopened",
+        actor: &by,
+        team: &row.team,
+        subject: subject(&row.contract_id),
+        payload: json!({ "contract_id": row.contract_id, "by": by, "reason": req.reason, "from": previous, "retry": row.retries }),
+    })?;
+    if row.assignee != by {
+        inbox::notify(
+            tx,
+            &row.assignee,
+            &row.team,
+            "contract_reopened",
+            &subject(&row.contract_id),
+            &format!("Contract `{}` ({}) was reopened by {by}: {}", row.contract_id, row.title, req.reason),
+            seq,
+        )?;
+    }
+    Ok(())
+}
+
+/// pending → ready; called by the resolver once every dependency holds.
+pub(crate) fn mark_ready(tx: &Tx<'_>, mut row: Row) -> Result<()> {
+    let seq = tx.append_event(NewEvent {
+        kind: "contract.ready",
+        actor: "clearctx",
+        team: &row.team,
+        subject: subject(&row.contract_id),
+        payload: json!({ "contract_id": row.contract_id, "assignee": row.assignee }),
+    })?;
+    row.status = Status::Ready;
+    row.ready_seq = Some(seq);
+    row.updated_at_ms = tx.now_ms();
+    tx.update_contract(&row)?;
+    let what = format!("Contract `{}` ({})", row.contract_id, row.title);
+    inbox::notify(
+        tx,
+        &row.assignee,
+        &row.team,
+        "contract_ready",
+        &subject(&row.contract_id),
+        &format!("{what} is ready for you. Call contract_start, do the work, publish the expected outputs, then contract_complete."),
+        seq,
+    )?;
+    if row.assigner != row.assignee {
+        inbox::notify(
+            tx,
+            &row.assigner,
+            &row.team,
+            "contract_ready",
+            &subject(&row.contract_id),
+            &format!("{what}, which you assigned to {}, is ready.", row.assignee),
+            seq,
+        )?;
+    }
+    Ok(())
+}
+
+/// Builds what tools return from a row.
+fn view(tx: &Tx<'_>, row: Row, with_history: bool) -> Result<Contract> {
+    let mut dependencies = Vec::new();
+    for d in tx.dependencies(&row.contract_id)? {
+        let (satisfied, detail) = dependency_state(tx, &d)?;
+        dependencies.push(DependencyState {
+            dependency: d,
+            satisfied,
+            detail,
+        });
+    }
+    let history = if with_history {
+        Some(tx.events_for_subject(&subject(&row.contract_id))?)
+    } else {
+        None
+    };
+    Ok(Contract {
+        expected_outputs: tx.expected_outputs(&row.contract_id)?,
+        contract_id: row.contract_id,
+        title: row.title,
+        description: row.description,
+        assignee: row.assignee,
+        assigner: row.assigner,
+        team: row.team,
+        status: row.status,
+        priority: row.priority,
+        inputs: row.inputs,
+        acceptance_criteria: row.acceptance_criteria,
+        dependencies,
+        timeout_s: row.timeout_s,
+        max_retries: row.max_retries,
+        retries: row.retries,
+        reason: row.reason,
+        result: row.result,
+        outputs: row.outputs,
+        created_at: crate::time::rfc3339(row.created_at_ms),
+        updated_at: crate::time::rfc3339(row.updated_at_ms),
+        started_at: row.started_at_ms.map(crate::time::rfc3339),
+        deadline_at: row.deadline_at_ms.map(crate::time::rfc3339),
+        history,
+    })
+}
+
+fn dependency_state(tx: &Tx<'_>, d: &Dependency) -> Result<(bool, String)> {
+    Ok(match d.kind {
+        DependencyKind::Contract => match tx.contract(&d.id)? {
+            Some(c) if c.status == Status::Completed => (true, "completed".to_string()),
+            Some(c) => (false, format!("contract is {}", c.status.as_str())),
+            None => (false, "contract does not exist".to_string()),
+        },
+        DependencyKind::Artifact => {
+            let min = d.min_version.unwrap_or(1);
+            match tx.artifact_head(&d.id)? {
+                Some(h) if h.latest_version >= min => {
+                    (true, format!("version {} published", h.latest_version))
+                }
+                Some(h) => (
+                    false,
+                    format!("waiting for version {min}; latest is {}", h.latest_version),
+                ),
+                None => (false, "waiting for the artifact to be published".to_string()),
+            }
+        }
+    })
+}
+
+pub fn get(tx: &Tx<'_>, contract_id: &str) -> Result<Contract> {
+    let row = load(tx, contract_id)?;
+    view(tx, row, true)
+}
+
+pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Vec<Contract>> {
+    check_opt_id("assignee", req.assignee.as_deref())?;
+    check_opt_id("assigner", req.assigner.as_deref())?;
+    check_opt_id("team", req.team.as_deref())?;
+    let rows = tx.list_contracts(&ContractFilter {
+        assignee: req.assignee.as_deref(),
+        assigner: req.assigner.as_deref(),
+        status: req.status,
+        team: req.team.as_deref(),
+    })?;
+    rows.into_iter().map(|r| view(tx, r, false)).collect()
+}

@@ -1,0 +1,95 @@
+//! The hub's typed errors. Every message names the thing, the problem and, where there is
+//! one, the next step; adapters (MCP, CLI) only choose how to show them.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An argument breaks a rule; `field` is its name as the caller spelled it.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// A referenced object is missing.
+    #[error("{what} `{id}` does not exist{hint}")]
+    NotFound {
+        what: &'static str,
+        id: String,
+        hint: String,
+    },
+    /// The request is well formed but the current state forbids it (wrong status,
+    /// duplicate ID, dependency cycle, retries used up).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("cannot open the data dir `{path}`: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// How an adapter should classify an error (JSON-RPC code, exit code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    InvalidInput,
+    NotFound,
+    Conflict,
+    Internal,
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound {
+            what,
+            id: id.into(),
+            hint: String::new(),
+        }
+    }
+
+    pub fn not_found_hint(what: &'static str, id: impl Into<String>, hint: &str) -> Self {
+        Error::NotFound {
+            what,
+            id: id.into(),
+            hint: format!("; {hint}"),
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::Conflict(message.into())
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Invalid { .. } => ErrorKind::InvalidInput,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::DataDir { .. }
+            | Error::Sqlite(_)
+            | Error::Migration(_)
+            | Error::Corrupt(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// Short machine-readable code, the same on every surface.
+    pub fn code(&self) -> &'static str {
+        match self.kind() {
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! `hub`: the one API that the MCP server and the CLI both call.
+//!
+//! Each method is one command or query. Commands run in one store transaction: the noun
+//! module does its change and appends its events, then the resolver reacts, then it all
+//! commits together. Adapters parse arguments, call one method here and render the result.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::Serialize;
+
+use crate::artifacts::{self, DiffRequest, GetRequest, PublishRequest, Readers, TypeInfo, Version};
+use crate::contracts::{self, CompleteRequest, Contract, ContractIdRequest, CreateRequest, ReasonRequest};
+use crate::error::{Error, Result};
+use crate::ids::check_id;
+use crate::inbox::{self, CheckRequest, Inbox};
+use crate::resolver;
+use crate::store::{Store, Tx};
+
+/// Name of the database file inside the data dir.
+pub const DB_FILE: &str = "clearctx.db";
+
+/// Who is calling: set from the environment the session manager gives each worker
+/// (`CLEARCTX_SESSION`, `CLEARCTX_TEAM`); explicit arguments win over it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub session: String,
+    pub team: String,
+}
+
+impl Caller {
+    /// Reads `CLEARCTX_SESSION` and `CLEARCTX_TEAM`, falling back to `default_session` and
+    /// the team `default`. Invalid values are refused rather than stored.
+    pub fn from_env(default_session: &str) -> Result<Caller> {
+        let session = std::env::var("CLEARCTX_SESSION")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| default_session.to_string());
+        let team = std::env::var("CLEARCTX_TEAM")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "default".to_string());
+        check_id("CLEARCTX_SESSION", &session)?;
+        check_id("CLEARCTX_TEAM", &team)?;
+        Ok(Caller { session, team })
+    }
+}
+
+/// Picks the data dir: `--home`, else `CLEARCTX_HOME`, else `~/.clearctx`.
+pub fn resolve_home(flag: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = flag {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("CLEARCTX_HOME").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    match std::env::var_os("HOME").filter(|p| !p.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".clearctx")),
+        None => Err(Error::invalid(
+            "--home",
+            "no data dir: set --home, CLEARCTX_HOME or HOME",
+        )),
+    }
+}
+
+pub struct Hub {
+    home: PathBuf,
+    caller: Caller,
+    store: Mutex<Store>,
+}
+
+/// What `clearctx status` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub data_dir: String,
+    pub database: String,
+    pub caller: String,
+    pub team: String,
+    pub events: i64,
+    pub last_seq: i64,
+    pub artifacts: i64,
+    pub artifact_versions: i64,
+    pub contracts: BTreeMap<String, i64>,
+    pub unread_notifications: BTreeMap<String, i64>,
+    /// Contracts not yet completed or failed, highest priority first.
+    pub open_contracts: Vec<Contract>,
+}
+
+impl Hub {
+    /// Opens the data dir (creating it) and its database.
+    pub fn open(home: &Path, caller: Caller) -> Result<Hub> {
+        create_private_dir(home)?;
+        let store = Store::open(&home.join(DB_FILE))?;
+        Ok(Hub {
+            home: home.to_path_buf(),
+            caller,
+            store: Mutex::new(store),
+        })
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave SQLite half-written (the transaction
+        // rolls back on drop), so a poisoned lock is safe to keep using.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A command: `f`, then the resolver's reactions, then `view` (which sees the state
+    /// after the reactions) all run in one transaction and commit together or not at all.
+    fn command<A, T>(
+        &self,
+        f: impl FnOnce(&Tx<'_>, &Caller) -> Result<A>,
+        view: impl FnOnce(&Tx<'_>, A) -> Result<T>,
+    ) -> Result<T> {
+        self.store().write(|tx| {
+            let out = f(tx, &self.caller)?;
+            resolver::run(tx)?;
+            view(tx, out)
+        })
+    }
+
+    /// A query. Deadlines that passed since the last command are applied first, so a
+    /// reader never sees an overdue contract still in progress.
+    fn query<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let mut store = self.store();
+        if store.read(resolver::has_due_work)? {
+            store.write(resolver::run)?;
+        }
+        store.read(f)
+    }
+
+    /// Applies the reactions that time alone causes (overdue contracts). `serve` calls this
+    /// periodically; it writes only when something is due.
+    pub fn tick(&self) -> Result<()> {
+        self.query(|_| Ok(()))
+    }
+
+    pub fn artifact_publish(&self, req: &PublishRequest) -> Result<Version> {
+        self.command(|tx, caller| artifacts::publish(tx, caller, req), |_, v| Ok(v))
+    }
+
+    /// Recording the read makes this a command (a small write), not a query.
+    pub fn artifact_get(&self, req: &GetRequest) -> Result<Version> {
+        self.store().write(|tx| artifacts::get(tx, &self.caller, req))
+    }
+
+    pub fn artifact_list(&self, req: &artifacts::ListRequest) -> Result<Vec<Version>> {
+        self.query(|tx| artifacts::list(tx, req))
+    }
+
+    pub fn artifact_history(&self, artifact_id: &str) -> Result<Vec<Version>> {
+        self.query(|tx| artifacts::history(tx, artifact_id))
+    }
+
+    pub fn artifact_readers(&self, artifact_id: &str) -> Result<Readers> {
+        self.query(|tx| artifacts::readers(tx, artifact_id))
+    }
+
+    pub fn artifact_diff(&self, req: &DiffRequest) -> Result<artifacts::Diff> {
+        self.query(|tx| artifacts::diff(tx, req))
+    }
+
+    pub fn artifact_types(&self) -> Result<Vec<TypeInfo>> {
+        self.query(artifacts::types)
+    }
+
+    pub fn contract_create(&self, req: &CreateRequest) -> Result<Contract> {
+        self.command(
+            |tx, caller| contracts::create(tx, caller, req),
+            |tx, ()| contracts::get(tx, &req.contract_id),
+        )
+    }
+
+    pub fn contract_start(&self, req: &ContractIdRequest) -> Result<Contract> {
+        self.command(
+            |tx, caller| contracts::start(tx, caller, req),
+            |tx, ()| contracts::get(tx, &req.contract_id),
+        )
+    }
+
+    pub fn contract_complete(&self, req: &CompleteRequest) -> Result<Contract> {
+        self.command(
+            |tx, caller| contracts::complete(tx, caller, req),
+            |tx, ()| contracts::get(tx, &req.contract_id),
+        )
+    }
+
+    pub fn contract_fail(&self, req: &ReasonRequest) -> Result<Contract> {
+        self.command(
+            |tx, caller| contracts::fail(tx, caller, req),
+            |tx, ()| contracts::get(tx, &req.contract_id),
+        )
+    }
+
+    pub fn contract_reopen(&self, req: &ReasonRequest) -> Result<Contract> {
+        self.command(
+            |tx, caller| contracts::reopen(tx, caller, req),
+            |tx, ()| contracts::get(tx, &req.contract_id),
+        )
+    }
+
+    pub fn contract_get(&self, contract_id: &str) -> Result<Contract> {
+        self.query(|tx| contracts::get(tx, contract_id))
+    }
+
+    pub fn contract_list(&self, req: &contracts::ListRequest) -> Result<Vec<Contract>> {
+        self.query(|tx| contracts::list(tx, req))
+    }
+
+    /// Reading marks notifications read (unless asked not to), so this is a command.
+    pub fn inbox_check(&self, req: &CheckRequest) -> Result<Inbox> {
+        self.store().write(|tx| inbox::check(tx, &self.caller, req))
+    }
+
+    pub fn status(&self) -> Result<StatusReport> {
+        let home = self.home.display().to_string();
+        let db = self.store().path().display().to_string();
+        self.query(|tx| {
+            let (artifacts, artifact_versions) = tx.artifact_count()?;
+            let open = contracts::list(tx, &contracts::ListRequest::default())?
+                .into_iter()
+                .filter(|c| {
+                    !matches!(
+                        c.status,
+                        contracts::Status::Completed | contracts::Status::Failed
+                    )
+                })
+                .collect();
+            Ok(StatusReport {
+                data_dir: home,
+                database: db,
+                caller: self.caller.session.clone(),
+                team: self.caller.team.clone(),
+                events: tx.event_count()?,
+                last_seq: tx.last_seq()?,
+                artifacts,
+                artifact_versions,
+                contracts: tx.contract_counts()?.into_iter().collect(),
+                unread_notifications: tx.unread_counts()?.into_iter().collect(),
+                open_contracts: open,
+            })
+        })
+    }
+
+    pub fn integrity_check(&self) -> Result<String> {
+        self.store().integrity_check()
+    }
+}
+
+/// Creates the data dir readable by its owner only: it holds every session's work.
+fn create_private_dir(path: &Path) -> Result<()> {
+    let io = |source| Error::DataDir {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path).map_err(io)
+}

@@ -1,0 +1,20 @@
+//! clearctx: a coordination hub for teams of Claude Code sessions.
+//!
+//! Start at [`hub::Hub`], the API both adapters call: [`mcp`] (the stdio MCP server) and
+//! [`cli`] (the `clearctx` command). `ARCHITECTURE.md` at the repository root is the map.
+
+pub mod artifacts;
+pub mod cli;
+pub mod contracts;
+pub mod error;
+pub mod hub;
+pub mod ids;
+pub mod inbox;
+pub mod mcp;
+pub mod resolver;
+pub mod schema;
+pub mod store;
+pub mod time;
+
+pub use error::{Error, Result};
+pub use hub::{Caller, Hub};

@@ -1,0 +1,81 @@
+//! The `clearctx` binary: parse, set up logging, dispatch to the MCP server or the CLI.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use clearctx::cli::{self, Cli, Command};
+use clearctx::hub::{Caller, Hub, resolve_home};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(matches!(cli.command, Command::Serve));
+    if let Command::Completions { shell } = cli.command {
+        cli::completions(shell);
+        return ExitCode::SUCCESS;
+    }
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Hub(e)) => {
+            if json {
+                println!("{}", serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } }));
+            } else {
+                eprintln!("error: {e}");
+            }
+            ExitCode::from(cli::exit_code(&e))
+        }
+        Err(Failure::Other(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+enum Failure {
+    Hub(clearctx::Error),
+    Other(anyhow::Error),
+}
+
+impl From<clearctx::Error> for Failure {
+    fn from(e: clearctx::Error) -> Self {
+        Failure::Hub(e)
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let home = resolve_home(cli.home.as_deref())?;
+    if let Command::Serve = cli.command {
+        // A plain Claude Code session that starts the server is the orchestrator.
+        let hub = Arc::new(Hub::open(&home, Caller::from_env("orchestrator")?)?);
+        tracing::info!(data_dir = %home.display(), caller = %hub.caller().session, "serving MCP on stdio");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failure::Other(e.into()))?;
+        return runtime
+            .block_on(clearctx::mcp::serve(hub))
+            .map_err(Failure::Other);
+    }
+    let hub = Hub::open(&home, Caller::from_env("cli")?)?;
+    let output = cli::run(&hub, cli.command)?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&output.json).expect("JSON serializes"));
+    } else {
+        println!("{}", output.text);
+    }
+    Ok(())
+}
+
+/// Logs go to stderr, never stdout: in `serve`, stdout is the MCP channel. `CLEARCTX_LOG`
+/// takes a tracing filter such as `debug` or `clearctx=trace`.
+fn init_tracing(serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CLEARCTX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}

@@ -1,0 +1,340 @@
+//! `mcp`: the stdio MCP server, a thin adapter over [`Hub`].
+//!
+//! The only module that knows rmcp. Each tool is one row of the `tools!` table: its name,
+//! the hub request type that doubles as its JSON Schema, a description a model can act on,
+//! and the one hub call it makes. Stdout carries the protocol and nothing else.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
+    Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::artifacts;
+use crate::contracts;
+use crate::error::{Error, ErrorKind};
+use crate::hub::Hub;
+use crate::inbox;
+
+pub const SERVER_NAME: &str = "clearctx";
+
+const INSTRUCTIONS: &str = "clearctx coordinates a team of Claude Code sessions through \
+transactions instead of chat. Publish results as versioned artifacts (artifact_publish), \
+read them with artifact_get (reads are recorded), and assign work with contracts \
+(contract_create) whose dependencies resolve themselves: a contract becomes ready when the \
+contracts and artifacts it depends on exist, and its assignee finds it in team_check_inbox. \
+Call server_version first.";
+
+/// Arguments of tools that take none.
+#[derive(Debug, Default, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+/// A tool's headline for people and its structured JSON result.
+type ToolOutput = Result<(String, Value), McpError>;
+
+/// One tool: how it is listed and how it is called.
+struct ToolDef {
+    name: &'static str,
+    description: &'static str,
+    schema: fn() -> Value,
+    call: fn(&Server, Value) -> ToolOutput,
+}
+
+fn schema_of<T: JsonSchema>() -> Value {
+    let settings = schemars::generate::SchemaSettings::draft2020_12();
+    let schema = settings.into_generator().into_root_schema_for::<T>();
+    let mut value = serde_json::to_value(schema).expect("schemas serialize");
+    // Clients read `type: object` at the top; the `$schema` and `title` keys only add noise.
+    if let Some(map) = value.as_object_mut() {
+        map.remove("$schema");
+        map.remove("title");
+    }
+    value
+}
+
+fn parse<T: DeserializeOwned>(tool: &str, args: Value) -> Result<T, McpError> {
+    serde_path_to_error::deserialize(args).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { format!("{path}: ") };
+        McpError::invalid_params(
+            format!("{tool}: invalid arguments: {field}{}", e.inner()),
+            Some(json!({ "code": "invalid_input", "field": path })),
+        )
+    })
+}
+
+fn hub_error(tool: &str, e: Error) -> McpError {
+    let data = Some(json!({ "code": e.code() }));
+    let message = format!("{tool}: {e}");
+    match e.kind() {
+        ErrorKind::Internal => {
+            tracing::error!(tool, error = %e, "tool failed");
+            McpError::internal_error(message, data)
+        }
+        _ => McpError::invalid_params(message, data),
+    }
+}
+
+fn to_value<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).expect("hub results serialize")
+}
+
+macro_rules! tools {
+    ($( $name:literal, $args:ty, $desc:literal, |$hub:ident, $req:ident| $body:expr; )*) => {
+        const TOOLS: &[ToolDef] = &[
+            $(ToolDef {
+                name: $name,
+                description: $desc,
+                schema: schema_of::<$args>,
+                call: |server, args| {
+                    let $req: $args = parse($name, args)?;
+                    let $hub = &*server.hub;
+                    let _ = &$req;
+                    let (headline, value): (String, Value) = ($body).map_err(|e| hub_error($name, e))?;
+                    Ok((headline, value))
+                },
+            },)*
+        ];
+    };
+}
+
+tools! {
+    "artifact_publish", artifacts::PublishRequest,
+    "Publish a new immutable version of an artifact (versions are numbered 1, 2, 3... per artifact). `data` is the JSON content; `derived_from` lists the exact input versions it was made from. Contracts waiting on this artifact become ready automatically.",
+    |hub, req| hub.artifact_publish(&req).map(|v| (format!("published `{}` v{} ({})", v.artifact_id, v.version, v.artifact_type), to_value(&v)));
+
+    "artifact_get", artifacts::GetRequest,
+    "Read an artifact's latest version (or a given `version`) with its data. The read is recorded for artifact_readers and phase gates.",
+    |hub, req| hub.artifact_get(&req).map(|v| (format!("`{}` v{} of {} ({})", v.artifact_id, v.version, v.latest_version, v.artifact_type), to_value(&v)));
+
+    "artifact_list", artifacts::ListRequest,
+    "List artifacts with their latest version (no data), optionally filtered by type, publisher or team.",
+    |hub, req| hub.artifact_list(&req).map(|list| (format!("{} artifact(s)", list.len()), json!({ "count": list.len(), "artifacts": list })));
+
+    "artifact_history", artifacts::ArtifactIdRequest,
+    "List every version of an artifact, oldest first, with publisher, summary, sha256 and lineage inputs (no data).",
+    |hub, req| hub.artifact_history(&req.artifact_id).map(|list| (format!("`{}`: {} version(s)", req.artifact_id, list.len()), json!({ "artifact_id": req.artifact_id, "versions": list })));
+
+    "artifact_readers", artifacts::ArtifactIdRequest,
+    "Who read which version of an artifact, and whether each reader has seen the latest.",
+    |hub, req| hub.artifact_readers(&req.artifact_id).map(|r| (format!("`{}`: {} reader(s)", r.artifact_id, r.readers.len()), to_value(&r)));
+
+    "artifact_diff", artifacts::DiffRequest,
+    "Structural JSON diff (RFC 6902 operations) between two versions of an artifact; defaults to the latest against the one before.",
+    |hub, req| hub.artifact_diff(&req).map(|d| (format!("`{}` v{} -> v{}: {} added, {} removed, {} changed", d.artifact_id, d.from_version, d.to_version, d.added, d.removed, d.changed), to_value(&d)));
+
+    "artifact_types", NoArgs,
+    "The artifact types this data dir knows: the built-in ones and every type in use, with how many artifacts each has and what validates them.",
+    |hub, req| hub.artifact_types().map(|t| (format!("{} type(s)", t.len()), json!({ "types": t })));
+
+    "contract_create", contracts::CreateRequest,
+    "Assign work to a session (any session may assign any other). The contract is `ready` at once when it has no unmet dependencies, else `pending` until the contracts it depends on complete and the artifacts it depends on reach `min_version`. Cycles and dependencies on missing contracts are refused. The assignee is notified in its inbox when the contract becomes ready.",
+    |hub, req| hub.contract_create(&req).map(|c| (format!("contract `{}` created for {}: {}", c.contract_id, c.assignee, c.status.as_str()), to_value(&c)));
+
+    "contract_start", contracts::ContractIdRequest,
+    "Start a ready contract (ready -> in_progress). Its timeout, if any, starts counting now.",
+    |hub, req| hub.contract_start(&req).map(|c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(&c)));
+
+    "contract_complete", contracts::CompleteRequest,
+    "Complete an in-progress contract. Refused until every required expected output has a version published since the contract became ready. Contracts depending on it become ready.",
+    |hub, req| hub.contract_complete(&req).map(|c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(&c)));
+
+    "contract_fail", contracts::ReasonRequest,
+    "Mark an unfinished contract failed, with the reason. The assigner is notified.",
+    |hub, req| hub.contract_fail(&req).map(|c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(&c)));
+
+    "contract_reopen", contracts::ReasonRequest,
+    "Reopen a completed, failed or in-progress contract with a reason (counts against max_retries). It becomes ready again when its dependencies hold, and the assignee is notified with the reason.",
+    |hub, req| hub.contract_reopen(&req).map(|c| (format!("contract `{}` reopened: {}", c.contract_id, c.status.as_str()), to_value(&c)));
+
+    "contract_get", contracts::ContractIdRequest,
+    "One contract with its dependencies (and whether each holds), expected outputs and full history of events.",
+    |hub, req| hub.contract_get(&req.contract_id).map(|c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(&c)));
+
+    "contract_list", contracts::ListRequest,
+    "List contracts, highest priority first, optionally filtered by assignee, assigner, status or team.",
+    |hub, req| hub.contract_list(&req).map(|list| (format!("{} contract(s)", list.len()), json!({ "count": list.len(), "contracts": list })));
+
+    "team_check_inbox", inbox::CheckRequest,
+    "Unread notifications for the caller (or `recipient`): contracts that became ready, were reopened, failed or completed. Marks them read unless `mark_read` is false.",
+    |hub, req| hub.inbox_check(&req).map(|i| (format!("{} unread notification(s) for {}", i.unread.len(), i.recipient), to_value(&i)));
+
+    "server_version", NoArgs,
+    "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",
+    |hub, req| Ok::<_, Error>(version_info(hub));
+}
+
+/// Names of every tool, in listing order.
+pub fn tool_names() -> Vec<&'static str> {
+    TOOLS.iter().map(|t| t.name).collect()
+}
+
+/// Every tool as MCP lists it.
+pub fn tools() -> Vec<Tool> {
+    TOOLS
+        .iter()
+        .map(|t| {
+            let schema = match (t.schema)() {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            };
+            Tool::new(t.name, t.description, Arc::new(schema))
+        })
+        .collect()
+}
+
+/// When this server started and the mtime its binary had then, for `stale`.
+static STARTED: std::sync::OnceLock<(SystemTime, Option<SystemTime>)> = std::sync::OnceLock::new();
+
+fn exe_mtime() -> Option<SystemTime> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .and_then(|m| m.modified().ok())
+}
+
+fn version_info(hub: &Hub) -> (String, Value) {
+    let (_, mtime_at_start) = STARTED.get_or_init(|| (SystemTime::now(), exe_mtime()));
+    let stale = match (mtime_at_start, exe_mtime()) {
+        (Some(then), Some(now)) => now > *then,
+        _ => false,
+    };
+    let version = env!("CARGO_PKG_VERSION");
+    (
+        format!("clearctx {version}{}", if stale { " (stale: restart Claude Code)" } else { "" }),
+        json!({
+            "name": SERVER_NAME,
+            "version": version,
+            "protocol_version": ProtocolVersion::LATEST.as_str(),
+            "data_dir": hub.home().display().to_string(),
+            "caller": hub.caller().session,
+            "team": hub.caller().team,
+            "plugins": [],
+            "stale": stale,
+        }),
+    )
+}
+
+#[derive(Clone)]
+pub struct Server {
+    hub: Arc<Hub>,
+}
+
+impl Server {
+    pub fn new(hub: Arc<Hub>) -> Server {
+        STARTED.get_or_init(|| (SystemTime::now(), exe_mtime()));
+        Server { hub }
+    }
+
+    /// Calls a tool by name without a transport; the server and tests share this path.
+    pub fn call(&self, name: &str, args: Value) -> ToolOutput {
+        let tool = TOOLS.iter().find(|t| t.name == name).ok_or_else(|| {
+            McpError::invalid_params(
+                format!("unknown tool `{name}`; tools/list shows the {} tools", TOOLS.len()),
+                Some(json!({ "code": "unknown_tool" })),
+            )
+        })?;
+        (tool.call)(self, args)
+    }
+}
+
+impl ServerHandler for Server {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(tools()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let args = Value::Object(request.arguments.unwrap_or_default());
+        let name = request.name.to_string();
+        let server = self.clone();
+        // The hub blocks on SQLite (and may wait for another process's write lock), so it
+        // runs off the async workers.
+        let (headline, value) = tokio::task::spawn_blocking(move || server.call(&name, args))
+            .await
+            .map_err(|e| McpError::internal_error(format!("tool task failed: {e}"), None))??;
+        let mut result = CallToolResult::structured(value);
+        // A headline for people, then the JSON for clients that read only `content`.
+        let json = result
+            .structured_content
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        result.content = vec![ContentBlock::text(format!("{headline}\n{json}"))];
+        Ok(result.into())
+    }
+}
+
+/// Serves MCP on stdin/stdout until the client closes the stream.
+pub async fn serve(hub: Arc<Hub>) -> anyhow::Result<()> {
+    let ticker_hub = hub.clone();
+    // Deadlines pass without any command; apply them every second.
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(1));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            interval.tick().await;
+            let hub = ticker_hub.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || hub.tick()).await {
+                tracing::warn!(error = %e, "applying overdue contracts failed");
+            }
+        }
+    });
+    let service = Server::new(hub)
+        .serve(rmcp::transport::stdio_pipes())
+        .await?;
+    service.waiting().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_tool_schema_has_a_boolean_subschema() {
+        for tool in tools() {
+            let schema = Value::Object((*tool.input_schema).clone());
+            assert_eq!(
+                crate::schema::find_boolean_subschema(&schema),
+                None,
+                "tool {} would make Claude Code drop every tool: {schema}",
+                tool.name
+            );
+            assert_eq!(schema["type"], "object", "tool {}", tool.name);
+        }
+    }
+
+    #[test]
+    fn tool_names_are_unique_and_follow_group_verb() {
+        let names = tool_names();
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+        assert!(names.iter().all(|n| n.contains('_') && n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+    }
+}

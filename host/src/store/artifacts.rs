@@ -1,0 +1,232 @@
+//! SQL for artifacts, versions, lineage edges and reads.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Tx, json_col};
+use crate::artifacts::{Head, NewVersion, Read, Version, VersionRef};
+use crate::error::Result;
+
+pub struct ArtifactFilter<'a> {
+    pub artifact_type: Option<&'a str>,
+    pub publisher: Option<&'a str>,
+    pub team: Option<&'a str>,
+}
+
+const VERSION_COLUMNS: &str = "v.artifact_id, a.type, a.team, v.version, a.latest_version, v.sha256, v.summary, v.publisher, v.published_at_ms, v.seq";
+
+impl Tx<'_> {
+    pub(crate) fn artifact_head(&self, artifact_id: &str) -> Result<Option<Head>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT type, team, latest_version FROM artifacts WHERE artifact_id = ?1")?
+            .query_row([artifact_id], |r| {
+                Ok(Head {
+                    artifact_type: r.get(0)?,
+                    team: r.get(1)?,
+                    latest_version: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    pub(crate) fn insert_artifact(&self, id: &str, artifact_type: &str, team: &str, by: &str) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO artifacts (artifact_id, type, team, created_by, created_at_ms, latest_version) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+            )?
+            .execute(params![id, artifact_type, team, by, self.now_ms])?;
+        Ok(())
+    }
+
+    /// Inserts an immutable version and moves the artifact's latest pointer to it. The
+    /// primary key refuses a second writer of the same number.
+    pub(crate) fn insert_version(&self, v: &NewVersion<'_>) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO artifact_versions (artifact_id, version, data, sha256, summary, publisher, published_at_ms, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                v.artifact_id, v.version, v.data, v.sha256, v.summary, v.publisher, self.now_ms, v.seq
+            ])?;
+        let updated = self
+            .tx
+            .prepare_cached(
+                "UPDATE artifacts SET latest_version = ?2 WHERE artifact_id = ?1 AND latest_version = ?2 - 1",
+            )?
+            .execute(params![v.artifact_id, v.version])?;
+        if updated != 1 {
+            return Err(crate::error::Error::Corrupt(format!(
+                "artifact `{}`: version {} does not follow the latest",
+                v.artifact_id, v.version
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn insert_lineage_edge(&self, artifact_id: &str, version: u32, input: &VersionRef) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO lineage_edges (artifact_id, version, input_id, input_version) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![artifact_id, version, input.artifact_id, input.version])?;
+        Ok(())
+    }
+
+    pub(crate) fn version_exists(&self, artifact_id: &str, version: u32) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM artifact_versions WHERE artifact_id = ?1 AND version = ?2")?
+            .query_row(params![artifact_id, version], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// One version, with its data when `with_data`.
+    pub(crate) fn version(&self, artifact_id: &str, version: u32, with_data: bool) -> Result<Option<Version>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS}, {} FROM artifact_versions v JOIN artifacts a USING (artifact_id)
+             WHERE v.artifact_id = ?1 AND v.version = ?2",
+            if with_data { "v.data" } else { "NULL" }
+        );
+        let row = self
+            .tx
+            .prepare_cached(&sql)?
+            .query_row(params![artifact_id, version], |r| {
+                Ok((version_from_row(r)?, r.get::<_, Option<String>>(10)?))
+            })
+            .optional()?;
+        let Some((mut v, data)) = row else {
+            return Ok(None);
+        };
+        v.data = data.as_deref().map(json_col).transpose()?;
+        v.derived_from = self.inputs_of(artifact_id, version)?;
+        Ok(Some(v))
+    }
+
+    fn inputs_of(&self, artifact_id: &str, version: u32) -> Result<Vec<VersionRef>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT input_id, input_version FROM lineage_edges WHERE artifact_id = ?1 AND version = ?2 ORDER BY input_id, input_version",
+        )?;
+        let rows = stmt.query_map(params![artifact_id, version], |r| {
+            Ok(VersionRef {
+                artifact_id: r.get(0)?,
+                version: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The latest version of each artifact matching `f`, without data.
+    pub(crate) fn list_artifacts(&self, f: &ArtifactFilter<'_>) -> Result<Vec<Version>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM artifacts a JOIN artifact_versions v
+               ON v.artifact_id = a.artifact_id AND v.version = a.latest_version
+             WHERE (?1 IS NULL OR a.type = ?1) AND (?2 IS NULL OR v.publisher = ?2) AND (?3 IS NULL OR a.team = ?3)
+             ORDER BY a.artifact_id"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![f.artifact_type, f.publisher, f.team], version_from_row)?;
+        let mut out: Vec<Version> = rows.collect::<rusqlite::Result<_>>()?;
+        for v in &mut out {
+            v.derived_from = self.inputs_of(&v.artifact_id, v.version)?;
+        }
+        Ok(out)
+    }
+
+    /// Every version of one artifact, oldest first, without data.
+    pub(crate) fn history(&self, artifact_id: &str) -> Result<Vec<Version>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM artifact_versions v JOIN artifacts a USING (artifact_id)
+             WHERE v.artifact_id = ?1 ORDER BY v.version"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map([artifact_id], version_from_row)?;
+        let mut out: Vec<Version> = rows.collect::<rusqlite::Result<_>>()?;
+        for v in &mut out {
+            v.derived_from = self.inputs_of(&v.artifact_id, v.version)?;
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn insert_read(&self, artifact_id: &str, version: u32, reader: &str) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO artifact_reads (artifact_id, version, reader, read_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![artifact_id, version, reader, self.now_ms])?;
+        Ok(())
+    }
+
+    pub(crate) fn reads(&self, artifact_id: &str) -> Result<Vec<Read>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT reader, version, read_at_ms FROM artifact_reads WHERE artifact_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([artifact_id], |r| {
+            Ok(Read {
+                reader: r.get(0)?,
+                version: r.get(1)?,
+                read_at: crate::time::rfc3339(r.get(2)?),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Number of artifacts of each type in use.
+    pub(crate) fn type_counts(&self) -> Result<Vec<(String, u32)>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT type, count(*) FROM artifacts GROUP BY type ORDER BY type")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The newest version of `artifact_id` (or of any artifact of `artifact_type`) published
+    /// after event `after_seq`, if one exists.
+    pub(crate) fn newest_output_since(
+        &self,
+        artifact_id: Option<&str>,
+        artifact_type: Option<&str>,
+        after_seq: i64,
+    ) -> Result<Option<VersionRef>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT v.artifact_id, v.version FROM artifact_versions v JOIN artifacts a USING (artifact_id)
+                 WHERE (?1 IS NULL OR v.artifact_id = ?1) AND (?2 IS NULL OR a.type = ?2) AND v.seq > ?3
+                 ORDER BY v.seq DESC LIMIT 1",
+            )?
+            .query_row(params![artifact_id, artifact_type, after_seq], |r| {
+                Ok(VersionRef {
+                    artifact_id: r.get(0)?,
+                    version: r.get(1)?,
+                })
+            })
+            .optional()?)
+    }
+
+    pub(crate) fn artifact_count(&self) -> Result<(i64, i64)> {
+        Ok(self.tx.query_row(
+            "SELECT (SELECT count(*) FROM artifacts), (SELECT count(*) FROM artifact_versions)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+}
+
+fn version_from_row(r: &Row<'_>) -> rusqlite::Result<Version> {
+    Ok(Version {
+        artifact_id: r.get(0)?,
+        artifact_type: r.get(1)?,
+        team: r.get(2)?,
+        version: r.get(3)?,
+        latest_version: r.get(4)?,
+        sha256: r.get(5)?,
+        summary: r.get(6)?,
+        publisher: r.get(7)?,
+        published_at: crate::time::rfc3339(r.get(8)?),
+        seq: r.get(9)?,
+        derived_from: Vec::new(),
+        data: None,
+    })
+}

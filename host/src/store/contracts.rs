@@ -1,0 +1,241 @@
+//! SQL for contracts, their dependencies and expected outputs.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Tx, json_col};
+use crate::artifacts::VersionRef;
+use crate::contracts::{Dependency, DependencyKind, ExpectedOutput, Priority, Row, Status};
+use crate::error::{Error, Result};
+
+pub struct ContractFilter<'a> {
+    pub assignee: Option<&'a str>,
+    pub assigner: Option<&'a str>,
+    pub status: Option<Status>,
+    pub team: Option<&'a str>,
+}
+
+const COLUMNS: &str = "contract_id, title, description, assignee, assigner, team, status, priority, inputs,
+    acceptance_criteria, timeout_s, max_retries, retries, reason, result, outputs, created_at_ms,
+    updated_at_ms, ready_seq, started_at_ms, deadline_at_ms";
+
+type RawRow = (
+    (String, String, String, String, String, String, String),
+    (i64, String, String, Option<i64>, Option<u32>, u32, Option<String>),
+    (Option<String>, Option<String>, i64, i64, Option<i64>, Option<i64>, Option<i64>),
+);
+
+fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok((
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?),
+        (r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?),
+        (r.get(14)?, r.get(15)?, r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?),
+    ))
+}
+
+fn decode(raw: RawRow) -> Result<Row> {
+    let ((contract_id, title, description, assignee, assigner, team, status), (priority, inputs, criteria, timeout_s, max_retries, retries, reason), (result, outputs, created, updated, ready_seq, started, deadline)) = raw;
+    let criteria = json_col(&criteria)?;
+    let outputs = outputs.as_deref().map(json_col).transpose()?;
+    Ok(Row {
+        contract_id,
+        title,
+        description,
+        assignee,
+        assigner,
+        team,
+        status: Status::parse(&status)?,
+        priority: Priority::from_rank(priority),
+        inputs: json_col(&inputs)?,
+        acceptance_criteria: serde_json::from_value(criteria)
+            .map_err(|e| Error::Corrupt(format!("acceptance_criteria: {e}")))?,
+        timeout_s: timeout_s.map(|t| t as u64),
+        max_retries,
+        retries,
+        reason,
+        result: result.as_deref().map(json_col).transpose()?,
+        outputs: outputs
+            .map(serde_json::from_value::<Vec<VersionRef>>)
+            .transpose()
+            .map_err(|e| Error::Corrupt(format!("outputs: {e}")))?,
+        created_at_ms: created,
+        updated_at_ms: updated,
+        ready_seq,
+        started_at_ms: started,
+        deadline_at_ms: deadline,
+    })
+}
+
+impl Tx<'_> {
+    pub(crate) fn contract(&self, contract_id: &str) -> Result<Option<Row>> {
+        let sql = format!("SELECT {COLUMNS} FROM contracts WHERE contract_id = ?1");
+        let raw = self
+            .tx
+            .prepare_cached(&sql)?
+            .query_row([contract_id], raw)
+            .optional()?;
+        raw.map(decode).transpose()
+    }
+
+    pub(crate) fn insert_contract(
+        &self,
+        row: &Row,
+        dependencies: &[Dependency],
+        outputs: &[ExpectedOutput],
+    ) -> Result<()> {
+        self.tx.prepare_cached(
+            "INSERT INTO contracts (contract_id, title, description, assignee, assigner, team, status, priority,
+                inputs, acceptance_criteria, timeout_s, max_retries, retries, created_at_ms, updated_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, ?13, ?13)",
+        )?
+        .execute(params![
+            row.contract_id,
+            row.title,
+            row.description,
+            row.assignee,
+            row.assigner,
+            row.team,
+            row.status.as_str(),
+            row.priority.rank(),
+            row.inputs.to_string(),
+            serde_json::to_string(&row.acceptance_criteria).expect("strings serialize"),
+            row.timeout_s.map(|t| t as i64),
+            row.max_retries,
+            row.created_at_ms,
+        ])?;
+        for (i, d) in dependencies.iter().enumerate() {
+            self.tx.prepare_cached(
+                "INSERT INTO contract_dependencies (contract_id, position, kind, target_id, min_version) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![row.contract_id, i as i64, d.kind.as_str(), d.id, d.min_version.unwrap_or(1)])?;
+        }
+        for (i, o) in outputs.iter().enumerate() {
+            self.tx.prepare_cached(
+                "INSERT INTO contract_expected_outputs (contract_id, position, artifact_type, artifact_id, required) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![row.contract_id, i as i64, o.artifact_type, o.artifact_id, o.required])?;
+        }
+        Ok(())
+    }
+
+    /// Saves every mutable field of a contract.
+    pub(crate) fn update_contract(&self, row: &Row) -> Result<()> {
+        self.tx.prepare_cached(
+            "UPDATE contracts SET status = ?2, retries = ?3, reason = ?4, result = ?5, outputs = ?6,
+                updated_at_ms = ?7, ready_seq = ?8, started_at_ms = ?9, deadline_at_ms = ?10
+             WHERE contract_id = ?1",
+        )?
+        .execute(params![
+            row.contract_id,
+            row.status.as_str(),
+            row.retries,
+            row.reason,
+            row.result.as_ref().map(|v| v.to_string()),
+            row.outputs.as_ref().map(|o| serde_json::to_string(o).expect("refs serialize")),
+            row.updated_at_ms,
+            row.ready_seq,
+            row.started_at_ms,
+            row.deadline_at_ms,
+        ])?;
+        Ok(())
+    }
+
+    pub(crate) fn dependencies(&self, contract_id: &str) -> Result<Vec<Dependency>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT kind, target_id, min_version FROM contract_dependencies WHERE contract_id = ?1 ORDER BY position",
+        )?;
+        let rows = stmt.query_map([contract_id], |r| {
+            let kind: String = r.get(0)?;
+            let min: u32 = r.get(2)?;
+            let kind = if kind == "contract" { DependencyKind::Contract } else { DependencyKind::Artifact };
+            Ok(Dependency {
+                kind,
+                id: r.get(1)?,
+                min_version: (kind == DependencyKind::Artifact).then_some(min),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// IDs of the contracts `contract_id` depends on.
+    pub(crate) fn contract_dependency_ids(&self, contract_id: &str) -> Result<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT target_id FROM contract_dependencies WHERE contract_id = ?1 AND kind = 'contract'",
+        )?;
+        let rows = stmt.query_map([contract_id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub(crate) fn expected_outputs(&self, contract_id: &str) -> Result<Vec<ExpectedOutput>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT artifact_type, artifact_id, required FROM contract_expected_outputs WHERE contract_id = ?1 ORDER BY position",
+        )?;
+        let rows = stmt.query_map([contract_id], |r| {
+            Ok(ExpectedOutput {
+                artifact_type: r.get(0)?,
+                artifact_id: r.get(1)?,
+                required: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Pending contracts whose every dependency now holds, highest priority first.
+    pub(crate) fn ready_candidates(&self) -> Result<Vec<Row>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM contracts c WHERE c.status = 'pending' AND NOT EXISTS (
+                SELECT 1 FROM contract_dependencies d WHERE d.contract_id = c.contract_id AND (
+                  (d.kind = 'contract' AND NOT EXISTS (
+                      SELECT 1 FROM contracts x WHERE x.contract_id = d.target_id AND x.status = 'completed'))
+                  OR (d.kind = 'artifact' AND NOT EXISTS (
+                      SELECT 1 FROM artifacts a WHERE a.artifact_id = d.target_id AND a.latest_version >= d.min_version))))
+             ORDER BY c.priority DESC, c.created_at_ms, c.contract_id"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], raw)?;
+        rows.map(|r| decode(r?)).collect()
+    }
+
+    /// In-progress contracts whose deadline has passed.
+    pub(crate) fn overdue_contracts(&self) -> Result<Vec<Row>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM contracts WHERE status = 'in_progress' AND deadline_at_ms IS NOT NULL AND deadline_at_ms <= ?1 ORDER BY deadline_at_ms"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map([self.now_ms], raw)?;
+        rows.map(|r| decode(r?)).collect()
+    }
+
+    pub(crate) fn has_overdue_contracts(&self) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT 1 FROM contracts WHERE status = 'in_progress' AND deadline_at_ms IS NOT NULL AND deadline_at_ms <= ?1 LIMIT 1",
+            )?
+            .query_row([self.now_ms], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    pub(crate) fn list_contracts(&self, f: &ContractFilter<'_>) -> Result<Vec<Row>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM contracts
+             WHERE (?1 IS NULL OR assignee = ?1) AND (?2 IS NULL OR assigner = ?2) AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR team = ?4)
+             ORDER BY priority DESC, created_at_ms, contract_id"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![f.assignee, f.assigner, f.status.map(Status::as_str), f.team],
+            raw,
+        )?;
+        rows.map(|r| decode(r?)).collect()
+    }
+
+    /// Contracts per status.
+    pub(crate) fn contract_counts(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT status, count(*) FROM contracts GROUP BY status")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

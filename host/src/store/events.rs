@@ -1,0 +1,88 @@
+//! The append-only event log.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Tx, json_col};
+use crate::error::Result;
+
+/// An event about to be appended.
+pub struct NewEvent<'a> {
+    pub kind: &'a str,
+    pub actor: &'a str,
+    pub team: &'a str,
+    pub subject: String,
+    pub payload: Value,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub seq: i64,
+    pub at: String,
+    pub kind: String,
+    pub actor: String,
+    pub team: String,
+    pub subject: String,
+    pub payload: Value,
+}
+
+impl Tx<'_> {
+    /// Appends one event and returns its `seq`.
+    pub fn append_event(&self, ev: NewEvent<'_>) -> Result<i64> {
+        self.tx.execute(
+            "INSERT INTO events (at_ms, kind, actor, team, subject, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![self.now_ms, ev.kind, ev.actor, ev.team, ev.subject, ev.payload.to_string()],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Every event about `subject`, oldest first.
+    pub fn events_for_subject(&self, subject: &str) -> Result<Vec<Event>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT seq, at_ms, kind, actor, team, subject, payload FROM events WHERE subject = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([subject], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, at_ms, kind, actor, team, subject, payload) = row?;
+            out.push(Event {
+                seq,
+                at: crate::time::rfc3339(at_ms),
+                kind,
+                actor,
+                team,
+                subject,
+                payload: json_col(&payload)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The newest `seq`, or 0 on an empty log.
+    pub fn last_seq(&self) -> Result<i64> {
+        Ok(self
+            .tx
+            .query_row("SELECT max(seq) FROM events", [], |r| r.get::<_, Option<i64>>(0))
+            .optional()?
+            .flatten()
+            .unwrap_or(0))
+    }
+
+    pub fn event_count(&self) -> Result<i64> {
+        Ok(self
+            .tx
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))?)
+    }
+}

@@ -1,0 +1,169 @@
+//! `store`: the only module that speaks SQL.
+//!
+//! One SQLite file (WAL, `synchronous=FULL`, foreign keys, a busy timeout) shared by every
+//! `clearctx` process on a data dir. Changes happen in [`Store::write`], one `BEGIN
+//! IMMEDIATE` transaction in which the caller appends events and updates state, so a
+//! crash leaves all of a command or none of it, and writers from several processes are
+//! serialized by SQLite's lock instead of by us. Keep dialect-specific SQL here so that a
+//! PostgreSQL store stays possible.
+
+mod artifacts;
+mod contracts;
+mod events;
+mod inbox;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite_migration::{M, Migrations};
+
+use crate::error::{Error, Result};
+
+pub use artifacts::ArtifactFilter;
+pub use contracts::ContractFilter;
+pub use events::{Event, NewEvent};
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("schema_v1.sql"))])
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// A transaction handed to hub commands; all SQL runs through its methods.
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    now_ms: i64,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL lets readers run beside the one writer; FULL makes every commit durable.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
+        migrate(&mut conn)?;
+        conn.set_transaction_behavior(TransactionBehavior::Deferred);
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction: everything it did commits together,
+    /// or (on error) nothing does.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = Tx {
+            tx,
+            now_ms: now_ms(),
+        };
+        let out = f(&tx)?;
+        tx.tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a read transaction, so it sees one consistent state.
+    pub fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let tx = Tx {
+            tx,
+            now_ms: now_ms(),
+        };
+        let out = f(&tx)?;
+        tx.tx.finish()?;
+        Ok(out)
+    }
+
+    /// `PRAGMA integrity_check`, for `doctor` and the crash tests.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+/// Applies pending migrations. Two processes may start on a fresh data dir at once: the
+/// loser's migration fails on tables the winner created, so re-check before reporting.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let migrations = migrations();
+    for attempt in 0..3 {
+        match migrations.to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                if migrations.pending_migrations(conn).unwrap_or(1) == 0 {
+                    return Ok(());
+                }
+                if attempt == 2 {
+                    return Err(e.into());
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Tx<'_> {
+    /// The wall-clock time of this transaction, the same for every row it writes.
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Reads a JSON column written by us; a parse failure means the file was damaged.
+fn json_col(text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("bad JSON in a column: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_twice_migrates_once_and_keeps_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clearctx.db");
+        let a = Store::open(&path).unwrap();
+        let b = Store::open(&path).unwrap();
+        let mode: String = b
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(a.integrity_check().unwrap(), "ok");
+        assert_eq!(migrations().pending_migrations(&b.conn).unwrap(), 0);
+    }
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+}
