@@ -504,7 +504,7 @@ pub(crate) fn subject(contract_id: &str) -> String {
 
 fn wrong_status(row: &Row, action: &str, allowed: &str) -> Error {
     Error::conflict(format!(
-        "cannot {action} contract `{}`: it is {}, and only {allowed} contracts can be {action}ed{}",
+        "cannot {action} contract `{}`: it is {}, not {allowed}{}",
         row.contract_id,
         row.status.as_str(),
         match row.status {

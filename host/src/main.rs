@@ -70,7 +70,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
 /// Logs go to stderr, never stdout: in `serve`, stdout is the MCP channel. `CLEARCTX_LOG`
 /// takes a tracing filter such as `debug` or `clearctx=trace`.
 fn init_tracing(serving: bool) {
-    let default = if serving { "info" } else { "warn" };
+    // rmcp logs every error response at warn; a refused tool call is normal traffic.
+    let default = if serving { "info,rmcp::service=error" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLEARCTX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()

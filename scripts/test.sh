@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every test: installs what the tests need (the pinned Claude Code CLI, for the tests
+# that drive the real `claude` against a mock model), then the whole workspace's tests.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+scripts/install-claude.sh
+cargo test --workspace --locked "$@"

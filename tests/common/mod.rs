@@ -1,0 +1,116 @@
+//! Helpers shared by the end-to-end tests: a throwaway data dir, the real `clearctx`
+//! binary, and an MCP client (rmcp's) talking to `clearctx serve` over stdio.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::RunningService;
+use rmcp::transport::TokioChildProcess;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_clearctx"))
+}
+
+/// A fresh data dir, removed when dropped.
+pub struct DataDir {
+    dir: tempfile::TempDir,
+}
+
+impl DataDir {
+    pub fn new() -> DataDir {
+        DataDir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `clearctx --home <dir> args…` as session `cli`.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        std::process::Command::new(bin())
+            .arg("--home")
+            .arg(self.path())
+            .args(args)
+            .env_remove("CLEARCTX_SESSION")
+            .env_remove("CLEARCTX_TEAM")
+            .output()
+            .expect("run clearctx")
+    }
+
+    /// Runs a CLI command with `--json` and returns its parsed stdout; panics on failure.
+    pub fn cli_json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.cli(&all);
+        assert!(
+            out.status.success(),
+            "clearctx {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("--json prints JSON")
+    }
+
+    /// Starts `clearctx serve` on this data dir as `session` and connects an MCP client.
+    pub async fn connect(&self, session: Option<&str>) -> Client {
+        let mut cmd = tokio::process::Command::new(bin());
+        cmd.arg("serve").arg("--home").arg(self.path());
+        cmd.env_remove("CLEARCTX_SESSION").env_remove("CLEARCTX_TEAM");
+        if let Some(s) = session {
+            cmd.env("CLEARCTX_SESSION", s);
+        }
+        let transport = TokioChildProcess::new(cmd).expect("spawn clearctx serve");
+        Client {
+            service: ().serve(transport).await.expect("MCP handshake"),
+        }
+    }
+}
+
+pub struct Client {
+    pub service: RunningService<RoleClient, ()>,
+}
+
+impl Client {
+    /// Calls a tool; `Ok` holds its structured content, `Err` the error message.
+    pub async fn call(&self, tool: &str, args: Value) -> Result<Value, String> {
+        let args = match args {
+            Value::Object(map) => map,
+            Value::Null => Default::default(),
+            other => panic!("tool arguments must be an object, not {other}"),
+        };
+        let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
+        match self.service.call_tool(params).await {
+            Ok(result) => {
+                assert_ne!(result.is_error, Some(true), "{tool} returned an error result: {result:?}");
+                Ok(result.structured_content.expect("every tool returns structured content"))
+            }
+            Err(rmcp::service::ServiceError::McpError(e)) => Err(e.message.to_string()),
+            Err(other) => panic!("{tool}: transport failure: {other}"),
+        }
+    }
+
+    /// Calls a tool that must succeed.
+    pub async fn ok(&self, tool: &str, args: Value) -> Value {
+        match self.call(tool, args.clone()).await {
+            Ok(v) => v,
+            Err(e) => panic!("{tool} {args} failed: {e}"),
+        }
+    }
+
+    /// Calls a tool that must fail, and returns the message.
+    pub async fn err(&self, tool: &str, args: Value) -> String {
+        match self.call(tool, args.clone()).await {
+            Ok(v) => panic!("{tool} {args} should have failed but returned {v}"),
+            Err(e) => e,
+        }
+    }
+
+    pub async fn close(self) {
+        let _ = self.service.cancel().await;
+    }
+}
