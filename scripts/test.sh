@@ -5,4 +5,6 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/install-claude.sh
+# The standard plugins, the fixtures and scaffolded plugins build for this target.
+rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 cargo test --workspace --locked "$@"

@@ -15,12 +15,18 @@ async fn concurrent_servers_lose_and_duplicate_nothing() {
     const EACH: usize = 25;
     let dir = DataDir::new();
     let orch = dir.connect(None).await;
-    orch.ok("contract_create", json!({"contract_id": "after-half", "title": "Waits for shared v50", "assignee": "reviewer",
-        "dependencies": [{"type": "artifact", "id": "shared", "min_version": 50}]})).await;
+    orch.ok(
+        "contract_create",
+        json!({"contract_id": "after-half", "title": "Waits for shared v50", "assignee": "reviewer",
+        "dependencies": [{"type": "artifact", "id": "shared", "min_version": 50}]}),
+    )
+    .await;
     for w in 0..WORKERS {
         orch.ok("contract_create", json!({"contract_id": format!("part-{w}"), "title": "A part", "assignee": format!("w{w}")})).await;
     }
-    let parts: Vec<Value> = (0..WORKERS).map(|w| json!({"type": "contract", "id": format!("part-{w}")})).collect();
+    let parts: Vec<Value> = (0..WORKERS)
+        .map(|w| json!({"type": "contract", "id": format!("part-{w}")}))
+        .collect();
     orch.ok("contract_create", json!({"contract_id": "join", "title": "After every part", "assignee": "reviewer", "dependencies": parts})).await;
 
     let mut clients = Vec::new();
@@ -29,31 +35,79 @@ async fn concurrent_servers_lose_and_duplicate_nothing() {
     }
     let runs = clients.iter().enumerate().map(|(w, c)| async move {
         for i in 0..EACH {
-            c.ok("artifact_publish", json!({"artifact_id": "shared", "type": "json", "data": {"w": w, "i": i}})).await;
-            c.ok("artifact_publish", json!({"artifact_id": format!("own-{w}"), "type": "json", "data": i})).await;
+            c.ok(
+                "artifact_publish",
+                json!({"artifact_id": "shared", "type": "json", "data": {"w": w, "i": i}}),
+            )
+            .await;
+            c.ok(
+                "artifact_publish",
+                json!({"artifact_id": format!("own-{w}"), "type": "json", "data": i}),
+            )
+            .await;
         }
-        c.ok("contract_start", json!({"contract_id": format!("part-{w}")})).await;
-        c.ok("contract_complete", json!({"contract_id": format!("part-{w}")})).await;
+        c.ok(
+            "contract_start",
+            json!({"contract_id": format!("part-{w}")}),
+        )
+        .await;
+        c.ok(
+            "contract_complete",
+            json!({"contract_id": format!("part-{w}")}),
+        )
+        .await;
     });
     futures_join_all(runs).await;
 
-    let history = orch.ok("artifact_history", json!({"artifact_id": "shared"})).await;
-    let versions: Vec<u64> = history["versions"].as_array().unwrap().iter().map(|v| v["version"].as_u64().unwrap()).collect();
-    assert_eq!(versions, (1..=(WORKERS * EACH) as u64).collect::<Vec<_>>(), "versions must be 1..=N with no gap");
+    let history = orch
+        .ok("artifact_history", json!({"artifact_id": "shared"}))
+        .await;
+    let versions: Vec<u64> = history["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        versions,
+        (1..=(WORKERS * EACH) as u64).collect::<Vec<_>>(),
+        "versions must be 1..=N with no gap"
+    );
     for w in 0..WORKERS {
-        let mine = history["versions"].as_array().unwrap().iter().filter(|v| v["publisher"] == format!("w{w}")).count();
+        let mine = history["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["publisher"] == format!("w{w}"))
+            .count();
         assert_eq!(mine, EACH, "every publish of w{w} is there once");
-        let own = orch.ok("artifact_history", json!({"artifact_id": format!("own-{w}")})).await;
+        let own = orch
+            .ok(
+                "artifact_history",
+                json!({"artifact_id": format!("own-{w}")}),
+            )
+            .await;
         assert_eq!(own["versions"].as_array().unwrap().len(), EACH);
     }
     for id in ["after-half", "join"] {
         let c = orch.ok("contract_get", json!({"contract_id": id})).await;
         assert_eq!(c["status"], "ready", "{id}");
-        let readies = c["history"].as_array().unwrap().iter().filter(|e| e["kind"] == "contract.ready").count();
+        let readies = c["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "contract.ready")
+            .count();
         assert_eq!(readies, 1, "{id} became ready exactly once");
     }
-    let inbox = orch.ok("team_check_inbox", json!({"recipient": "reviewer"})).await;
-    assert_eq!(inbox["unread"].as_array().unwrap().len(), 2, "one notification per ready contract: {inbox}");
+    let inbox = orch
+        .ok("team_check_inbox", json!({"recipient": "reviewer"}))
+        .await;
+    assert_eq!(
+        inbox["unread"].as_array().unwrap().len(),
+        2,
+        "one notification per ready contract: {inbox}"
+    );
     for c in clients {
         c.close().await;
     }
@@ -66,7 +120,11 @@ async fn futures_join_all<F: std::future::Future<Output = ()>>(futs: impl Iterat
     let mut pinned: Vec<std::pin::Pin<Box<F>>> = handles.into_iter().map(Box::pin).collect();
     std::future::poll_fn(|cx| {
         pinned.retain_mut(|f| f.as_mut().poll(cx).is_pending());
-        if pinned.is_empty() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+        if pinned.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
     })
     .await;
 }
@@ -81,6 +139,7 @@ async fn sigkill_mid_burst_leaves_whole_versions_only() {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
+        .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -89,8 +148,17 @@ async fn sigkill_mid_burst_leaves_whole_versions_only() {
     let send = |v: Value| format!("{v}\n");
     stdin.write_all(send(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "crash-test", "version": "0"}}})).as_bytes()).await.unwrap();
-    lines.next_line().await.unwrap().expect("initialize answered");
-    stdin.write_all(send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).as_bytes()).await.unwrap();
+    lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("initialize answered");
+    stdin
+        .write_all(
+            send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).as_bytes(),
+        )
+        .await
+        .unwrap();
     // Pipeline far more publishes than will finish before the kill.
     let mut burst = String::new();
     for i in 1..=3000 {
@@ -113,7 +181,14 @@ async fn sigkill_mid_burst_leaves_whole_versions_only() {
     drop(writer);
 
     // The store is intact and holds whole versions numbered without a gap.
-    let hub = clearctx::Hub::open(dir.path(), clearctx::Caller { session: "check".into(), team: "default".into() }).unwrap();
+    let hub = clearctx::Hub::open(
+        dir.path(),
+        clearctx::Caller {
+            session: "check".into(),
+            team: "default".into(),
+        },
+    )
+    .unwrap();
     assert_eq!(hub.integrity_check().unwrap(), "ok");
     let history = hub.artifact_history("burst").unwrap();
     let n = history.len() as u32;
@@ -123,14 +198,35 @@ async fn sigkill_mid_burst_leaves_whole_versions_only() {
         assert_eq!(v.version, i as u32 + 1);
     }
     let status = hub.status().unwrap();
-    assert_eq!(status.events, n as i64, "one event per version, no orphan on either side");
+    assert_eq!(
+        status.events, n as i64,
+        "one event per version, no orphan on either side"
+    );
     for v in [1, n] {
-        let got = hub.artifact_get(&clearctx::artifacts::GetRequest { artifact_id: "burst".into(), version: Some(v), reader: None }).unwrap();
-        assert_eq!(got.data.unwrap()["pad"].as_str().unwrap().len(), 512, "v{v} is whole");
+        let got = hub
+            .artifact_get(&clearctx::artifacts::GetRequest {
+                artifact_id: "burst".into(),
+                version: Some(v),
+                reader: None,
+            })
+            .unwrap();
+        assert_eq!(
+            got.data.unwrap()["pad"].as_str().unwrap().len(),
+            512,
+            "v{v} is whole"
+        );
     }
     drop(hub);
 
     // And the next process carries on from there.
-    let next = dir.cli_json(&["artifact", "publish", "burst", "--type", "json", "--data", "{\"after\": true}"]);
+    let next = dir.cli_json(&[
+        "artifact",
+        "publish",
+        "burst",
+        "--type",
+        "json",
+        "--data",
+        "{\"after\": true}",
+    ]);
     assert_eq!(next["version"], n + 1);
 }

@@ -43,8 +43,17 @@ async fn tools_list_names_every_tool_with_object_schemas() {
     for t in &tools {
         let schema = Value::Object((*t.input_schema).clone());
         assert_eq!(schema["type"], "object", "{}", t.name);
-        assert_eq!(clearctx::schema::find_boolean_subschema(&schema), None, "{}: {schema}", t.name);
-        assert!(t.description.as_deref().is_some_and(|d| d.len() > 20), "{} needs a description", t.name);
+        assert_eq!(
+            clearctx::schema::find_boolean_subschema(&schema),
+            None,
+            "{}: {schema}",
+            t.name
+        );
+        assert!(
+            t.description.as_deref().is_some_and(|d| d.len() > 20),
+            "{} needs a description",
+            t.name
+        );
     }
     let publish = tools.iter().find(|t| t.name == "artifact_publish").unwrap();
     let required = publish.input_schema["required"].as_array().unwrap();
@@ -69,14 +78,29 @@ async fn linear_chain_resolves_itself() {
     let api = dir.connect(Some("api-dev")).await;
     let qa = dir.connect(Some("qa-dev")).await;
 
-    let c1 = orch.ok("contract_create", json!({"contract_id": "setup-schema", "title": "Schema", "assignee": "db-dev",
-        "expected_outputs": [{"artifact_type": "schema-change"}]})).await;
-    let c2 = orch.ok("contract_create", json!({"contract_id": "build-api", "title": "API", "assignee": "api-dev",
+    let c1 = orch
+        .ok(
+            "contract_create",
+            json!({"contract_id": "setup-schema", "title": "Schema", "assignee": "db-dev",
+        "expected_outputs": [{"artifact_type": "schema-change"}]}),
+        )
+        .await;
+    let c2 = orch
+        .ok(
+            "contract_create",
+            json!({"contract_id": "build-api", "title": "API", "assignee": "api-dev",
         "dependencies": [{"type": "contract", "id": "setup-schema"}],
-        "expected_outputs": [{"artifact_type": "api-contract"}]})).await;
-    let c3 = orch.ok("contract_create", json!({"contract_id": "write-tests", "title": "Tests", "assignee": "qa-dev",
+        "expected_outputs": [{"artifact_type": "api-contract"}]}),
+        )
+        .await;
+    let c3 = orch
+        .ok(
+            "contract_create",
+            json!({"contract_id": "write-tests", "title": "Tests", "assignee": "qa-dev",
         "dependencies": [{"type": "contract", "id": "build-api"}],
-        "expected_outputs": [{"artifact_type": "test-results"}]})).await;
+        "expected_outputs": [{"artifact_type": "test-results"}]}),
+        )
+        .await;
     assert_eq!(c1["status"], "ready");
     assert_eq!(c1["assigner"], "orchestrator");
     assert_eq!(c2["status"], "pending");
@@ -87,50 +111,110 @@ async fn linear_chain_resolves_itself() {
     assert_eq!(inbox["unread"].as_array().unwrap().len(), 1);
     assert_eq!(inbox["unread"][0]["kind"], "contract_ready");
     assert_eq!(inbox["unread"][0]["subject"], "contract:setup-schema");
-    assert!(api.ok("team_check_inbox", json!({})).await["unread"].as_array().unwrap().is_empty());
+    assert!(
+        api.ok("team_check_inbox", json!({})).await["unread"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
-    db.ok("contract_start", json!({"contract_id": "setup-schema"})).await;
-    let schema = db.ok("artifact_publish", json!({"artifact_id": "db-schema", "type": "schema-change",
-        "data": {"tables": ["users"]}, "summary": "users table"})).await;
+    db.ok("contract_start", json!({"contract_id": "setup-schema"}))
+        .await;
+    let schema = db
+        .ok(
+            "artifact_publish",
+            json!({"artifact_id": "db-schema", "type": "schema-change",
+        "data": {"tables": ["users"]}, "summary": "users table"}),
+        )
+        .await;
     assert_eq!(schema["version"], 1);
     assert_eq!(schema["publisher"], "db-dev");
-    assert_eq!(api.ok("contract_get", json!({"contract_id": "build-api"})).await["status"], "pending");
-    let done = db.ok("contract_complete", json!({"contract_id": "setup-schema", "summary": "done"})).await;
+    assert_eq!(
+        api.ok("contract_get", json!({"contract_id": "build-api"}))
+            .await["status"],
+        "pending"
+    );
+    let done = db
+        .ok(
+            "contract_complete",
+            json!({"contract_id": "setup-schema", "summary": "done"}),
+        )
+        .await;
     assert_eq!(done["status"], "completed");
-    assert_eq!(done["outputs"], json!([{"artifact_id": "db-schema", "version": 1}]));
+    assert_eq!(
+        done["outputs"],
+        json!([{"artifact_id": "db-schema", "version": 1}])
+    );
 
     // Completing setup-schema made build-api ready, in the same transaction.
-    let c2 = api.ok("contract_get", json!({"contract_id": "build-api"})).await;
+    let c2 = api
+        .ok("contract_get", json!({"contract_id": "build-api"}))
+        .await;
     assert_eq!(c2["status"], "ready");
     assert_eq!(c2["dependencies"][0]["satisfied"], true);
-    let kinds: Vec<&str> = c2["history"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = c2["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["contract.created", "contract.ready"]);
     let inbox = api.ok("team_check_inbox", json!({})).await;
     assert_eq!(inbox["unread"][0]["subject"], "contract:build-api");
-    assert_eq!(qa.ok("contract_get", json!({"contract_id": "write-tests"})).await["status"], "pending");
+    assert_eq!(
+        qa.ok("contract_get", json!({"contract_id": "write-tests"}))
+            .await["status"],
+        "pending"
+    );
 
-    api.ok("contract_start", json!({"contract_id": "build-api"})).await;
-    let read = api.ok("artifact_get", json!({"artifact_id": "db-schema"})).await;
+    api.ok("contract_start", json!({"contract_id": "build-api"}))
+        .await;
+    let read = api
+        .ok("artifact_get", json!({"artifact_id": "db-schema"}))
+        .await;
     assert_eq!(read["data"], json!({"tables": ["users"]}));
     api.ok("artifact_publish", json!({"artifact_id": "api-spec", "type": "api-contract",
-        "data": {"endpoints": ["/users"]}, "derived_from": [{"artifact_id": "db-schema", "version": 1}]})).await;
-    api.ok("contract_complete", json!({"contract_id": "build-api"})).await;
+        "data": {"endpoints": ["GET /users"]}, "derived_from": [{"artifact_id": "db-schema", "version": 1}]})).await;
+    api.ok("contract_complete", json!({"contract_id": "build-api"}))
+        .await;
 
-    assert_eq!(qa.ok("contract_get", json!({"contract_id": "write-tests"})).await["status"], "ready");
-    qa.ok("contract_start", json!({"contract_id": "write-tests"})).await;
+    assert_eq!(
+        qa.ok("contract_get", json!({"contract_id": "write-tests"}))
+            .await["status"],
+        "ready"
+    );
+    qa.ok("contract_start", json!({"contract_id": "write-tests"}))
+        .await;
     qa.ok("artifact_publish", json!({"artifact_id": "test-run", "type": "test-results",
         "data": {"passed": 12, "failed": 0}, "derived_from": [{"artifact_id": "api-spec", "version": 1}]})).await;
-    qa.ok("contract_complete", json!({"contract_id": "write-tests"})).await;
+    qa.ok("contract_complete", json!({"contract_id": "write-tests"}))
+        .await;
 
     let all = orch.ok("contract_list", json!({})).await;
-    assert!(all["contracts"].as_array().unwrap().iter().all(|c| c["status"] == "completed"));
+    assert!(
+        all["contracts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "completed")
+    );
     // The orchestrator was informed of each contract becoming ready and completing.
     let inbox = orch.ok("team_check_inbox", json!({})).await;
-    let kinds: Vec<&str> = inbox["unread"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = inbox["unread"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds.iter().filter(|k| **k == "contract_ready").count(), 3);
-    assert_eq!(kinds.iter().filter(|k| **k == "contract_completed").count(), 3);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "contract_completed").count(),
+        3
+    );
     // And reads were recorded per reader.
-    let readers = orch.ok("artifact_readers", json!({"artifact_id": "db-schema"})).await;
+    let readers = orch
+        .ok("artifact_readers", json!({"artifact_id": "db-schema"}))
+        .await;
     assert_eq!(readers["readers"][0]["reader"], "api-dev");
     assert_eq!(readers["readers"][0]["read_latest"], true);
     for c in [orch, db, api, qa] {
@@ -151,12 +235,33 @@ async fn peer_to_peer_assignment_notifies_assignee_and_assigner() {
     assert_eq!(c["priority"], "high");
     let inbox = api.ok("team_check_inbox", json!({})).await;
     assert_eq!(inbox["unread"][0]["kind"], "contract_ready");
-    assert!(inbox["unread"][0]["message"].as_str().unwrap().contains("fix-login-bug"));
+    assert!(
+        inbox["unread"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fix-login-bug")
+    );
     let inbox = qa.ok("team_check_inbox", json!({"mark_read": false})).await;
-    assert!(inbox["unread"][0]["message"].as_str().unwrap().contains("which you assigned to api-dev"));
+    assert!(
+        inbox["unread"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("which you assigned to api-dev")
+    );
     // Not marked read, so still there.
-    assert_eq!(qa.ok("team_check_inbox", json!({})).await["unread"].as_array().unwrap().len(), 1);
-    assert!(qa.ok("team_check_inbox", json!({})).await["unread"].as_array().unwrap().is_empty());
+    assert_eq!(
+        qa.ok("team_check_inbox", json!({})).await["unread"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        qa.ok("team_check_inbox", json!({})).await["unread"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     qa.close().await;
     api.close().await;
 }
@@ -166,35 +271,84 @@ async fn versions_are_gapless_immutable_and_diffable() {
     let dir = DataDir::new();
     let c = dir.connect(Some("writer")).await;
     for i in 1..=3 {
-        let v = c.ok("artifact_publish", json!({"artifact_id": "conv", "type": "shared-conventions",
-            "data": {"errors": "{ error }", "round": i}, "summary": format!("round {i}")})).await;
+        let v = c
+            .ok(
+                "artifact_publish",
+                json!({"artifact_id": "conv", "type": "shared-conventions",
+            "data": {"errors": "{ error }", "round": i}, "summary": format!("round {i}")}),
+            )
+            .await;
         assert_eq!(v["version"], i);
         assert_eq!(v["latest_version"], i);
         assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
     }
-    let v1 = c.ok("artifact_get", json!({"artifact_id": "conv", "version": 1, "reader": "qa"})).await;
+    let v1 = c
+        .ok(
+            "artifact_get",
+            json!({"artifact_id": "conv", "version": 1, "reader": "qa"}),
+        )
+        .await;
     assert_eq!(v1["data"]["round"], 1);
     assert_eq!(v1["latest_version"], 3);
-    let history = c.ok("artifact_history", json!({"artifact_id": "conv"})).await;
-    let versions: Vec<u64> = history["versions"].as_array().unwrap().iter().map(|v| v["version"].as_u64().unwrap()).collect();
+    let history = c
+        .ok("artifact_history", json!({"artifact_id": "conv"}))
+        .await;
+    let versions: Vec<u64> = history["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
     assert_eq!(versions, [1, 2, 3]);
-    let diff = c.ok("artifact_diff", json!({"artifact_id": "conv", "from_version": 1})).await;
+    let diff = c
+        .ok(
+            "artifact_diff",
+            json!({"artifact_id": "conv", "from_version": 1}),
+        )
+        .await;
     assert_eq!(diff["to_version"], 3);
-    assert_eq!(diff["operations"], json!([{"op": "replace", "path": "/round", "value": 3}]));
-    let readers = c.ok("artifact_readers", json!({"artifact_id": "conv"})).await;
+    assert_eq!(
+        diff["operations"],
+        json!([{"op": "replace", "path": "/round", "value": 3}])
+    );
+    let readers = c
+        .ok("artifact_readers", json!({"artifact_id": "conv"}))
+        .await;
     assert_eq!(readers["readers"][0]["reader"], "qa");
     assert_eq!(readers["readers"][0]["read_latest"], false);
-    let list = c.ok("artifact_list", json!({"type": "shared-conventions"})).await;
+    let list = c
+        .ok("artifact_list", json!({"type": "shared-conventions"}))
+        .await;
     assert_eq!(list["count"], 1);
     assert_eq!(list["artifacts"][0]["version"], 3);
-    assert!(list["artifacts"][0].get("data").is_none(), "listings carry no data");
+    assert!(
+        list["artifacts"][0].get("data").is_none(),
+        "listings carry no data"
+    );
     let types = c.ok("artifact_types", json!({})).await;
-    let conv = types["types"].as_array().unwrap().iter().find(|t| t["type"] == "shared-conventions").unwrap();
+    let conv = types["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "shared-conventions")
+        .unwrap();
     assert_eq!(conv["artifacts"], 1);
     // A type change is refused, and the refused publish created nothing.
-    let e = c.err("artifact_publish", json!({"artifact_id": "conv", "type": "json", "data": 1})).await;
+    let e = c
+        .err(
+            "artifact_publish",
+            json!({"artifact_id": "conv", "type": "json", "data": 1}),
+        )
+        .await;
     assert!(e.contains("has type `shared-conventions`"), "{e}");
-    assert_eq!(c.ok("artifact_history", json!({"artifact_id": "conv"})).await["versions"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        c.ok("artifact_history", json!({"artifact_id": "conv"}))
+            .await["versions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     c.close().await;
 }
 
@@ -202,16 +356,38 @@ async fn versions_are_gapless_immutable_and_diffable() {
 async fn artifact_dependency_waits_for_min_version() {
     let dir = DataDir::new();
     let c = dir.connect(None).await;
-    let created = c.ok("contract_create", json!({"contract_id": "use-v2", "title": "Needs spec v2", "assignee": "w",
-        "dependencies": [{"type": "artifact", "id": "spec", "min_version": 2}]})).await;
+    let created = c
+        .ok(
+            "contract_create",
+            json!({"contract_id": "use-v2", "title": "Needs spec v2", "assignee": "w",
+        "dependencies": [{"type": "artifact", "id": "spec", "min_version": 2}]}),
+        )
+        .await;
     assert_eq!(created["status"], "pending");
-    assert_eq!(created["dependencies"][0]["detail"], "waiting for the artifact to be published");
-    c.ok("artifact_publish", json!({"artifact_id": "spec", "type": "json", "data": {}})).await;
+    assert_eq!(
+        created["dependencies"][0]["detail"],
+        "waiting for the artifact to be published"
+    );
+    c.ok(
+        "artifact_publish",
+        json!({"artifact_id": "spec", "type": "json", "data": {}}),
+    )
+    .await;
     let got = c.ok("contract_get", json!({"contract_id": "use-v2"})).await;
     assert_eq!(got["status"], "pending");
-    assert_eq!(got["dependencies"][0]["detail"], "waiting for version 2; latest is 1");
-    c.ok("artifact_publish", json!({"artifact_id": "spec", "type": "json", "data": {"v": 2}})).await;
-    assert_eq!(c.ok("contract_get", json!({"contract_id": "use-v2"})).await["status"], "ready");
+    assert_eq!(
+        got["dependencies"][0]["detail"],
+        "waiting for version 2; latest is 1"
+    );
+    c.ok(
+        "artifact_publish",
+        json!({"artifact_id": "spec", "type": "json", "data": {"v": 2}}),
+    )
+    .await;
+    assert_eq!(
+        c.ok("contract_get", json!({"contract_id": "use-v2"})).await["status"],
+        "ready"
+    );
     c.close().await;
 }
 
@@ -221,26 +397,62 @@ async fn reopen_counts_retries_and_requires_fresh_outputs() {
     let c = dir.connect(Some("api-dev")).await;
     c.ok("contract_create", json!({"contract_id": "build-api", "title": "API", "assignee": "api-dev",
         "assigner": "orchestrator", "max_retries": 1, "expected_outputs": [{"artifact_id": "api-spec"}]})).await;
-    c.ok("contract_start", json!({"contract_id": "build-api"})).await;
-    c.ok("artifact_publish", json!({"artifact_id": "api-spec", "type": "api-contract", "data": {"v": 1}})).await;
-    c.ok("contract_complete", json!({"contract_id": "build-api"})).await;
+    c.ok("contract_start", json!({"contract_id": "build-api"}))
+        .await;
+    c.ok(
+        "artifact_publish",
+        json!({"artifact_id": "api-spec", "type": "api-contract", "data": {"endpoints": ["GET /v1"]}}),
+    )
+    .await;
+    c.ok("contract_complete", json!({"contract_id": "build-api"}))
+        .await;
 
     let reopened = c.ok("contract_reopen", json!({"contract_id": "build-api", "reason": "Tests failing: 3 failures", "by": "qa-dev"})).await;
     assert_eq!(reopened["status"], "ready");
     assert_eq!(reopened["retries"], 1);
     assert_eq!(reopened["reason"], "Tests failing: 3 failures");
     let inbox = c.ok("team_check_inbox", json!({})).await;
-    let reopen_note = inbox["unread"].as_array().unwrap().iter().find(|n| n["kind"] == "contract_reopened").unwrap();
-    assert!(reopen_note["message"].as_str().unwrap().contains("Tests failing: 3 failures"));
+    let reopen_note = inbox["unread"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "contract_reopened")
+        .unwrap();
+    assert!(
+        reopen_note["message"]
+            .as_str()
+            .unwrap()
+            .contains("Tests failing: 3 failures")
+    );
 
-    c.ok("contract_start", json!({"contract_id": "build-api"})).await;
+    c.ok("contract_start", json!({"contract_id": "build-api"}))
+        .await;
     // v1 was published before the reopen, so it does not count for this round.
-    let e = c.err("contract_complete", json!({"contract_id": "build-api"})).await;
-    assert!(e.contains("required output missing: artifact `api-spec`"), "{e}");
-    c.ok("artifact_publish", json!({"artifact_id": "api-spec", "type": "api-contract", "data": {"v": 2}})).await;
-    let done = c.ok("contract_complete", json!({"contract_id": "build-api"})).await;
-    assert_eq!(done["outputs"], json!([{"artifact_id": "api-spec", "version": 2}]));
-    let e = c.err("contract_reopen", json!({"contract_id": "build-api", "reason": "again"})).await;
+    let e = c
+        .err("contract_complete", json!({"contract_id": "build-api"}))
+        .await;
+    assert!(
+        e.contains("required output missing: artifact `api-spec`"),
+        "{e}"
+    );
+    c.ok(
+        "artifact_publish",
+        json!({"artifact_id": "api-spec", "type": "api-contract", "data": {"endpoints": ["GET /v2"]}}),
+    )
+    .await;
+    let done = c
+        .ok("contract_complete", json!({"contract_id": "build-api"}))
+        .await;
+    assert_eq!(
+        done["outputs"],
+        json!([{"artifact_id": "api-spec", "version": 2}])
+    );
+    let e = c
+        .err(
+            "contract_reopen",
+            json!({"contract_id": "build-api", "reason": "again"}),
+        )
+        .await;
     assert!(e.contains("used all 1 of its retries"), "{e}");
     c.close().await;
 }
@@ -255,13 +467,22 @@ async fn overdue_contract_fails_with_the_reason() {
     tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
     let got = c.ok("contract_get", json!({"contract_id": "slow"})).await;
     assert_eq!(got["status"], "failed");
-    assert_eq!(got["reason"], "timed out: in progress for more than 1s (timeout_s)");
+    assert_eq!(
+        got["reason"],
+        "timed out: in progress for more than 1s (timeout_s)"
+    );
     let last = got["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["kind"], "contract.failed");
     assert_eq!(last["actor"], "clearctx");
     // The assigner hears of it.
     let boss = c.ok("team_check_inbox", json!({"recipient": "boss"})).await;
-    assert!(boss["unread"].as_array().unwrap().iter().any(|n| n["kind"] == "contract_failed"));
+    assert!(
+        boss["unread"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "contract_failed")
+    );
     c.close().await;
 }
 
@@ -269,49 +490,176 @@ async fn overdue_contract_fails_with_the_reason() {
 async fn bad_input_is_refused_by_name_and_changes_nothing() {
     let dir = DataDir::new();
     let c = dir.connect(None).await;
-    c.ok("contract_create", json!({"contract_id": "a", "title": "A", "assignee": "w"})).await;
-    c.ok("contract_create", json!({"contract_id": "b", "title": "B", "assignee": "w",
-        "dependencies": [{"type": "contract", "id": "a"}]})).await;
-    c.ok("artifact_publish", json!({"artifact_id": "x", "type": "json", "data": [1]})).await;
+    c.ok(
+        "contract_create",
+        json!({"contract_id": "a", "title": "A", "assignee": "w"}),
+    )
+    .await;
+    c.ok(
+        "contract_create",
+        json!({"contract_id": "b", "title": "B", "assignee": "w",
+        "dependencies": [{"type": "contract", "id": "a"}]}),
+    )
+    .await;
+    c.ok(
+        "artifact_publish",
+        json!({"artifact_id": "x", "type": "json", "data": [1]}),
+    )
+    .await;
     let before = fingerprint(&c).await;
     let status_before = dir.cli_json(&["status"]);
 
     let long = "x".repeat(129);
     let cases: Vec<(&str, Value, &str)> = vec![
         ("no_such_tool", json!({}), "unknown tool `no_such_tool`"),
-        ("artifact_publish", json!({"type": "json", "data": 1}), "missing field `artifact_id`"),
-        ("artifact_publish", json!({"artifact_id": "y", "type": "json"}), "missing field `data`"),
-        ("artifact_publish", json!({"artifact_id": 5, "type": "json", "data": 1}), "artifact_id: invalid type: integer `5`, expected a string"),
-        ("artifact_publish", json!({"artifact_id": "y", "type": "json", "data": 1, "colour": "red"}), "unknown field `colour`"),
-        ("artifact_publish", json!({"artifact_id": "y", "type": "json", "data": 1, "derived_from": [{"artifact_id": "x", "version": "one"}]}), "derived_from[0].version: invalid type"),
-        ("artifact_publish", json!({"artifact_id": "../etc", "type": "json", "data": 1}), "artifact_id: `../etc` contains '/'"),
-        ("artifact_publish", json!({"artifact_id": "..", "type": "json", "data": 1}), "artifact_id: `..` must not be `.` or `..`"),
-        ("artifact_publish", json!({"artifact_id": "", "type": "json", "data": 1}), "artifact_id: `` must not be empty"),
-        ("artifact_publish", json!({"artifact_id": long, "type": "json", "data": 1}), "is 129 characters long; the limit is 128"),
-        ("artifact_publish", json!({"artifact_id": "y", "type": "json", "data": 1, "derived_from": [{"artifact_id": "x", "version": 7}]}), "artifact `x` has no version 7 (latest is 1)"),
-        ("artifact_get", json!({"artifact_id": "nope"}), "artifact `nope` does not exist"),
-        ("artifact_get", json!({"artifact_id": "x", "version": 9}), "has no version 9"),
-        ("contract_create", json!({"contract_id": "c", "title": "C", "assignee": "w", "dependencies": [{"type": "contract", "id": "ghost"}]}), "contract `ghost` does not exist"),
-        ("contract_create", json!({"contract_id": "c", "title": "C", "assignee": "w", "dependencies": [{"type": "contract", "id": "c"}]}), "dependency cycle: contract `c` depends on itself"),
-        ("contract_create", json!({"contract_id": "a", "title": "A again", "assignee": "w"}), "contract `a` already exists"),
-        ("contract_create", json!({"contract_id": "c", "title": "C", "assignee": "w", "dependencies": [{"type": "task", "id": "a"}]}), "dependencies[0].type: unknown variant `task`"),
-        ("contract_create", json!({"contract_id": "c", "title": "C", "assignee": "w", "expected_outputs": [{"required": true}]}), "give exactly one of `artifact_type` or `artifact_id`"),
-        ("contract_create", json!({"contract_id": "c", "title": "C", "assignee": "w", "inputs": [1]}), "inputs: must be a JSON object"),
-        ("contract_create", json!({"contract_id": "c", "title": " ", "assignee": "w"}), "title: must not be empty"),
-        ("contract_create", json!({"contract_id": "c", "title": "C", "assignee": "w", "timeout_s": 0}), "timeout_s: must be between 1"),
-        ("contract_complete", json!({"contract_id": "b"}), "cannot complete contract `b`: it is pending"),
-        ("contract_complete", json!({"contract_id": "a"}), "cannot complete contract `a`: it is ready"),
-        ("contract_start", json!({"contract_id": "b"}), "cannot start contract `b`: it is pending"),
-        ("contract_reopen", json!({"contract_id": "a", "reason": "x"}), "already open"),
-        ("contract_reopen", json!({"contract_id": "a", "reason": ""}), "reason: must not be empty"),
-        ("contract_get", json!({"contract_id": "a/b"}), "contract_id: `a/b` contains '/'"),
-        ("contract_list", json!({"status": "done"}), "status: unknown variant `done`"),
+        (
+            "artifact_publish",
+            json!({"type": "json", "data": 1}),
+            "missing field `artifact_id`",
+        ),
+        (
+            "artifact_publish",
+            json!({"artifact_id": "y", "type": "json"}),
+            "missing field `data`",
+        ),
+        (
+            "artifact_publish",
+            json!({"artifact_id": 5, "type": "json", "data": 1}),
+            "artifact_id: invalid type: integer `5`, expected a string",
+        ),
+        (
+            "artifact_publish",
+            json!({"artifact_id": "y", "type": "json", "data": 1, "colour": "red"}),
+            "unknown field `colour`",
+        ),
+        (
+            "artifact_publish",
+            json!({"artifact_id": "y", "type": "json", "data": 1, "derived_from": [{"artifact_id": "x", "version": "one"}]}),
+            "derived_from[0].version: invalid type",
+        ),
+        (
+            "artifact_publish",
+            json!({"artifact_id": "../etc", "type": "json", "data": 1}),
+            "artifact_id: `../etc` contains '/'",
+        ),
+        (
+            "artifact_publish",
+            json!({"artifact_id": "..", "type": "json", "data": 1}),
+            "artifact_id: `..` must not be `.` or `..`",
+        ),
+        (
+            "artifact_publish",
+            json!({"artifact_id": "", "type": "json", "data": 1}),
+            "artifact_id: `` must not be empty",
+        ),
+        (
+            "artifact_publish",
+            json!({"artifact_id": long, "type": "json", "data": 1}),
+            "is 129 characters long; the limit is 128",
+        ),
+        (
+            "artifact_publish",
+            json!({"artifact_id": "y", "type": "json", "data": 1, "derived_from": [{"artifact_id": "x", "version": 7}]}),
+            "artifact `x` has no version 7 (latest is 1)",
+        ),
+        (
+            "artifact_get",
+            json!({"artifact_id": "nope"}),
+            "artifact `nope` does not exist",
+        ),
+        (
+            "artifact_get",
+            json!({"artifact_id": "x", "version": 9}),
+            "has no version 9",
+        ),
+        (
+            "contract_create",
+            json!({"contract_id": "c", "title": "C", "assignee": "w", "dependencies": [{"type": "contract", "id": "ghost"}]}),
+            "contract `ghost` does not exist",
+        ),
+        (
+            "contract_create",
+            json!({"contract_id": "c", "title": "C", "assignee": "w", "dependencies": [{"type": "contract", "id": "c"}]}),
+            "dependency cycle: contract `c` depends on itself",
+        ),
+        (
+            "contract_create",
+            json!({"contract_id": "a", "title": "A again", "assignee": "w"}),
+            "contract `a` already exists",
+        ),
+        (
+            "contract_create",
+            json!({"contract_id": "c", "title": "C", "assignee": "w", "dependencies": [{"type": "task", "id": "a"}]}),
+            "dependencies[0].type: unknown variant `task`",
+        ),
+        (
+            "contract_create",
+            json!({"contract_id": "c", "title": "C", "assignee": "w", "expected_outputs": [{"required": true}]}),
+            "give exactly one of `artifact_type` or `artifact_id`",
+        ),
+        (
+            "contract_create",
+            json!({"contract_id": "c", "title": "C", "assignee": "w", "inputs": [1]}),
+            "inputs: must be a JSON object",
+        ),
+        (
+            "contract_create",
+            json!({"contract_id": "c", "title": " ", "assignee": "w"}),
+            "title: must not be empty",
+        ),
+        (
+            "contract_create",
+            json!({"contract_id": "c", "title": "C", "assignee": "w", "timeout_s": 0}),
+            "timeout_s: must be between 1",
+        ),
+        (
+            "contract_complete",
+            json!({"contract_id": "b"}),
+            "cannot complete contract `b`: it is pending",
+        ),
+        (
+            "contract_complete",
+            json!({"contract_id": "a"}),
+            "cannot complete contract `a`: it is ready",
+        ),
+        (
+            "contract_start",
+            json!({"contract_id": "b"}),
+            "cannot start contract `b`: it is pending",
+        ),
+        (
+            "contract_reopen",
+            json!({"contract_id": "a", "reason": "x"}),
+            "already open",
+        ),
+        (
+            "contract_reopen",
+            json!({"contract_id": "a", "reason": ""}),
+            "reason: must not be empty",
+        ),
+        (
+            "contract_get",
+            json!({"contract_id": "a/b"}),
+            "contract_id: `a/b` contains '/'",
+        ),
+        (
+            "contract_list",
+            json!({"status": "done"}),
+            "status: unknown variant `done`",
+        ),
     ];
     for (tool, args, want) in cases {
         let e = c.err(tool, args.clone()).await;
-        assert!(e.contains(want), "{tool} {args}: expected {want:?} in {e:?}");
+        assert!(
+            e.contains(want),
+            "{tool} {args}: expected {want:?} in {e:?}"
+        );
     }
-    assert_eq!(fingerprint(&c).await, before, "a refused call changed the store");
+    assert_eq!(
+        fingerprint(&c).await,
+        before,
+        "a refused call changed the store"
+    );
     let status_after = dir.cli_json(&["status"]);
     assert_eq!(status_after["last_seq"], status_before["last_seq"]);
     assert_eq!(status_after["events"], status_before["events"]);
@@ -325,7 +673,11 @@ async fn cycles_through_other_contracts_are_impossible_to_create() {
     // chain stays acyclic however it is built.
     let dir = DataDir::new();
     let c = dir.connect(None).await;
-    c.ok("contract_create", json!({"contract_id": "a", "title": "A", "assignee": "w"})).await;
+    c.ok(
+        "contract_create",
+        json!({"contract_id": "a", "title": "A", "assignee": "w"}),
+    )
+    .await;
     c.ok("contract_create", json!({"contract_id": "b", "title": "B", "assignee": "w", "dependencies": [{"type": "contract", "id": "a"}]})).await;
     c.ok("contract_create", json!({"contract_id": "c", "title": "C", "assignee": "w", "dependencies": [{"type": "contract", "id": "b"}, {"type": "contract", "id": "a"}]})).await;
     let e = c.err("contract_create", json!({"contract_id": "a", "title": "A", "assignee": "w", "dependencies": [{"type": "contract", "id": "c"}]})).await;

@@ -23,10 +23,22 @@ pub const MAX_INPUTS: usize = 256;
 
 /// Artifact types every data dir knows, with what each is for.
 pub const BUILTIN_TYPES: &[(&str, &str)] = &[
-    ("api-contract", "An API surface: endpoints, request and response shapes, errors."),
-    ("schema-change", "A database or data-model change: tables, columns, migrations."),
-    ("test-results", "The outcome of a test run: counts of passed and failed tests, failures."),
-    ("shared-conventions", "Conventions every worker follows: response and error formats, naming."),
+    (
+        "api-contract",
+        "An API surface: endpoints, request and response shapes, errors.",
+    ),
+    (
+        "schema-change",
+        "A database or data-model change: tables, columns, migrations.",
+    ),
+    (
+        "test-results",
+        "The outcome of a test run: counts of passed and failed tests, failures.",
+    ),
+    (
+        "shared-conventions",
+        "Conventions every worker follows: response and error formats, naming.",
+    ),
     ("json", "Any JSON document; no rules beyond being JSON."),
 ];
 
@@ -136,6 +148,17 @@ pub struct Version {
     pub derived_from: Vec<VersionRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
+    /// The validator that accepted this version (publish results only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validated_by: Option<ValidatedBy>,
+}
+
+/// Which plugin accepted a version, and what the check used.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidatedBy {
+    pub plugin: String,
+    pub plugin_version: String,
+    pub receipt: crate::plugins::Receipt,
 }
 
 /// One recorded read.
@@ -188,9 +211,11 @@ pub struct TypeInfo {
     pub description: Option<String>,
     /// Artifacts of this type in the data dir.
     pub artifacts: u32,
-    /// What checks `data` on publish. Validator plugins plug in here; until one is
-    /// registered for a type, any JSON is accepted.
+    /// The plugin that checks `data` on publish; without one, any JSON is accepted.
     pub validator: Option<String>,
+    /// The JSON Schema the type follows, when its validator declares one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
 }
 
 /// What the store needs to insert a version; built by [`publish`].
@@ -211,8 +236,8 @@ pub(crate) struct Head {
     pub latest_version: u32,
 }
 
-/// Checks a publish request without touching the store.
-fn check_publish(req: &PublishRequest) -> Result<String> {
+/// Checks a publish request without touching the store; returns `data` as JSON text.
+pub fn check_publish(req: &PublishRequest) -> Result<String> {
     check_id("artifact_id", &req.artifact_id)?;
     check_id("type", &req.artifact_type)?;
     check_opt_id("publisher", req.publisher.as_deref())?;
@@ -228,11 +253,17 @@ fn check_publish(req: &PublishRequest) -> Result<String> {
     if req.derived_from.len() > MAX_INPUTS {
         return Err(Error::invalid(
             "derived_from",
-            format!("lists {} inputs; the limit is {MAX_INPUTS}", req.derived_from.len()),
+            format!(
+                "lists {} inputs; the limit is {MAX_INPUTS}",
+                req.derived_from.len()
+            ),
         ));
     }
     for (i, input) in req.derived_from.iter().enumerate() {
-        check_id(&format!("derived_from[{i}].artifact_id"), &input.artifact_id)?;
+        check_id(
+            &format!("derived_from[{i}].artifact_id"),
+            &input.artifact_id,
+        )?;
         if input.version == 0 {
             return Err(Error::invalid(
                 format!("derived_from[{i}].version"),
@@ -259,7 +290,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Publishes the next version of an artifact inside `tx` and appends its event.
-pub fn publish(tx: &Tx<'_>, caller: &crate::hub::Caller, req: &PublishRequest) -> Result<Version> {
+/// `validated_by` is the validator that already accepted `data`, if its type has one.
+pub fn publish(
+    tx: &Tx<'_>,
+    caller: &crate::hub::Caller,
+    req: &PublishRequest,
+    validated_by: Option<ValidatedBy>,
+) -> Result<Version> {
     let data = check_publish(req)?;
     let publisher = req.publisher.as_deref().unwrap_or(&caller.session);
     let head = tx.artifact_head(&req.artifact_id)?;
@@ -274,7 +311,9 @@ pub fn publish(tx: &Tx<'_>, caller: &crate::hub::Caller, req: &PublishRequest) -
     let version = head.as_ref().map_or(1, |h| h.latest_version + 1);
     for (i, input) in req.derived_from.iter().enumerate() {
         let is_self = input.artifact_id == req.artifact_id;
-        if (is_self && input.version >= version) || !tx.version_exists(&input.artifact_id, input.version)? {
+        if (is_self && input.version >= version)
+            || !tx.version_exists(&input.artifact_id, input.version)?
+        {
             return Err(Error::invalid(
                 format!("derived_from[{i}]"),
                 format!(
@@ -306,6 +345,7 @@ pub fn publish(tx: &Tx<'_>, caller: &crate::hub::Caller, req: &PublishRequest) -
             "sha256": sha,
             "summary": req.summary,
             "derived_from": req.derived_from,
+            "validated_by": validated_by,
         }),
     })?;
     if head.is_none() {
@@ -336,6 +376,7 @@ pub fn publish(tx: &Tx<'_>, caller: &crate::hub::Caller, req: &PublishRequest) -
         seq,
         derived_from: req.derived_from.clone(),
         data: None,
+        validated_by,
     })
 }
 
@@ -350,15 +391,17 @@ pub fn get(tx: &Tx<'_>, caller: &crate::hub::Caller, req: &GetRequest) -> Result
         .artifact_head(&req.artifact_id)?
         .ok_or_else(|| missing(&req.artifact_id))?;
     let version = req.version.unwrap_or(head.latest_version);
-    let v = tx.version(&req.artifact_id, version, true)?.ok_or_else(|| {
-        Error::invalid(
-            "version",
-            format!(
-                "artifact `{}` has no version {version}; its versions are 1 to {}",
-                req.artifact_id, head.latest_version
-            ),
-        )
-    })?;
+    let v = tx
+        .version(&req.artifact_id, version, true)?
+        .ok_or_else(|| {
+            Error::invalid(
+                "version",
+                format!(
+                    "artifact `{}` has no version {version}; its versions are 1 to {}",
+                    req.artifact_id, head.latest_version
+                ),
+            )
+        })?;
     let reader = req.reader.as_deref().unwrap_or(&caller.session);
     tx.insert_read(&req.artifact_id, version, reader)?;
     Ok(v)
@@ -459,7 +502,8 @@ pub fn diff(tx: &Tx<'_>, req: &DiffRequest) -> Result<Diff> {
     })
 }
 
-pub fn types(tx: &Tx<'_>) -> Result<Vec<TypeInfo>> {
+/// Every known type: built-in ones, those validators declare (`declared`), those in use.
+pub fn types(tx: &Tx<'_>, declared: &[crate::plugins::TypeInfo]) -> Result<Vec<TypeInfo>> {
     let counts = tx.type_counts()?;
     let count_of = |t: &str| {
         counts
@@ -475,17 +519,38 @@ pub fn types(tx: &Tx<'_>) -> Result<Vec<TypeInfo>> {
             description: Some(d.to_string()),
             artifacts: count_of(t),
             validator: None,
+            schema: None,
         })
         .collect();
+    for d in declared {
+        if !out.iter().any(|o| o.artifact_type == d.name) {
+            out.push(TypeInfo {
+                artifact_type: d.name.clone(),
+                builtin: false,
+                description: Some(d.description.clone()),
+                artifacts: count_of(&d.name),
+                validator: None,
+                schema: None,
+            });
+        }
+    }
     for (t, n) in &counts {
-        if !BUILTIN_TYPES.iter().any(|(b, _)| b == t) {
+        if !out.iter().any(|o| &o.artifact_type == t) {
             out.push(TypeInfo {
                 artifact_type: t.clone(),
                 builtin: false,
                 description: None,
                 artifacts: *n,
                 validator: None,
+                schema: None,
             });
+        }
+    }
+    // The first declaration of a type wins: `declared` lists user plugins first.
+    for o in &mut out {
+        if let Some(d) = declared.iter().find(|d| d.name == o.artifact_type) {
+            o.validator = Some(d.plugin.clone());
+            o.schema = d.schema.clone();
         }
     }
     Ok(out)

@@ -2,8 +2,8 @@
 //!
 //! Each subcommand builds the same request type the MCP tool takes, calls one hub method
 //! and renders the result: readable text by default, or with `--json` the same JSON the
-//! MCP tool returns. Exit codes: 0 done, 1 refused (bad input, not found, conflict),
-//! 2 usage error, 3 internal error.
+//! MCP tool returns. Exit codes: 0 done, 1 refused (bad input, not found, conflict,
+//! invalid artifact), 2 usage error, 3 internal error, 4 a plugin failed.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -50,6 +50,9 @@ pub enum Command {
     /// Create contracts and move them through their lifecycle
     #[command(subcommand)]
     Contract(ContractCommand),
+    /// Install and manage WebAssembly plugins (validators, conditions, actions, templates)
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Show (and mark read) unread notifications of a session
     Inbox {
         /// Whose inbox [default: $CLEARCTX_SESSION, else `cli`]
@@ -112,7 +115,12 @@ pub struct PublishArgs {
     #[arg(long = "type", value_name = "TYPE")]
     pub artifact_type: String,
     /// The content, as JSON
-    #[arg(long, value_name = "JSON", conflicts_with = "data_file", required_unless_present = "data_file")]
+    #[arg(
+        long,
+        value_name = "JSON",
+        conflicts_with = "data_file",
+        required_unless_present = "data_file"
+    )]
     pub data: Option<String>,
     /// Read the JSON content from a file (`-` for stdin)
     #[arg(long, value_name = "PATH")]
@@ -182,6 +190,74 @@ pub enum ContractCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Install a plugin from a .wasm component, a folder with clearctx-plugin.toml, or a plugin crate
+    Add {
+        /// Path to the .wasm, the folder, or the crate (built for wasm32-wasip2)
+        source: PathBuf,
+        /// Consent without asking (for scripts)
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Grant only this capability (repeatable); default: all the plugin requests
+        #[arg(long = "grant", value_name = "CAPABILITY")]
+        grants: Vec<String>,
+    },
+    /// List installed and standard plugins
+    List,
+    /// Show a plugin's kinds, limits, grants, health and resource use
+    Info { id: String },
+    /// Uninstall a plugin
+    Remove { id: String },
+    /// Enable an installed plugin
+    Enable { id: String },
+    /// Disable an installed plugin (it stays installed)
+    Disable { id: String },
+    /// Create a plugin crate that builds, tests and installs as it is
+    New {
+        /// artifact-validator, pipeline-condition, pipeline-action or prompt-template
+        #[arg(long, value_parser = parse_kind)]
+        kind: crate::plugins::Kind,
+        /// Name of the plugin (and of its folder)
+        name: String,
+        /// Where to create the folder [default: the current directory]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// The clearctx-plugin-sdk crate [default: the sdk/ of this clearctx's sources]
+        #[arg(long, value_name = "PATH")]
+        sdk: Option<PathBuf>,
+    },
+    /// Run a plugin once in the real sandbox on an input
+    Test {
+        /// An installed or standard plugin id, or a path as for `plugin add`
+        plugin: String,
+        /// The input as JSON: artifact data, a condition's context, template variables or an action's context
+        #[arg(long, value_name = "JSON", conflicts_with = "input_file")]
+        input: Option<String>,
+        /// Read the input from a file (`-` for stdin)
+        #[arg(long, value_name = "PATH")]
+        input_file: Option<PathBuf>,
+        /// Validators: the artifact type [default: the first the plugin declares]
+        #[arg(long = "type", value_name = "TYPE")]
+        artifact_type: Option<String>,
+        /// Conditions: the expression to evaluate
+        #[arg(long)]
+        expression: Option<String>,
+        /// Templates: the template to render
+        #[arg(long)]
+        template: Option<String>,
+        /// Actions: the rule's config, as JSON
+        #[arg(long, value_name = "JSON")]
+        config: Option<String>,
+    },
+}
+
+fn parse_kind(s: &str) -> std::result::Result<crate::plugins::Kind, String> {
+    crate::plugins::Kind::parse(s).ok_or_else(|| {
+        format!("`{s}` is not artifact-validator, pipeline-condition, pipeline-action or prompt-template")
+    })
+}
+
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     pub contract_id: String,
@@ -244,7 +320,10 @@ fn parse_dependency(s: &str) -> std::result::Result<Dependency, String> {
         let (id, min) = match rest.rsplit_once('@') {
             Some((id, v)) => (
                 id,
-                Some(v.parse().map_err(|_| format!("`{v}` in `{s}` is not a version number"))?),
+                Some(
+                    v.parse()
+                        .map_err(|_| format!("`{v}` in `{s}` is not a version number"))?,
+                ),
             ),
             None => (rest, None),
         };
@@ -254,7 +333,9 @@ fn parse_dependency(s: &str) -> std::result::Result<Dependency, String> {
             min_version: min,
         });
     }
-    Err(format!("`{s}` is not contract:ID or artifact:ID[@MIN_VERSION]"))
+    Err(format!(
+        "`{s}` is not contract:ID or artifact:ID[@MIN_VERSION]"
+    ))
 }
 
 fn parse_expected(s: &str) -> std::result::Result<ExpectedOutput, String> {
@@ -277,7 +358,8 @@ fn parse_expected(s: &str) -> std::result::Result<ExpectedOutput, String> {
 }
 
 fn parse_priority(s: &str) -> std::result::Result<Priority, String> {
-    serde_json::from_value(json!(s)).map_err(|_| format!("`{s}` is not low, normal, high or critical"))
+    serde_json::from_value(json!(s))
+        .map_err(|_| format!("`{s}` is not low, normal, high or critical"))
 }
 
 fn parse_status(s: &str) -> std::result::Result<Status, String> {
@@ -299,7 +381,12 @@ fn read_data(args: &PublishArgs) -> Result<Value> {
             } else {
                 std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
             };
-            read.map_err(|e| Error::invalid("--data-file", format!("cannot read `{}`: {e}", path.display())))?;
+            read.map_err(|e| {
+                Error::invalid(
+                    "--data-file",
+                    format!("cannot read `{}`: {e}", path.display()),
+                )
+            })?;
             parse_json("--data-file", &text)
         }
         (None, None) => Err(Error::invalid("--data", "give --data or --data-file")),
@@ -329,6 +416,7 @@ pub fn run(hub: &Hub, command: Command) -> Result<Output> {
         }
         Command::Artifact(a) => artifact(hub, a),
         Command::Contract(c) => contract(hub, c),
+        Command::Plugin(p) => plugin(hub, p),
         Command::Inbox {
             recipient,
             keep_unread,
@@ -392,12 +480,18 @@ fn artifact(hub: &Hub, command: ArtifactCommand) -> Result<Output> {
                 team,
             })?;
             let text = render::artifacts(&list);
-            Ok(out(&json!({ "count": list.len(), "artifacts": list }), text))
+            Ok(out(
+                &json!({ "count": list.len(), "artifacts": list }),
+                text,
+            ))
         }
         ArtifactCommand::History { artifact_id } => {
             let list = hub.artifact_history(&artifact_id)?;
             let text = render::history(&list);
-            Ok(out(&json!({ "artifact_id": artifact_id, "versions": list }), text))
+            Ok(out(
+                &json!({ "artifact_id": artifact_id, "versions": list }),
+                text,
+            ))
         }
         ArtifactCommand::Readers { artifact_id } => {
             let r = hub.artifact_readers(&artifact_id)?;
@@ -433,7 +527,11 @@ fn contract(hub: &Hub, command: ContractCommand) -> Result<Output> {
             assignee: a.assignee,
             assigner: a.assigner,
             description: a.description,
-            inputs: a.inputs.as_deref().map(|t| parse_json("--inputs", t)).transpose()?,
+            inputs: a
+                .inputs
+                .as_deref()
+                .map(|t| parse_json("--inputs", t))
+                .transpose()?,
             dependencies: a.depends_on,
             expected_outputs: a.expects,
             acceptance_criteria: a.criteria,
@@ -453,7 +551,10 @@ fn contract(hub: &Hub, command: ContractCommand) -> Result<Output> {
         } => hub.contract_complete(&contracts::CompleteRequest {
             contract_id,
             summary,
-            result: result.as_deref().map(|t| parse_json("--result", t)).transpose()?,
+            result: result
+                .as_deref()
+                .map(|t| parse_json("--result", t))
+                .transpose()?,
             by,
         })?,
         ContractCommand::Fail {
@@ -488,16 +589,228 @@ fn contract(hub: &Hub, command: ContractCommand) -> Result<Output> {
                 team,
             })?;
             let text = render::contracts(&list);
-            return Ok(out(&json!({ "count": list.len(), "contracts": list }), text));
+            return Ok(out(
+                &json!({ "count": list.len(), "contracts": list }),
+                text,
+            ));
         }
     };
     let text = render::contract(&c);
     Ok(out(&c, text))
 }
 
+fn read_input(input: Option<&str>, file: Option<&PathBuf>) -> Result<Value> {
+    match (input, file) {
+        (Some(text), _) => parse_json("--input", text),
+        (None, Some(path)) => {
+            let mut text = String::new();
+            let read = if path.as_os_str() == "-" {
+                std::io::stdin().read_to_string(&mut text)
+            } else {
+                std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+            };
+            read.map_err(|e| {
+                Error::invalid(
+                    "--input-file",
+                    format!("cannot read `{}`: {e}", path.display()),
+                )
+            })?;
+            parse_json("--input-file", &text)
+        }
+        (None, None) => Ok(json!({})),
+    }
+}
+
+/// Asks the person at the terminal to consent to an install; scripts pass `--yes`.
+fn consent(report: &crate::plugins::AddReport) -> Result<()> {
+    use std::io::{IsTerminal, Write};
+    eprintln!("{}", render::add_report(report));
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::invalid(
+            "--yes",
+            format!(
+                "installing plugin `{}` needs your consent; rerun with --yes to grant what is listed above",
+                report.id
+            ),
+        ));
+    }
+    eprint!("Install it? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Error::conflict(format!(
+            "plugin `{}` was not installed: consent declined",
+            report.id
+        )))
+    }
+}
+
+fn plugin(hub: &Hub, command: PluginCommand) -> Result<Output> {
+    use crate::plugins::{AddOptions, Kind, NewOptions, Source, TestInput};
+    match command {
+        PluginCommand::Add {
+            source,
+            yes,
+            grants,
+        } => {
+            let options = AddOptions {
+                grants: (!grants.is_empty()).then_some(grants),
+            };
+            let report = hub.plugins().plan(&Source::Path(source), &options)?;
+            if yes {
+                eprintln!("{}", render::add_report(&report));
+            } else {
+                consent(&report)?;
+            }
+            let entry = hub.plugin_commit(&report)?;
+            let text = format!(
+                "installed {} {} ({}){}",
+                entry.id,
+                entry.version,
+                entry
+                    .kinds
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                report
+                    .replaces
+                    .as_ref()
+                    .map(|v| format!(", replacing {v}"))
+                    .unwrap_or_default()
+            );
+            Ok(out(&entry, text))
+        }
+        PluginCommand::List => {
+            let list = hub.plugin_list()?;
+            let text = render::plugins(&list);
+            Ok(out(&json!({ "count": list.len(), "plugins": list }), text))
+        }
+        PluginCommand::Info { id } => {
+            let d = hub.plugin_info(&id)?;
+            let text = render::plugin_detail(&d);
+            Ok(out(&d, text))
+        }
+        PluginCommand::Remove { id } => {
+            let s = hub.plugin_remove(&id)?;
+            Ok(out(&s, format!("removed {} {}", s.id, s.version)))
+        }
+        PluginCommand::Enable { id } => {
+            let s = hub.plugin_set_enabled(&id, true)?;
+            Ok(out(&s, format!("enabled {}", s.id)))
+        }
+        PluginCommand::Disable { id } => {
+            let s = hub.plugin_set_enabled(&id, false)?;
+            Ok(out(&s, format!("disabled {}", s.id)))
+        }
+        PluginCommand::New {
+            kind,
+            name,
+            dir,
+            sdk,
+        } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => {
+                    std::env::current_dir().map_err(|e| Error::invalid("--dir", e.to_string()))?
+                }
+            };
+            let path = crate::plugins::scaffold(&NewOptions {
+                kind,
+                name: name.clone(),
+                dir,
+                sdk,
+            })?;
+            let text = format!(
+                "created {} ({})\nnext: cd {} && cargo test && clearctx plugin add .",
+                path.display(),
+                kind.as_str(),
+                path.display()
+            );
+            Ok(out(
+                &json!({ "path": path, "kind": kind, "name": name }),
+                text,
+            ))
+        }
+        PluginCommand::Test {
+            plugin,
+            input,
+            input_file,
+            artifact_type,
+            expression,
+            template,
+            config,
+        } => {
+            let path = PathBuf::from(&plugin);
+            let (resolved, kinds) = if plugin.contains('/') || path.exists() {
+                let report = hub
+                    .plugins()
+                    .plan(&Source::Path(path), &AddOptions::default())?;
+                (hub.plugins().probe(&report), report.kinds)
+            } else {
+                let r = hub.plugins().resolve(&plugin)?;
+                let kinds = hub.plugin_info(&plugin)?.summary.kinds;
+                (r, kinds)
+            };
+            let input = read_input(input.as_deref(), input_file.as_ref())?;
+            let test = if let Some(expression) = expression {
+                TestInput::Evaluate {
+                    expression,
+                    context: input,
+                }
+            } else if let Some(template) = template {
+                TestInput::Render {
+                    template,
+                    variables: input,
+                }
+            } else if let Some(config) = config {
+                TestInput::Run {
+                    config: parse_json("--config", &config)?,
+                    context: input,
+                }
+            } else {
+                match kinds.first() {
+                    Some(Kind::ArtifactValidator) => TestInput::Validate {
+                        artifact_type,
+                        data: input,
+                    },
+                    Some(Kind::PipelineCondition) => {
+                        return Err(Error::invalid(
+                            "--expression",
+                            "a condition plugin needs --expression",
+                        ));
+                    }
+                    Some(Kind::PromptTemplate) => {
+                        return Err(Error::invalid(
+                            "--template",
+                            "a template plugin needs --template",
+                        ));
+                    }
+                    Some(Kind::PipelineAction) => TestInput::Run {
+                        config: json!({}),
+                        context: input,
+                    },
+                    None => return Err(Error::invalid("plugin", "it declares no kind")),
+                }
+            };
+            let outcome = hub.plugins().test(&resolved, &test)?;
+            let text = render::test_outcome(&outcome);
+            Ok(out(&outcome, text))
+        }
+    }
+}
+
 /// Writes a completion script for `shell` to stdout.
 pub fn completions(shell: clap_complete::Shell) {
-    clap_complete::generate(shell, &mut Cli::command(), "clearctx", &mut std::io::stdout());
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "clearctx",
+        &mut std::io::stdout(),
+    );
 }
 
 /// Exit code for an error, as documented at the top of this module.
@@ -505,6 +818,7 @@ pub fn exit_code(e: &Error) -> u8 {
     match e.kind() {
         ErrorKind::InvalidInput | ErrorKind::NotFound | ErrorKind::Conflict => 1,
         ErrorKind::Internal => 3,
+        ErrorKind::Plugin => 4,
     }
 }
 
@@ -584,7 +898,14 @@ mod render {
             return "no artifacts".to_string();
         }
         table(
-            &["ARTIFACT", "TYPE", "VERSION", "PUBLISHER", "PUBLISHED", "SUMMARY"],
+            &[
+                "ARTIFACT",
+                "TYPE",
+                "VERSION",
+                "PUBLISHER",
+                "PUBLISHED",
+                "SUMMARY",
+            ],
             list.iter()
                 .map(|v| {
                     vec![
@@ -629,7 +950,11 @@ mod render {
                     vec![
                         s.reader.clone(),
                         format!("v{}", s.last_version_read),
-                        if s.read_latest { "yes".into() } else { format!("no (v{} exists)", r.latest_version) },
+                        if s.read_latest {
+                            "yes".into()
+                        } else {
+                            format!("no (v{} exists)", r.latest_version)
+                        },
                         s.reads.to_string(),
                     ]
                 })
@@ -639,7 +964,10 @@ mod render {
 
     pub fn diff(d: &Diff) -> String {
         if d.identical {
-            return format!("{} v{} and v{} are identical", d.artifact_id, d.from_version, d.to_version);
+            return format!(
+                "{} v{} and v{} are identical",
+                d.artifact_id, d.from_version, d.to_version
+            );
         }
         let mut s = format!(
             "{} v{} -> v{}: {} added, {} removed, {} changed",
@@ -712,11 +1040,22 @@ mod render {
                 (_, Some(t)) => format!("an artifact of type {t}"),
                 _ => String::new(),
             };
-            let _ = write!(s, "\n  expects {what}{}", if o.required { "" } else { " (optional)" });
+            let _ = write!(
+                s,
+                "\n  expects {what}{}",
+                if o.required { "" } else { " (optional)" }
+            );
         }
         if let Some(history) = &c.history {
             for e in history {
-                let _ = write!(s, "\n  {} #{} {} by {}", date(&e.at), e.seq, e.kind, e.actor);
+                let _ = write!(
+                    s,
+                    "\n  {} #{} {} by {}",
+                    date(&e.at),
+                    e.seq,
+                    e.kind,
+                    e.actor
+                );
             }
         }
         s
@@ -756,16 +1095,211 @@ mod render {
         s.trim_end().to_string()
     }
 
+    fn limits(l: &crate::plugins::Limits) -> String {
+        format!(
+            "fuel {}, {} ms, {} MiB memory, {} KiB output",
+            l.fuel, l.timeout_ms, l.memory_mib, l.output_kib
+        )
+    }
+
+    fn kinds(k: &[crate::plugins::Kind]) -> String {
+        k.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    pub fn add_report(r: &crate::plugins::AddReport) -> String {
+        let mut s = format!(
+            "plugin {} {} ({}), clearctx:plugin@{}",
+            r.id,
+            r.version,
+            kinds(&r.kinds),
+            r.api
+        );
+        if !r.description.is_empty() {
+            let _ = write!(s, "\n  {}", r.description);
+        }
+        let _ = write!(s, "\n  from     {}\n  sha256   {}", r.source, r.sha256);
+        if let Some(v) = &r.replaces {
+            let _ = write!(s, "\n  replaces version {v}");
+        }
+        if !r.types.is_empty() {
+            let _ = write!(s, "\n  validates {}", r.types.join(", "));
+        }
+        if !r.templates.is_empty() {
+            let _ = write!(s, "\n  templates {}", r.templates.join(", "));
+        }
+        let _ = write!(s, "\n  limits   {}", limits(&r.limits));
+        if r.requested.is_empty() {
+            let _ = write!(
+                s,
+                "\n  capabilities: none (it cannot act outside its sandbox)"
+            );
+        } else {
+            for cap in &r.requested {
+                let what = crate::plugins::CAPABILITIES
+                    .iter()
+                    .find(|(c, _)| c == cap)
+                    .map(|(_, w)| *w)
+                    .unwrap_or("");
+                let granted = if r.granted.contains(cap) {
+                    "grant"
+                } else {
+                    "deny "
+                };
+                let _ = write!(s, "\n  {granted} {cap}: {what}");
+            }
+        }
+        s
+    }
+
+    pub fn plugins(list: &[crate::plugins::Summary]) -> String {
+        table(
+            &["PLUGIN", "VERSION", "KINDS", "STATE", "PROVIDES"],
+            list.iter()
+                .map(|p| {
+                    let mut provides = p.types.clone();
+                    provides.extend(p.templates.iter().cloned());
+                    vec![
+                        p.id.clone(),
+                        p.version.clone(),
+                        kinds(&p.kinds),
+                        if p.standard {
+                            "standard".into()
+                        } else if p.enabled {
+                            "enabled".into()
+                        } else {
+                            "disabled".into()
+                        },
+                        provides.join(", "),
+                    ]
+                })
+                .collect(),
+        )
+    }
+
+    pub fn plugin_detail(d: &crate::plugins::Detail) -> String {
+        let p = &d.summary;
+        let mut s = format!(
+            "{} {} ({})\n  {}",
+            p.id,
+            p.version,
+            kinds(&p.kinds),
+            p.description
+        );
+        let _ = write!(
+            s,
+            "\n  health   {}\n  source   {}\n  sha256   {}",
+            d.health, d.source, p.sha256
+        );
+        let _ = write!(s, "\n  limits   {}", limits(&p.limits));
+        let _ = write!(
+            s,
+            "\n  granted  {}",
+            if p.granted.is_empty() {
+                "nothing".to_string()
+            } else {
+                p.granted.join(", ")
+            }
+        );
+        let _ = write!(
+            s,
+            "\n  calls    {} ({} failed); most fuel {}, longest {} µs, peak memory {} KiB",
+            d.calls,
+            d.failures,
+            d.max_fuel_used,
+            d.max_wall_us,
+            d.max_peak_memory_bytes / 1024
+        );
+        for f in &d.recent_failures {
+            let _ = write!(
+                s,
+                "\n  failed   {} {}: {}",
+                date(&f.at),
+                f.function,
+                f.error.clone().unwrap_or_default()
+            );
+        }
+        s
+    }
+
+    pub fn test_outcome(o: &crate::plugins::TestOutcome) -> String {
+        let r = &o.receipt;
+        let used = format!(
+            "(fuel {}, {} µs, peak memory {} KiB)",
+            r.fuel_used,
+            r.wall_us,
+            r.peak_memory_bytes / 1024
+        );
+        let body = match o.kind {
+            crate::plugins::Kind::ArtifactValidator => {
+                let violations = o.result["violations"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if violations.is_empty() {
+                    format!("valid `{}`", o.result["type"].as_str().unwrap_or(""))
+                } else {
+                    let mut s = format!(
+                        "invalid `{}`: {} violation(s)",
+                        o.result["type"].as_str().unwrap_or(""),
+                        violations.len()
+                    );
+                    for v in violations {
+                        let path = v["path"]
+                            .as_str()
+                            .filter(|p| !p.is_empty())
+                            .unwrap_or("(root)");
+                        let _ = write!(s, "\n  {path}: {}", v["message"].as_str().unwrap_or(""));
+                    }
+                    s
+                }
+            }
+            crate::plugins::Kind::PipelineCondition => format!(
+                "{} => {}",
+                o.result["expression"].as_str().unwrap_or(""),
+                o.result["result"]
+            ),
+            crate::plugins::Kind::PromptTemplate => {
+                o.result["text"].as_str().unwrap_or("").to_string()
+            }
+            crate::plugins::Kind::PipelineAction => {
+                let mut s = String::from("commands:");
+                for c in o.result["commands"].as_array().into_iter().flatten() {
+                    let _ = write!(
+                        s,
+                        "\n  {} {} {}",
+                        if c["allowed"] == true {
+                            "allowed"
+                        } else {
+                            "DENIED "
+                        },
+                        c["command"].as_str().unwrap_or(""),
+                        c["args"]
+                    );
+                }
+                s
+            }
+        };
+        format!("{} {}: {body}\n{used}", o.plugin, o.version)
+    }
+
     pub fn status(st: &StatusReport) -> String {
         let mut s = format!(
             "data dir   {}\nevents     {} (last seq {})\nartifacts  {} ({} versions)\n",
             st.data_dir, st.events, st.last_seq, st.artifacts, st.artifact_versions
         );
-        let counts: Vec<String> = st.contracts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let counts: Vec<String> = st
+            .contracts
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
         let _ = writeln!(
             s,
             "contracts  {}",
-            if counts.is_empty() { "none".to_string() } else { counts.join(", ") }
+            if counts.is_empty() {
+                "none".to_string()
+            } else {
+                counts.join(", ")
+            }
         );
         if !st.unread_notifications.is_empty() {
             let unread: Vec<String> = st

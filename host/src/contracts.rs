@@ -56,7 +56,9 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Low,
@@ -337,7 +339,10 @@ fn check_create(req: &CreateRequest) -> Result<()> {
     if req.dependencies.len() > MAX_DEPENDENCIES {
         return Err(Error::invalid(
             "dependencies",
-            format!("lists {}; the limit is {MAX_DEPENDENCIES}", req.dependencies.len()),
+            format!(
+                "lists {}; the limit is {MAX_DEPENDENCIES}",
+                req.dependencies.len()
+            ),
         ));
     }
     for (i, d) in req.dependencies.iter().enumerate() {
@@ -416,7 +421,10 @@ pub fn create(tx: &Tx<'_>, caller: &Caller, req: &CreateRequest) -> Result<()> {
             cycle.join(" → ")
         )));
     }
-    let assigner = req.assigner.clone().unwrap_or_else(|| caller.session.clone());
+    let assigner = req
+        .assigner
+        .clone()
+        .unwrap_or_else(|| caller.session.clone());
     let team = req.team.clone().unwrap_or_else(|| caller.team.clone());
     let row = Row {
         contract_id: req.contract_id.clone(),
@@ -526,9 +534,7 @@ pub fn start(tx: &Tx<'_>, caller: &Caller, req: &ContractIdRequest) -> Result<()
     let by = req.by.as_deref().unwrap_or(&caller.session);
     row.status = Status::InProgress;
     row.started_at_ms = Some(tx.now_ms());
-    row.deadline_at_ms = row
-        .timeout_s
-        .map(|t| tx.now_ms() + (t as i64) * 1000);
+    row.deadline_at_ms = row.timeout_s.map(|t| tx.now_ms() + (t as i64) * 1000);
     row.updated_at_ms = tx.now_ms();
     tx.update_contract(&row)?;
     tx.append_event(NewEvent {
@@ -599,7 +605,10 @@ pub fn complete(tx: &Tx<'_>, caller: &Caller, req: &CompleteRequest) -> Result<(
             &row.team,
             "contract_completed",
             &subject(&row.contract_id),
-            &format!("Contract `{}` ({}) was completed by {by}.", row.contract_id, row.title),
+            &format!(
+                "Contract `{}` ({}) was completed by {by}.",
+                row.contract_id, row.title
+            ),
             seq,
         )?;
     }
@@ -624,10 +633,21 @@ pub(crate) fn fail_row(tx: &Tx<'_>, mut row: Row, by: &str, reason: &str) -> Res
         subject: subject(&row.contract_id),
         payload: json!({ "contract_id": row.contract_id, "by": by, "reason": reason }),
     })?;
-    let message = format!("Contract `{}` ({}) failed: {reason}", row.contract_id, row.title);
+    let message = format!(
+        "Contract `{}` ({}) failed: {reason}",
+        row.contract_id, row.title
+    );
     for recipient in [&row.assigner, &row.assignee] {
         if recipient != by {
-            inbox::notify(tx, recipient, &row.team, "contract_failed", &subject(&row.contract_id), &message, seq)?;
+            inbox::notify(
+                tx,
+                recipient,
+                &row.team,
+                "contract_failed",
+                &subject(&row.contract_id),
+                &message,
+                seq,
+            )?;
         }
     }
     Ok(())
@@ -690,7 +710,10 @@ pub fn reopen(tx: &Tx<'_>, caller: &Caller, req: &ReasonRequest) -> Result<()> {
             &row.team,
             "contract_reopened",
             &subject(&row.contract_id),
-            &format!("Contract `{}` ({}) was reopened by {by}: {}", row.contract_id, row.title, req.reason),
+            &format!(
+                "Contract `{}` ({}) was reopened by {by}: {}",
+                row.contract_id, row.title, req.reason
+            ),
             seq,
         )?;
     }
@@ -717,7 +740,9 @@ pub(crate) fn mark_ready(tx: &Tx<'_>, mut row: Row) -> Result<()> {
         &row.team,
         "contract_ready",
         &subject(&row.contract_id),
-        &format!("{what} is ready for you. Call contract_start, do the work, publish the expected outputs, then contract_complete."),
+        &format!(
+            "{what} is ready for you. Call contract_start, do the work, publish the expected outputs, then contract_complete."
+        ),
         seq,
     )?;
     if row.assigner != row.assignee {
@@ -794,7 +819,10 @@ fn dependency_state(tx: &Tx<'_>, d: &Dependency) -> Result<(bool, String)> {
                     false,
                     format!("waiting for version {min}; latest is {}", h.latest_version),
                 ),
-                None => (false, "waiting for the artifact to be published".to_string()),
+                None => (
+                    false,
+                    "waiting for the artifact to be published".to_string(),
+                ),
             }
         }
     })

@@ -26,6 +26,20 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A plugin failed, or could not be loaded; `code` says how (e.g. `out_of_fuel`).
+    #[error("plugin `{plugin}` {message}")]
+    Plugin {
+        plugin: String,
+        code: &'static str,
+        message: String,
+    },
+    /// A validator rejected an artifact's data; every violation is listed.
+    #[error("{}", rejected_message(.artifact_type, .plugin, .violations))]
+    Rejected {
+        artifact_type: String,
+        plugin: String,
+        violations: Vec<crate::plugins::Violation>,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
@@ -40,6 +54,8 @@ pub enum ErrorKind {
     InvalidInput,
     NotFound,
     Conflict,
+    /// A plugin failed (a trap, a limit, its own error): not the caller's input.
+    Plugin,
     Internal,
 }
 
@@ -73,13 +89,13 @@ impl Error {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Invalid { .. } => ErrorKind::InvalidInput,
+            Error::Invalid { .. } | Error::Rejected { .. } => ErrorKind::InvalidInput,
+            Error::Plugin { .. } => ErrorKind::Plugin,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
-            Error::DataDir { .. }
-            | Error::Sqlite(_)
-            | Error::Migration(_)
-            | Error::Corrupt(_) => ErrorKind::Internal,
+            Error::DataDir { .. } | Error::Sqlite(_) | Error::Migration(_) | Error::Corrupt(_) => {
+                ErrorKind::Internal
+            }
         }
     }
 
@@ -89,7 +105,32 @@ impl Error {
             ErrorKind::InvalidInput => "invalid_input",
             ErrorKind::NotFound => "not_found",
             ErrorKind::Conflict => "conflict",
+            ErrorKind::Plugin => "plugin_failed",
             ErrorKind::Internal => "internal",
         }
     }
+}
+
+fn rejected_message(
+    artifact_type: &str,
+    plugin: &str,
+    violations: &[crate::plugins::Violation],
+) -> String {
+    let mut s = format!(
+        "data: not a valid `{artifact_type}` artifact ({} violation{}, checked by plugin `{plugin}`):",
+        violations.len(),
+        if violations.len() == 1 { "" } else { "s" }
+    );
+    for v in violations.iter().take(50) {
+        let path = if v.path.is_empty() {
+            "(root)"
+        } else {
+            v.path.as_str()
+        };
+        s.push_str(&format!("\n  {path}: {}", v.message));
+    }
+    if violations.len() > 50 {
+        s.push_str(&format!("\n  ... and {} more", violations.len() - 50));
+    }
+    s
 }

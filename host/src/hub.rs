@@ -11,12 +11,15 @@ use std::sync::{Mutex, MutexGuard};
 use serde::Serialize;
 
 use crate::artifacts::{self, DiffRequest, GetRequest, PublishRequest, Readers, TypeInfo, Version};
-use crate::contracts::{self, CompleteRequest, Contract, ContractIdRequest, CreateRequest, ReasonRequest};
+use crate::contracts::{
+    self, CompleteRequest, Contract, ContractIdRequest, CreateRequest, ReasonRequest,
+};
 use crate::error::{Error, Result};
 use crate::ids::check_id;
 use crate::inbox::{self, CheckRequest, Inbox};
+use crate::plugins::{self, PluginHost};
 use crate::resolver;
-use crate::store::{Store, Tx};
+use crate::store::{NewEvent, Store, Tx};
 
 /// Name of the database file inside the data dir.
 pub const DB_FILE: &str = "clearctx.db";
@@ -68,6 +71,7 @@ pub struct Hub {
     home: PathBuf,
     caller: Caller,
     store: Mutex<Store>,
+    plugins: PluginHost,
 }
 
 /// What `clearctx status` shows.
@@ -96,6 +100,7 @@ impl Hub {
             home: home.to_path_buf(),
             caller,
             store: Mutex::new(store),
+            plugins: PluginHost::new(home),
         })
     }
 
@@ -143,13 +148,35 @@ impl Hub {
         self.query(|_| Ok(()))
     }
 
+    /// Validates outside the transaction (a plugin call must not hold the write lock),
+    /// then publishes; a rejected artifact creates no version and no event.
     pub fn artifact_publish(&self, req: &PublishRequest) -> Result<Version> {
-        self.command(|tx, caller| artifacts::publish(tx, caller, req), |_, v| Ok(v))
+        let data = artifacts::check_publish(req)?;
+        let validated_by = match self.plugins.validate(&req.artifact_type, &data)? {
+            None => None,
+            Some(v) if v.violations.is_empty() => Some(artifacts::ValidatedBy {
+                plugin: v.plugin,
+                plugin_version: v.plugin_version,
+                receipt: v.receipt,
+            }),
+            Some(v) => {
+                return Err(Error::Rejected {
+                    artifact_type: req.artifact_type.clone(),
+                    plugin: v.plugin,
+                    violations: v.violations,
+                });
+            }
+        };
+        self.command(
+            |tx, caller| artifacts::publish(tx, caller, req, validated_by),
+            |_, v| Ok(v),
+        )
     }
 
     /// Recording the read makes this a command (a small write), not a query.
     pub fn artifact_get(&self, req: &GetRequest) -> Result<Version> {
-        self.store().write(|tx| artifacts::get(tx, &self.caller, req))
+        self.store()
+            .write(|tx| artifacts::get(tx, &self.caller, req))
     }
 
     pub fn artifact_list(&self, req: &artifacts::ListRequest) -> Result<Vec<Version>> {
@@ -169,7 +196,70 @@ impl Hub {
     }
 
     pub fn artifact_types(&self) -> Result<Vec<TypeInfo>> {
-        self.query(artifacts::types)
+        let declared = self.plugins.all_types()?;
+        self.query(|tx| artifacts::types(tx, &declared))
+    }
+
+    pub fn plugins(&self) -> &PluginHost {
+        &self.plugins
+    }
+
+    pub fn plugin_list(&self) -> Result<Vec<plugins::Summary>> {
+        self.plugins.list()
+    }
+
+    pub fn plugin_info(&self, id: &str) -> Result<plugins::Detail> {
+        self.plugins.info(id)
+    }
+
+    /// Installs a plugin the user consented to, and records it in the event log.
+    pub fn plugin_commit(&self, report: &plugins::AddReport) -> Result<plugins::Entry> {
+        let entry = self.plugins.commit(report)?;
+        self.record_plugin_event(
+            "plugin.installed",
+            &entry.id,
+            serde_json::to_value(&entry).expect("entries serialize"),
+        )?;
+        Ok(entry)
+    }
+
+    pub fn plugin_remove(&self, id: &str) -> Result<plugins::Summary> {
+        let removed = self.plugins.remove(id)?;
+        self.record_plugin_event(
+            "plugin.removed",
+            id,
+            serde_json::json!({ "id": id, "version": removed.version }),
+        )?;
+        Ok(removed)
+    }
+
+    pub fn plugin_set_enabled(&self, id: &str, enabled: bool) -> Result<plugins::Summary> {
+        let s = self.plugins.set_enabled(id, enabled)?;
+        let kind = if enabled {
+            "plugin.enabled"
+        } else {
+            "plugin.disabled"
+        };
+        self.record_plugin_event(
+            kind,
+            id,
+            serde_json::json!({ "id": id, "version": s.version }),
+        )?;
+        Ok(s)
+    }
+
+    fn record_plugin_event(&self, kind: &str, id: &str, payload: serde_json::Value) -> Result<()> {
+        let caller = &self.caller;
+        self.store().write(|tx| {
+            tx.append_event(NewEvent {
+                kind,
+                actor: &caller.session,
+                team: &caller.team,
+                subject: format!("plugin:{id}"),
+                payload,
+            })?;
+            Ok(())
+        })
     }
 
     pub fn contract_create(&self, req: &CreateRequest) -> Result<Contract> {

@@ -15,7 +15,10 @@ pub fn check_id(field: &str, value: &str) -> Result<()> {
     let problem = if value.is_empty() {
         Some("must not be empty".to_string())
     } else if value.len() > MAX_ID_LEN {
-        Some(format!("is {} characters long; the limit is {MAX_ID_LEN}", value.len()))
+        Some(format!(
+            "is {} characters long; the limit is {MAX_ID_LEN}",
+            value.len()
+        ))
     } else if value == "." || value == ".." {
         Some("must not be `.` or `..`".to_string())
     } else {

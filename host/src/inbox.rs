@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::hub::Caller;
-use crate::ids::{check_opt_id};
+use crate::ids::check_opt_id;
 use crate::store::Tx;
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,7 +56,10 @@ pub(crate) fn notify(
 
 pub fn check(tx: &Tx<'_>, caller: &Caller, req: &CheckRequest) -> Result<Inbox> {
     check_opt_id("recipient", req.recipient.as_deref())?;
-    let recipient = req.recipient.clone().unwrap_or_else(|| caller.session.clone());
+    let recipient = req
+        .recipient
+        .clone()
+        .unwrap_or_else(|| caller.session.clone());
     let unread = tx.unread_notifications(&recipient)?;
     let mark = req.mark_read.unwrap_or(true);
     if mark {

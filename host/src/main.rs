@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Hub(e)) => {
             if json {
-                println!("{}", serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } })
+                );
             } else {
                 eprintln!("error: {e}");
             }
@@ -60,7 +63,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let hub = Hub::open(&home, Caller::from_env("cli")?)?;
     let output = cli::run(&hub, cli.command)?;
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&output.json).expect("JSON serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&output.json).expect("JSON serializes")
+        );
     } else {
         println!("{}", output.text);
     }
@@ -71,7 +77,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
 /// takes a tracing filter such as `debug` or `clearctx=trace`.
 fn init_tracing(serving: bool) {
     // rmcp logs every error response at warn; a refused tool call is normal traffic.
-    let default = if serving { "info,rmcp::service=error" } else { "warn" };
+    let default = if serving {
+        "info,rmcp::service=error"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CLEARCTX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()

@@ -42,6 +42,14 @@ pub struct NoArgs {}
 /// A tool's headline for people and its structured JSON result.
 type ToolOutput = Result<(String, Value), McpError>;
 
+/// Arguments of `plugin_info`.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PluginIdRequest {
+    /// The plugin's id, e.g. `std-json-schema`.
+    pub plugin: String,
+}
+
 /// One tool: how it is listed and how it is called.
 struct ToolDef {
     name: &'static str,
@@ -65,7 +73,11 @@ fn schema_of<T: JsonSchema>() -> Value {
 fn parse<T: DeserializeOwned>(tool: &str, args: Value) -> Result<T, McpError> {
     serde_path_to_error::deserialize(args).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { format!("{path}: ") };
+        let field = if path == "." {
+            String::new()
+        } else {
+            format!("{path}: ")
+        };
         McpError::invalid_params(
             format!("{tool}: invalid arguments: {field}{}", e.inner()),
             Some(json!({ "code": "invalid_input", "field": path })),
@@ -74,13 +86,29 @@ fn parse<T: DeserializeOwned>(tool: &str, args: Value) -> Result<T, McpError> {
 }
 
 fn hub_error(tool: &str, e: Error) -> McpError {
-    let data = Some(json!({ "code": e.code() }));
+    let mut data = json!({ "code": e.code() });
+    match &e {
+        Error::Rejected {
+            violations, plugin, ..
+        } => {
+            data["violations"] = to_value(violations);
+            data["plugin"] = json!(plugin);
+        }
+        Error::Plugin { plugin, code, .. } => {
+            data["plugin"] = json!(plugin);
+            data["plugin_code"] = json!(code);
+        }
+        _ => {}
+    }
+    let data = Some(data);
     let message = format!("{tool}: {e}");
     match e.kind() {
         ErrorKind::Internal => {
             tracing::error!(tool, error = %e, "tool failed");
             McpError::internal_error(message, data)
         }
+        // Not the caller's input; the plugin call log has the details.
+        ErrorKind::Plugin => McpError::internal_error(message, data),
         _ => McpError::invalid_params(message, data),
     }
 }
@@ -169,6 +197,14 @@ tools! {
     "Unread notifications for the caller (or `recipient`): contracts that became ready, were reopened, failed or completed. Marks them read unless `mark_read` is false.",
     |hub, req| hub.inbox_check(&req).map(|i| (format!("{} unread notification(s) for {}", i.unread.len(), i.recipient), to_value(&i)));
 
+    "plugin_list", NoArgs,
+    "Installed and standard WebAssembly plugins: kinds, API version, enabled, the artifact types or templates each provides, granted capabilities and limits. Installing is a CLI act with the user's consent (`clearctx plugin add`).",
+    |hub, req| hub.plugin_list().map(|list| (format!("{} plugin(s)", list.len()), json!({ "count": list.len(), "plugins": list })));
+
+    "plugin_info", PluginIdRequest,
+    "One plugin in detail: health, limits, granted capabilities, recent failures and the most fuel, time and memory its calls used.",
+    |hub, req| hub.plugin_info(&req.plugin).map(|d| (format!("plugin `{}`: {}", d.summary.id, d.health), to_value(&d)));
+
     "server_version", NoArgs,
     "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",
     |hub, req| Ok::<_, Error>(version_info(hub));
@@ -211,7 +247,14 @@ fn version_info(hub: &Hub) -> (String, Value) {
     };
     let version = env!("CARGO_PKG_VERSION");
     (
-        format!("clearctx {version}{}", if stale { " (stale: restart Claude Code)" } else { "" }),
+        format!(
+            "clearctx {version}{}",
+            if stale {
+                " (stale: restart Claude Code)"
+            } else {
+                ""
+            }
+        ),
         json!({
             "name": SERVER_NAME,
             "version": version,
@@ -219,7 +262,7 @@ fn version_info(hub: &Hub) -> (String, Value) {
             "data_dir": hub.home().display().to_string(),
             "caller": hub.caller().session,
             "team": hub.caller().team,
-            "plugins": [],
+            "plugins": hub.plugin_list().map(|l| l.into_iter().map(|p| format!("{}@{}", p.id, p.version)).collect::<Vec<_>>()).unwrap_or_default(),
             "stale": stale,
         }),
     )
@@ -240,7 +283,10 @@ impl Server {
     pub fn call(&self, name: &str, args: Value) -> ToolOutput {
         let tool = TOOLS.iter().find(|t| t.name == name).ok_or_else(|| {
             McpError::invalid_params(
-                format!("unknown tool `{name}`; tools/list shows the {} tools", TOOLS.len()),
+                format!(
+                    "unknown tool `{name}`; tools/list shows the {} tools",
+                    TOOLS.len()
+                ),
                 Some(json!({ "code": "unknown_tool" })),
             )
         })?;
@@ -335,6 +381,10 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), names.len());
-        assert!(names.iter().all(|n| n.contains('_') && n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+        assert!(
+            names
+                .iter()
+                .all(|n| n.contains('_') && n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        );
     }
 }

@@ -27,8 +27,15 @@ pub fn find_boolean_subschema(schema: &serde_json::Value) -> Option<String> {
                     let p = format!("{path}/{k}");
                     let found = match k.as_str() {
                         // Keywords whose value is a schema.
-                        "items" | "not" | "additionalItems" | "contains" | "propertyNames"
-                        | "if" | "then" | "else" | "unevaluatedItems"
+                        "items"
+                        | "not"
+                        | "additionalItems"
+                        | "contains"
+                        | "propertyNames"
+                        | "if"
+                        | "then"
+                        | "else"
+                        | "unevaluatedItems"
                         | "unevaluatedProperties" => walk(child, &p, true),
                         // `additionalProperties: false` is fine for Claude Code; `true` is not.
                         "additionalProperties" => match child {
@@ -71,11 +78,17 @@ mod tests {
     #[test]
     fn finds_the_schemars_value_trap() {
         let bad = json!({"type": "object", "properties": {"data": true}});
-        assert_eq!(find_boolean_subschema(&bad).as_deref(), Some("/properties/data"));
+        assert_eq!(
+            find_boolean_subschema(&bad).as_deref(),
+            Some("/properties/data")
+        );
         let ok = json!({"type": "object", "additionalProperties": false,
                         "properties": {"data": {"description": "any JSON value"}, "flag": {"type": "boolean", "default": true}}});
         assert_eq!(find_boolean_subschema(&ok), None);
         let nested = json!({"$defs": {"X": {"type": "array", "items": true}}});
-        assert_eq!(find_boolean_subschema(&nested).as_deref(), Some("/$defs/X/items"));
+        assert_eq!(
+            find_boolean_subschema(&nested).as_deref(),
+            Some("/$defs/X/items")
+        );
     }
 }

@@ -15,6 +15,12 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_clearctx"))
 }
 
+/// One precompiled-plugin cache for every test, so each data dir does not compile the
+/// standard plugins again.
+pub fn plugin_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
+}
+
 /// A fresh data dir, removed when dropped.
 pub struct DataDir {
     dir: tempfile::TempDir,
@@ -39,6 +45,7 @@ impl DataDir {
             .args(args)
             .env_remove("CLEARCTX_SESSION")
             .env_remove("CLEARCTX_TEAM")
+            .env("CLEARCTX_CACHE_DIR", plugin_cache())
             .output()
             .expect("run clearctx")
     }
@@ -60,7 +67,9 @@ impl DataDir {
     pub async fn connect(&self, session: Option<&str>) -> Client {
         let mut cmd = tokio::process::Command::new(bin());
         cmd.arg("serve").arg("--home").arg(self.path());
-        cmd.env_remove("CLEARCTX_SESSION").env_remove("CLEARCTX_TEAM");
+        cmd.env_remove("CLEARCTX_SESSION")
+            .env_remove("CLEARCTX_TEAM");
+        cmd.env("CLEARCTX_CACHE_DIR", plugin_cache());
         if let Some(s) = session {
             cmd.env("CLEARCTX_SESSION", s);
         }
@@ -86,8 +95,14 @@ impl Client {
         let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
         match self.service.call_tool(params).await {
             Ok(result) => {
-                assert_ne!(result.is_error, Some(true), "{tool} returned an error result: {result:?}");
-                Ok(result.structured_content.expect("every tool returns structured content"))
+                assert_ne!(
+                    result.is_error,
+                    Some(true),
+                    "{tool} returned an error result: {result:?}"
+                );
+                Ok(result
+                    .structured_content
+                    .expect("every tool returns structured content"))
             }
             Err(rmcp::service::ServiceError::McpError(e)) => Err(e.message.to_string()),
             Err(other) => panic!("{tool}: transport failure: {other}"),

@@ -18,7 +18,9 @@ impl Tx<'_> {
     pub(crate) fn artifact_head(&self, artifact_id: &str) -> Result<Option<Head>> {
         Ok(self
             .tx
-            .prepare_cached("SELECT type, team, latest_version FROM artifacts WHERE artifact_id = ?1")?
+            .prepare_cached(
+                "SELECT type, team, latest_version FROM artifacts WHERE artifact_id = ?1",
+            )?
             .query_row([artifact_id], |r| {
                 Ok(Head {
                     artifact_type: r.get(0)?,
@@ -29,7 +31,13 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    pub(crate) fn insert_artifact(&self, id: &str, artifact_type: &str, team: &str, by: &str) -> Result<()> {
+    pub(crate) fn insert_artifact(
+        &self,
+        id: &str,
+        artifact_type: &str,
+        team: &str,
+        by: &str,
+    ) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO artifacts (artifact_id, type, team, created_by, created_at_ms, latest_version) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
@@ -64,7 +72,12 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub(crate) fn insert_lineage_edge(&self, artifact_id: &str, version: u32, input: &VersionRef) -> Result<()> {
+    pub(crate) fn insert_lineage_edge(
+        &self,
+        artifact_id: &str,
+        version: u32,
+        input: &VersionRef,
+    ) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO lineage_edges (artifact_id, version, input_id, input_version) VALUES (?1, ?2, ?3, ?4)",
@@ -76,14 +89,21 @@ impl Tx<'_> {
     pub(crate) fn version_exists(&self, artifact_id: &str, version: u32) -> Result<bool> {
         Ok(self
             .tx
-            .prepare_cached("SELECT 1 FROM artifact_versions WHERE artifact_id = ?1 AND version = ?2")?
+            .prepare_cached(
+                "SELECT 1 FROM artifact_versions WHERE artifact_id = ?1 AND version = ?2",
+            )?
             .query_row(params![artifact_id, version], |_| Ok(()))
             .optional()?
             .is_some())
     }
 
     /// One version, with its data when `with_data`.
-    pub(crate) fn version(&self, artifact_id: &str, version: u32, with_data: bool) -> Result<Option<Version>> {
+    pub(crate) fn version(
+        &self,
+        artifact_id: &str,
+        version: u32,
+        with_data: bool,
+    ) -> Result<Option<Version>> {
         let sql = format!(
             "SELECT {VERSION_COLUMNS}, {} FROM artifact_versions v JOIN artifacts a USING (artifact_id)
              WHERE v.artifact_id = ?1 AND v.version = ?2",
@@ -126,7 +146,10 @@ impl Tx<'_> {
              ORDER BY a.artifact_id"
         );
         let mut stmt = self.tx.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![f.artifact_type, f.publisher, f.team], version_from_row)?;
+        let rows = stmt.query_map(
+            params![f.artifact_type, f.publisher, f.team],
+            version_from_row,
+        )?;
         let mut out: Vec<Version> = rows.collect::<rusqlite::Result<_>>()?;
         for v in &mut out {
             v.derived_from = self.inputs_of(&v.artifact_id, v.version)?;
@@ -228,5 +251,6 @@ fn version_from_row(r: &Row<'_>) -> rusqlite::Result<Version> {
         seq: r.get(9)?,
         derived_from: Vec::new(),
         data: None,
+        validated_by: None,
     })
 }

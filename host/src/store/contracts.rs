@@ -14,26 +14,71 @@ pub struct ContractFilter<'a> {
     pub team: Option<&'a str>,
 }
 
-const COLUMNS: &str = "contract_id, title, description, assignee, assigner, team, status, priority, inputs,
+const COLUMNS: &str =
+    "contract_id, title, description, assignee, assigner, team, status, priority, inputs,
     acceptance_criteria, timeout_s, max_retries, retries, reason, result, outputs, created_at_ms,
     updated_at_ms, ready_seq, started_at_ms, deadline_at_ms";
 
 type RawRow = (
     (String, String, String, String, String, String, String),
-    (i64, String, String, Option<i64>, Option<u32>, u32, Option<String>),
-    (Option<String>, Option<String>, i64, i64, Option<i64>, Option<i64>, Option<i64>),
+    (
+        i64,
+        String,
+        String,
+        Option<i64>,
+        Option<u32>,
+        u32,
+        Option<String>,
+    ),
+    (
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    ),
 );
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
     Ok((
-        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?),
-        (r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?),
-        (r.get(14)?, r.get(15)?, r.get(16)?, r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?),
+        (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        ),
+        (
+            r.get(7)?,
+            r.get(8)?,
+            r.get(9)?,
+            r.get(10)?,
+            r.get(11)?,
+            r.get(12)?,
+            r.get(13)?,
+        ),
+        (
+            r.get(14)?,
+            r.get(15)?,
+            r.get(16)?,
+            r.get(17)?,
+            r.get(18)?,
+            r.get(19)?,
+            r.get(20)?,
+        ),
     ))
 }
 
 fn decode(raw: RawRow) -> Result<Row> {
-    let ((contract_id, title, description, assignee, assigner, team, status), (priority, inputs, criteria, timeout_s, max_retries, retries, reason), (result, outputs, created, updated, ready_seq, started, deadline)) = raw;
+    let (
+        (contract_id, title, description, assignee, assigner, team, status),
+        (priority, inputs, criteria, timeout_s, max_retries, retries, reason),
+        (result, outputs, created, updated, ready_seq, started, deadline),
+    ) = raw;
     let criteria = json_col(&criteria)?;
     let outputs = outputs.as_deref().map(json_col).transpose()?;
     Ok(Row {
@@ -146,7 +191,11 @@ impl Tx<'_> {
         let rows = stmt.query_map([contract_id], |r| {
             let kind: String = r.get(0)?;
             let min: u32 = r.get(2)?;
-            let kind = if kind == "contract" { DependencyKind::Contract } else { DependencyKind::Artifact };
+            let kind = if kind == "contract" {
+                DependencyKind::Contract
+            } else {
+                DependencyKind::Artifact
+            };
             Ok(Dependency {
                 kind,
                 id: r.get(1)?,

@@ -74,7 +74,9 @@ impl Tx<'_> {
     pub fn last_seq(&self) -> Result<i64> {
         Ok(self
             .tx
-            .query_row("SELECT max(seq) FROM events", [], |r| r.get::<_, Option<i64>>(0))
+            .query_row("SELECT max(seq) FROM events", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
             .optional()?
             .flatten()
             .unwrap_or(0))

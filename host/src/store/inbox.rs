@@ -45,9 +45,9 @@ impl Tx<'_> {
     }
 
     pub(crate) fn mark_notifications_read(&self, ids: &[i64]) -> Result<()> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("UPDATE inbox SET read_at_ms = ?2 WHERE id = ?1 AND read_at_ms IS NULL")?;
+        let mut stmt = self.tx.prepare_cached(
+            "UPDATE inbox SET read_at_ms = ?2 WHERE id = ?1 AND read_at_ms IS NULL",
+        )?;
         for id in ids {
             stmt.execute(params![id, self.now_ms])?;
         }

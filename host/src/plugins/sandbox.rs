@@ -1,0 +1,379 @@
+//! The sandbox every plugin call runs in: one engine per process, a fresh store per call,
+//! and limits on fuel, wall-clock time (epoch interruption), memory and tables.
+//!
+//! Sandbox defaults, all deny: the WASI context has no preopened directories, no
+//! environment, no arguments, no network (wasmtime-wasi denies every socket address by
+//! default) and a closed stdin. A plugin's stdout and stderr are captured into the host's
+//! log, never inherited: in `serve`, stdout is the MCP channel.
+
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use wasmtime::component::{InstancePre, ResourceTable};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::Limits;
+use super::bindings::{Level, host};
+
+/// How often the epoch advances; a call's deadline is counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// What is kept of a plugin's stdout and stderr per call.
+const CAPTURE_BYTES: usize = 16 * 1024;
+
+/// Builds the engine: component model, fuel, epoch interruption, and a ticker thread
+/// that advances the epoch for as long as the engine lives.
+pub fn engine() -> wasmtime::Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.consume_fuel(true);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(512 * 1024);
+    let engine = Engine::new(&config)?;
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("clearctx-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawn the epoch thread");
+    Ok(engine)
+}
+
+/// What one call used.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Receipt {
+    pub fuel_used: u64,
+    pub wall_us: u64,
+    pub peak_memory_bytes: u64,
+}
+
+/// Why a call did not produce a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    OutOfFuel { fuel: u64 },
+    Timeout { ms: u64 },
+    Memory { limit_mib: u64 },
+    StackOverflow,
+    Panic { message: String },
+    Trap { message: String },
+}
+
+impl Failure {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::OutOfFuel { .. } => "out_of_fuel",
+            Failure::Timeout { .. } => "timeout",
+            Failure::Memory { .. } => "memory_limit",
+            Failure::StackOverflow => "stack_overflow",
+            Failure::Panic { .. } => "panic",
+            Failure::Trap { .. } => "trap",
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Failure::OutOfFuel { fuel } => format!(
+                "used all of its fuel ({fuel}); raise `fuel` in its manifest's [limits] if the work is legitimate"
+            ),
+            Failure::Timeout { ms } => format!(
+                "ran past its time limit of {ms} ms; raise `timeout_ms` in its manifest's [limits] if the work is legitimate"
+            ),
+            Failure::Memory { limit_mib } => {
+                format!("tried to use more than its memory limit of {limit_mib} MiB")
+            }
+            Failure::StackOverflow => "overflowed its stack (unbounded recursion?)".to_string(),
+            Failure::Panic { message } => format!("panicked: {message}"),
+            Failure::Trap { message } => format!("trapped: {message}"),
+        }
+    }
+}
+
+/// The marker error our limiter raises when memory would grow past the limit.
+#[derive(Debug)]
+struct MemoryLimitHit;
+
+impl std::fmt::Display for MemoryLimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("memory limit reached")
+    }
+}
+
+impl std::error::Error for MemoryLimitHit {}
+
+/// Enforces the memory and table limits and remembers the peak, for the receipt.
+struct Limiter {
+    max_memory: usize,
+    peak_memory: usize,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            // An error (not `false`) traps at once, with a cause we can name.
+            return Err(MemoryLimitHit.into());
+        }
+        self.peak_memory = self.peak_memory.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+
+    fn instances(&self) -> usize {
+        32
+    }
+
+    fn tables(&self) -> usize {
+        32
+    }
+
+    fn memories(&self) -> usize {
+        8
+    }
+}
+
+/// A capped in-memory sink for a plugin's stdout or stderr: the first bytes are kept, the
+/// rest is counted and dropped, and writing never fails (a plugin that prints a lot is not
+/// punished for it, and cannot fill the host's memory).
+#[derive(Clone, Default)]
+pub struct Capture {
+    inner: Arc<Mutex<(Vec<u8>, usize)>>,
+}
+
+impl Capture {
+    fn push(&self, bytes: &[u8]) {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (kept, dropped) = &mut *guard;
+        let room = CAPTURE_BYTES.saturating_sub(kept.len());
+        kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        *dropped += bytes.len().saturating_sub(room);
+    }
+
+    /// The kept text, with a note of how much was dropped.
+    pub fn text(&self) -> String {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = String::from_utf8_lossy(&guard.0).into_owned();
+        if guard.1 > 0 {
+            s.push_str(&format!("\n[{} more bytes dropped]", guard.1));
+        }
+        s
+    }
+}
+
+impl IsTerminal for Capture {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for Capture {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for Capture {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for Capture {
+    fn write(&mut self, bytes: bytes::Bytes) -> Result<(), StreamError> {
+        self.push(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        Ok(64 * 1024)
+    }
+}
+
+impl tokio::io::AsyncWrite for Capture {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.push(buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// The data of one call's store.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: Limiter,
+    plugin: String,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl host::Host for HostState {
+    fn log(&mut self, level: Level, message: String) {
+        let message: String = message.chars().take(4096).collect();
+        let plugin = self.plugin.as_str();
+        match level {
+            Level::Trace => tracing::trace!(plugin, "{message}"),
+            Level::Debug => tracing::debug!(plugin, "{message}"),
+            Level::Info => tracing::info!(plugin, "{message}"),
+            Level::Warn => tracing::warn!(plugin, "{message}"),
+            Level::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+}
+
+impl super::bindings::validator::clearctx::plugin::types::Host for HostState {}
+
+/// Adds WASI (all denied by the empty context) and the `host` interface to a linker.
+pub fn linker(engine: &Engine) -> wasmtime::Result<wasmtime::component::Linker<HostState>> {
+    let mut linker = wasmtime::component::Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    host::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |s| s)?;
+    Ok(linker)
+}
+
+/// Instantiates `pre` in a fresh store under `limits` and runs `f` on the instance.
+/// Returns `f`'s result with what the call used, or why it failed.
+pub fn call<T>(
+    pre: &InstancePre<HostState>,
+    plugin: &str,
+    limits: &Limits,
+    f: impl FnOnce(&mut Store<HostState>, &wasmtime::component::Instance) -> wasmtime::Result<T>,
+) -> Result<(T, Receipt), Failure> {
+    static WARN_ONCE: Once = Once::new();
+    let stdout = Capture::default();
+    let stderr = Capture::default();
+    let wasi = WasiCtx::builder()
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .build();
+    let state = HostState {
+        wasi,
+        table: ResourceTable::new(),
+        limiter: Limiter {
+            max_memory: (limits.memory_mib as usize) * 1024 * 1024,
+            peak_memory: 0,
+        },
+        plugin: plugin.to_string(),
+    };
+    let mut store = Store::new(pre.engine(), state);
+    store.limiter(|s| &mut s.limiter);
+    if store.set_fuel(limits.fuel).is_err() {
+        WARN_ONCE.call_once(|| tracing::error!("the engine was built without fuel"));
+    }
+    store.set_epoch_deadline(limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64) + 1);
+    let started = Instant::now();
+    let outcome = pre
+        .instantiate(&mut store)
+        .and_then(|instance| f(&mut store, &instance));
+    let wall = started.elapsed();
+    let fuel_left = store.get_fuel().unwrap_or(0);
+    let receipt = Receipt {
+        fuel_used: limits.fuel.saturating_sub(fuel_left),
+        wall_us: wall.as_micros() as u64,
+        peak_memory_bytes: store.data().limiter.peak_memory as u64,
+    };
+    for (name, capture) in [("stdout", &stdout), ("stderr", &stderr)] {
+        let text = capture.text();
+        if !text.is_empty() {
+            tracing::debug!(plugin, stream = name, "{text}");
+        }
+    }
+    match outcome {
+        Ok(value) => Ok((value, receipt)),
+        Err(e) => Err(classify(&e, limits, &stderr.text())),
+    }
+}
+
+fn classify(e: &wasmtime::Error, limits: &Limits, stderr: &str) -> Failure {
+    if e.chain()
+        .any(|c| c.downcast_ref::<MemoryLimitHit>().is_some())
+    {
+        return Failure::Memory {
+            limit_mib: limits.memory_mib,
+        };
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Failure::OutOfFuel { fuel: limits.fuel },
+        Some(Trap::Interrupt) => Failure::Timeout {
+            ms: limits.timeout_ms,
+        },
+        Some(Trap::StackOverflow) => Failure::StackOverflow,
+        // A Rust guest's locals live on a shadow stack in linear memory; overflowing it
+        // runs off the bottom of memory.
+        Some(Trap::MemoryOutOfBounds) => Failure::Trap {
+            message: "it accessed memory out of bounds (a stack overflow in linear memory, or a bug)".to_string(),
+        },
+        // A Rust guest panics by printing to stderr and aborting, which is `unreachable`.
+        Some(Trap::UnreachableCodeReached) => Failure::Panic {
+            message: panic_message(stderr)
+                .unwrap_or_else(|| "it reached `unreachable` (a panic or abort)".to_string()),
+        },
+        Some(other) => Failure::Trap {
+            message: other.to_string(),
+        },
+        None => Failure::Trap {
+            message: format!("{e:#}"),
+        },
+    }
+}
+
+/// The panic line a Rust guest printed, e.g. "panicked at src/lib.rs:4:5:\nboom".
+fn panic_message(stderr: &str) -> Option<String> {
+    let start = stderr.find("panicked at")?;
+    let text: String = stderr[start..]
+        .lines()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(text.chars().take(500).collect())
+}

@@ -1,0 +1,287 @@
+//! `clearctx plugin new --kind <kind> <name>`: a plugin crate that builds, passes its own
+//! tests (`cargo test`) and installs (`clearctx plugin add <dir>`) as it is.
+
+use std::path::{Path, PathBuf};
+
+use super::Kind;
+use crate::error::{Error, Result};
+
+pub struct NewOptions {
+    pub kind: Kind,
+    pub name: String,
+    /// Parent folder; the crate goes into `<dir>/<name>`.
+    pub dir: PathBuf,
+    /// The SDK crate to depend on; defaults to the one beside this clearctx's sources.
+    pub sdk: Option<PathBuf>,
+}
+
+/// Where the SDK is: `--sdk`, `CLEARCTX_SDK_PATH`, or the `sdk/` of the tree this binary was
+/// built from.
+fn sdk_path(explicit: Option<&Path>) -> Result<PathBuf> {
+    let candidates = [
+        explicit.map(Path::to_path_buf),
+        std::env::var_os("CLEARCTX_SDK_PATH").map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk")),
+    ];
+    for c in candidates.into_iter().flatten() {
+        if c.join("Cargo.toml").is_file() {
+            return c
+                .canonicalize()
+                .map_err(|e| Error::invalid("--sdk", format!("{}: {e}", c.display())));
+        }
+    }
+    Err(Error::invalid(
+        "--sdk",
+        "cannot find the clearctx-plugin-sdk crate; pass --sdk <path to clearctx's sdk/ folder> or set CLEARCTX_SDK_PATH",
+    ))
+}
+
+/// Writes the crate and returns its folder.
+pub fn scaffold(options: &NewOptions) -> Result<PathBuf> {
+    crate::ids::check_id("name", &options.name)?;
+    let root = options.dir.join(&options.name);
+    if root.exists() {
+        return Err(Error::conflict(format!(
+            "`{}` already exists; pick another name or folder",
+            root.display()
+        )));
+    }
+    let sdk = sdk_path(options.sdk.as_deref())?;
+    let name = &options.name;
+    let type_name = name.replace(['-', '.'], "_");
+    let files: Vec<(&str, String)> = vec![
+        (
+            "Cargo.toml",
+            format!(
+                r#"[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2024"
+description = "A clearctx {kind} plugin"
+
+[lib]
+crate-type = ["cdylib", "rlib"]
+
+[dependencies]
+clearctx-plugin-sdk = {{ path = "{sdk}" }}
+
+[profile.release]
+opt-level = "s"
+lto = true
+strip = true
+codegen-units = 1
+panic = "abort"
+
+# A plugin is its own workspace, wherever it is created.
+[workspace]
+"#,
+                kind = options.kind.as_str(),
+                sdk = sdk.display()
+            ),
+        ),
+        (
+            "clearctx-plugin.toml",
+            format!(
+                r#"[plugin]
+id = "{name}"
+version = "0.1.0"
+description = "A clearctx {kind} plugin"
+
+# Capabilities the plugin asks for (actions only): notify, contracts:write, artifacts:write.
+[capabilities]
+requested = [{caps}]
+
+# Per-call limits; omit to take the host defaults for the kind.
+[limits]
+# fuel = 100_000_000
+# timeout_ms = 2_000
+# memory_mib = 64
+"#,
+                kind = options.kind.as_str(),
+                caps = if options.kind == Kind::PipelineAction {
+                    "\"notify\""
+                } else {
+                    ""
+                }
+            ),
+        ),
+        (".gitignore", "target/\n".to_string()),
+        ("src/lib.rs", lib_rs(options.kind, &type_name)),
+        (
+            "README.md",
+            format!(
+                "# {name}\n\nA clearctx {kind} plugin.\n\n```sh\ncargo test                                    # its own tests, natively\nclearctx plugin add .                         # build for wasm32-wasip2 and install\nclearctx plugin test {name} --input <json>    # run it in the real sandbox\n```\n",
+                kind = options.kind.as_str()
+            ),
+        ),
+    ];
+    for (rel, text) in files {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().expect("has a folder"))
+            .and_then(|_| std::fs::write(&path, text))
+            .map_err(|e| Error::DataDir {
+                path: path.clone(),
+                source: e,
+            })?;
+    }
+    Ok(root)
+}
+
+fn lib_rs(kind: Kind, ty: &str) -> String {
+    let ty = format!("{}{}", ty[..1].to_uppercase(), &ty[1..]).replace('_', "");
+    match kind {
+        Kind::ArtifactValidator => format!(
+            r#"//! An artifact validator: says what is wrong with an artifact's data, every problem at once.
+
+use clearctx_plugin_sdk::{{PluginError, TypeInfo, Validator, Value, Violation, validator}};
+
+struct {ty};
+
+impl Validator for {ty} {{
+    fn types() -> Vec<TypeInfo> {{
+        // The artifact types this plugin validates. Declaring a built-in type (e.g.
+        // "test-results") overrides the standard validator for it.
+        vec![TypeInfo::new("release-notes", "Notes for a release: a version and its changes")]
+    }}
+
+    fn validate(_artifact_type: &str, data: &Value) -> Result<Vec<Violation>, PluginError> {{
+        let mut problems = Vec::new();
+        if !data.get("version").is_some_and(Value::is_string) {{
+            problems.push(Violation::new("/version", "a release needs a `version` string", "required"));
+        }}
+        match data.get("changes").and_then(Value::as_array) {{
+            Some(changes) if !changes.is_empty() => {{}}
+            _ => problems.push(Violation::new("/changes", "list at least one change", "min_items")),
+        }}
+        Ok(problems)
+    }}
+}}
+
+validator!({ty});
+
+#[cfg(test)]
+mod tests {{
+    use super::*;
+    use clearctx_plugin_sdk::json;
+
+    #[test]
+    fn accepts_a_complete_release() {{
+        let ok = json!({{"version": "1.2.0", "changes": ["faster publish"]}});
+        assert!({ty}::validate("release-notes", &ok).unwrap().is_empty());
+    }}
+
+    #[test]
+    fn names_every_problem() {{
+        let bad = json!({{"changes": []}});
+        let paths: Vec<String> = {ty}::validate("release-notes", &bad).unwrap().into_iter().map(|v| v.path).collect();
+        assert_eq!(paths, ["/version", "/changes"]);
+    }}
+}}
+"#
+        ),
+        Kind::PipelineCondition => format!(
+            r#"//! A pipeline condition: decides whether a rule fires for an event.
+
+use clearctx_plugin_sdk::{{Condition, PluginError, Value, condition}};
+
+struct {ty};
+
+impl Condition for {ty} {{
+    /// Supports one expression form: `<field> > <number>`, read from `data`.
+    fn evaluate(expression: &str, context: &Value) -> Result<bool, PluginError> {{
+        let (field, number) = expression
+            .split_once('>')
+            .ok_or_else(|| PluginError::InvalidInput(format!("expected `<field> > <number>`, got `{{expression}}`")))?;
+        let limit: f64 = number.trim().parse().map_err(|_| PluginError::InvalidInput(format!("`{{}}` is not a number", number.trim())))?;
+        let value = context["data"][field.trim()].as_f64().unwrap_or(0.0);
+        Ok(value > limit)
+    }}
+}}
+
+condition!({ty});
+
+#[cfg(test)]
+mod tests {{
+    use super::*;
+    use clearctx_plugin_sdk::json;
+
+    #[test]
+    fn compares_a_data_field() {{
+        let ctx = json!({{"data": {{"failed": 2}}}});
+        assert!({ty}::evaluate("failed > 0", &ctx).unwrap());
+        assert!(!{ty}::evaluate("failed > 5", &ctx).unwrap());
+    }}
+}}
+"#
+        ),
+        Kind::PipelineAction => format!(
+            r#"//! A pipeline action: returns commands; clearctx checks them against the granted
+//! capabilities (see clearctx-plugin.toml) and executes them.
+
+use clearctx_plugin_sdk::{{Action, HostCommand, PluginError, Value, action}};
+
+struct {ty};
+
+impl Action for {ty} {{
+    fn run(config: &Value, context: &Value) -> Result<Vec<HostCommand>, PluginError> {{
+        let target = config["target"].as_str().ok_or_else(|| PluginError::BadConfig("set `target`".into()))?;
+        let what = context["artifact"]["artifact_id"].as_str().unwrap_or("something");
+        Ok(vec![HostCommand::notify(target, &format!("{{what}} changed"))])
+    }}
+}}
+
+action!({ty});
+
+#[cfg(test)]
+mod tests {{
+    use super::*;
+    use clearctx_plugin_sdk::json;
+
+    #[test]
+    fn notifies_the_target() {{
+        let commands = {ty}::run(&json!({{"target": "qa-dev"}}), &json!({{"artifact": {{"artifact_id": "api-spec"}}}})).unwrap();
+        assert_eq!(commands.len(), 1);
+    }}
+}}
+"#
+        ),
+        Kind::PromptTemplate => format!(
+            r#"//! Prompt templates: what sessions are told.
+
+use clearctx_plugin_sdk::{{PluginError, Template, TemplateInfo, Value, template}};
+
+struct {ty};
+
+impl Template for {ty} {{
+    fn templates() -> Vec<TemplateInfo> {{
+        vec![TemplateInfo::new("reviewer", "A code reviewer worker", &["name"])]
+    }}
+
+    fn render(name: &str, variables: &Value) -> Result<String, PluginError> {{
+        match name {{
+            "reviewer" => {{
+                let who = variables["name"].as_str().ok_or_else(|| PluginError::InvalidInput("`name` is required".into()))?;
+                Ok(format!("You are {{who}}, a careful code reviewer."))
+            }}
+            other => Err(PluginError::InvalidInput(format!("no template `{{other}}`"))),
+        }}
+    }}
+}}
+
+template!({ty});
+
+#[cfg(test)]
+mod tests {{
+    use super::*;
+    use clearctx_plugin_sdk::json;
+
+    #[test]
+    fn renders_the_reviewer() {{
+        let text = {ty}::render("reviewer", &json!({{"name": "rev-1"}})).unwrap();
+        assert!(text.contains("rev-1"));
+    }}
+}}
+"#
+        ),
+    }
+}

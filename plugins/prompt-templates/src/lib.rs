@@ -1,0 +1,191 @@
+//! `std-prompt-templates`: what clearctx tells orchestrators and workers.
+//!
+//! The templates are MiniJinja files in `templates/`. Rendering is strict: a required
+//! variable that is missing is an error naming it, never a blank in the prompt.
+
+use std::sync::OnceLock;
+
+use clearctx_plugin_sdk::{PluginError, Template, TemplateInfo, Value, template};
+use minijinja::{Environment, UndefinedBehavior};
+
+struct Spec {
+    name: &'static str,
+    description: &'static str,
+    source: &'static str,
+    required: &'static [&'static str],
+    optional: &'static [&'static str],
+}
+
+const TEMPLATES: &[Spec] = &[
+    Spec {
+        name: "orchestrator",
+        description: "Briefs the session that plans the work, assigns contracts and judges results",
+        source: include_str!("../templates/orchestrator.j2"),
+        required: &["project", "team"],
+        optional: &["goal"],
+    },
+    Spec {
+        name: "worker",
+        description: "Briefs a session that does one contract's work and publishes its results",
+        source: include_str!("../templates/worker.j2"),
+        required: &["name", "role", "team", "task"],
+        optional: &["contract_id", "conventions"],
+    },
+];
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        // Strict: a typo in a template fails loudly instead of rendering an empty string.
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Block tags take their own line without leaving a blank one behind.
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        for spec in TEMPLATES {
+            // The templates are part of this crate and a unit test renders each of them.
+            env.add_template(spec.name, spec.source)
+                .expect("built-in template parses");
+        }
+        env
+    })
+}
+
+struct PromptTemplates;
+
+impl Template for PromptTemplates {
+    fn templates() -> Vec<TemplateInfo> {
+        TEMPLATES
+            .iter()
+            .map(|t| {
+                let variables: Vec<&str> = t.required.iter().chain(t.optional).copied().collect();
+                let optional = t.optional.join(", ");
+                let description = format!("{} (optional: {optional})", t.description);
+                TemplateInfo::new(t.name, description, &variables)
+            })
+            .collect()
+    }
+
+    fn render(name: &str, variables: &Value) -> Result<String, PluginError> {
+        let Some(spec) = TEMPLATES.iter().find(|t| t.name == name) else {
+            let known: Vec<&str> = TEMPLATES.iter().map(|t| t.name).collect();
+            return Err(PluginError::InvalidInput(format!(
+                "unknown template `{name}`; this plugin renders {}",
+                known.join(", ")
+            )));
+        };
+        let Value::Object(given) = variables else {
+            return Err(PluginError::InvalidInput(
+                "the variables must be a JSON object".into(),
+            ));
+        };
+        // MiniJinja's strict mode says "undefined value" without naming it, so check first.
+        if let Some(missing) = spec.required.iter().find(|v| !given.contains_key(**v)) {
+            return Err(PluginError::InvalidInput(format!(
+                "template `{name}` needs the variable `{missing}` (it reads {})",
+                spec.required.join(", ")
+            )));
+        }
+        let template = environment()
+            .get_template(name)
+            .expect("every spec is added");
+        template
+            .render(variables)
+            .map_err(|e| PluginError::InvalidInput(format!("rendering `{name}` failed: {e}")))
+    }
+}
+
+template!(PromptTemplates);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clearctx_plugin_sdk::json;
+
+    fn render(name: &str, variables: Value) -> String {
+        PromptTemplates::render(name, &variables).unwrap()
+    }
+
+    #[test]
+    fn templates_list_every_variable_they_read() {
+        let infos = PromptTemplates::templates();
+        assert_eq!(infos[0].variables, ["project", "team", "goal"]);
+        assert_eq!(
+            infos[1].variables,
+            ["name", "role", "team", "task", "contract_id", "conventions"]
+        );
+        assert!(
+            infos[1]
+                .description
+                .ends_with("(optional: contract_id, conventions)")
+        );
+    }
+
+    #[test]
+    fn orchestrator_names_the_team_and_shows_the_goal_only_when_given() {
+        let with_goal = render(
+            "orchestrator",
+            json!({"project": "shop", "team": "core", "goal": "Add login"}),
+        );
+        assert!(with_goal.starts_with("You are the orchestrator of team `core`, working on shop.\n\n## Goal\n\nAdd login\n\nYou run"), "{with_goal}");
+        assert!(with_goal.contains("`contract_list` with `team: \"core\"`"));
+        let without = render("orchestrator", json!({"project": "shop", "team": "core"}));
+        assert!(
+            without.starts_with(
+                "You are the orchestrator of team `core`, working on shop.\n\nYou run"
+            ),
+            "{without}"
+        );
+        assert_eq!(without.matches("\n\n\n").count(), 0, "{without}");
+    }
+
+    #[test]
+    fn worker_points_at_its_contract_and_lists_conventions_of_any_shape() {
+        let base = json!({"name": "api-dev", "role": "backend developer", "team": "core", "task": "Build the users API."});
+        let plain = render("worker", base.clone());
+        assert!(plain.contains("1. Call `team_check_inbox` to find the contract"));
+        assert!(!plain.contains("## Team conventions"));
+
+        let mut full = base.clone();
+        full["contract_id"] = json!("build-api");
+        full["conventions"] = json!({"naming": "snake_case", "errors": {"format": "problem+json"}});
+        let full = render("worker", full);
+        assert!(full.contains("This task is contract `build-api`.\n\n1. Call `contract_get` with `contract_id: \"build-api\"`"));
+        assert!(full.contains("## Team conventions\n\n- errors: {\"format\":\"problem+json\"}\n- naming: snake_case\n\n## Publish"), "{full}");
+
+        let mut listed = base;
+        listed["conventions"] = json!(["IDs are kebab-case", {"rule": "log to stderr"}]);
+        assert!(
+            render("worker", listed)
+                .contains("- IDs are kebab-case\n- {\"rule\":\"log to stderr\"}\n")
+        );
+        assert_eq!(plain.matches("\n\n\n").count(), 0, "{plain}");
+    }
+
+    #[test]
+    fn a_missing_required_variable_is_named() {
+        assert_eq!(
+            PromptTemplates::render("worker", &json!({"name": "a", "role": "b", "team": "c"})),
+            Err(PluginError::InvalidInput(
+                "template `worker` needs the variable `task` (it reads name, role, team, task)"
+                    .into()
+            ))
+        );
+    }
+
+    #[test]
+    fn unknown_templates_and_non_object_variables_are_invalid_input() {
+        assert_eq!(
+            PromptTemplates::render("reviewer", &json!({})),
+            Err(PluginError::InvalidInput(
+                "unknown template `reviewer`; this plugin renders orchestrator, worker".into()
+            ))
+        );
+        assert_eq!(
+            PromptTemplates::render("worker", &json!("x")),
+            Err(PluginError::InvalidInput(
+                "the variables must be a JSON object".into()
+            ))
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! Running the real Claude Code CLI offline: a throwaway HOME, a mock model URL, and a
+//! timeout enforced by the test so a hang fails instead of stalling CI.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The pinned CLI: `CLEARCTX_TEST_CLAUDE`, else the one scripts/install-claude.sh installs.
+/// Panics when absent: these tests must fail, never pass silently, without the real CLI.
+pub fn claude_bin() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
+    let bin = match std::env::var_os("CLEARCTX_TEST_CLAUDE") {
+        Some(path) => PathBuf::from(path),
+        None => workspace.join(".cache/claude-code/node_modules/.bin/claude"),
+    };
+    assert!(
+        bin.exists(),
+        "the Claude Code CLI is not at {}: run scripts/install-claude.sh first (or set CLEARCTX_TEST_CLAUDE)",
+        bin.display()
+    );
+    bin
+}
+
+/// A Claude Code "user": its own HOME (config, sessions, registered MCP servers) and a
+/// working dir inside it, talking to the model at `base_url`.
+pub struct Claude {
+    home: tempfile::TempDir,
+    base_url: String,
+}
+
+impl Claude {
+    pub fn new(base_url: &str) -> Claude {
+        let home = tempfile::tempdir().expect("temp HOME");
+        std::fs::create_dir(home.path().join("work")).unwrap();
+        Claude {
+            home,
+            base_url: base_url.to_string(),
+        }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// `claude args…` with a clean environment: nothing inherited but PATH, so no
+    /// CLEARCTX_* (the MCP servers it starts inherit this too), ANTHROPIC_* or CLAUDE_*
+    /// of the session running the tests leaks in. It runs in `$HOME/work`, away from the
+    /// repository's own CLAUDE.md and settings.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(claude_bin());
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("ANTHROPIC_API_KEY", "test-key")
+            .env("ANTHROPIC_BASE_URL", &self.base_url)
+            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+            .current_dir(self.home().join("work"))
+            .stdin(Stdio::null()); // `-p` would otherwise wait to read stdin
+        cmd
+    }
+
+    /// Runs `claude args…` to completion; panics, with its output, after `timeout`.
+    pub fn run(&self, args: &[&str], timeout: Duration) -> Output {
+        run_with_timeout(self.command(args), timeout)
+    }
+
+    /// Runs `claude args…` and requires exit status 0; returns stdout.
+    pub fn run_ok(&self, args: &[&str], timeout: Duration) -> String {
+        let out = self.run(args, timeout);
+        assert!(
+            out.status.success(),
+            "claude {args:?} failed ({}):\n{}",
+            out.status,
+            describe(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// Stdout and stderr of a finished process, for failure messages.
+pub fn describe(out: &Output) -> String {
+    format!(
+        "--- stdout ---\n{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs `cmd` in its own process group; on timeout kills the whole group (the CLI and the
+/// MCP servers it started) and panics with what it printed so far.
+pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()));
+    // Drain both pipes while waiting so a chatty child cannot block on a full pipe.
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + timeout;
+    let (status, timed_out) = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break (status, false);
+        }
+        if Instant::now() >= deadline {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            break (child.wait().expect("wait"), true);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    let args: Vec<_> = cmd.get_args().collect();
+    assert!(
+        !timed_out,
+        "{:?} {args:?} timed out after {timeout:?}:\n{}",
+        cmd.get_program(),
+        describe(&out)
+    );
+    out
+}

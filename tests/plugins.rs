@@ -1,0 +1,524 @@
+//! The WebAssembly plugin platform end to end: standard validators on publish, user plugins
+//! installed with the CLI while a server runs, the hostile fixtures of
+//! `tests/fixtures/plugins` each contained, and a scaffolded plugin from `plugin new` to
+//! an enforced rule.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::DataDir;
+use serde_json::{Value, json};
+
+/// Builds the fixture plugins once per test run and returns the component of `name`.
+fn fixture(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fixtures-target");
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
+            .arg(root.join("tests/fixtures/plugins/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target)
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "building the fixture plugins failed");
+        target.join("wasm32-wasip2/release")
+    });
+    let path = dir.join(format!("{}.wasm", name.replace('-', "_")));
+    assert!(path.is_file(), "no fixture component at {}", path.display());
+    path
+}
+
+fn cli_ok(dir: &DataDir, args: &[&str]) -> String {
+    let out = dir.cli(args);
+    assert!(
+        out.status.success(),
+        "clearctx {args:?} failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn cli_err(dir: &DataDir, args: &[&str]) -> (i32, String) {
+    let out = dir.cli(args);
+    assert!(
+        !out.status.success(),
+        "clearctx {args:?} should have failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn add(dir: &DataDir, wasm: &Path) {
+    cli_ok(dir, &["plugin", "add", wasm.to_str().unwrap(), "--yes"]);
+}
+
+#[tokio::test]
+async fn invalid_test_results_are_refused_with_every_violation() {
+    let dir = DataDir::new();
+    let c = dir.connect(Some("qa-dev")).await;
+    let e = c
+        .err(
+            "artifact_publish",
+            json!({"artifact_id": "run-1", "type": "test-results", "data": {"passed": "twelve"}}),
+        )
+        .await;
+    assert!(e.contains("not a valid `test-results` artifact"), "{e}");
+    assert!(e.contains("checked by plugin `std-json-schema`"), "{e}");
+    assert!(
+        e.contains("/passed"),
+        "the wrong type is named with its path: {e}"
+    );
+    assert!(e.contains("failed"), "the missing field is named: {e}");
+    // Nothing was written: no artifact, no event.
+    assert_eq!(c.ok("artifact_list", json!({})).await["count"], 0);
+    assert_eq!(dir.cli_json(&["status"])["events"], 0);
+
+    let v = c
+        .ok("artifact_publish", json!({"artifact_id": "run-1", "type": "test-results", "data": {"passed": 12, "failed": 1,
+            "failures": [{"name": "login", "message": "500"}]}}))
+        .await;
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["validated_by"]["plugin"], "std-json-schema");
+    assert!(v["validated_by"]["receipt"]["fuel_used"].as_u64().unwrap() > 0);
+
+    let types = c.ok("artifact_types", json!({})).await;
+    let tr = types["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "test-results")
+        .unwrap()
+        .clone();
+    assert_eq!(tr["validator"], "std-json-schema");
+    assert!(tr["schema"]["properties"]["failed"].is_object(), "{tr}");
+    let json_type = types["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "json")
+        .unwrap()
+        .clone();
+    assert_eq!(json_type["validator"], "std-json-schema");
+    // The refused call is visible in plugin_info, the accepted one too.
+    let info = c
+        .ok("plugin_info", json!({"plugin": "std-json-schema"}))
+        .await;
+    assert!(info["calls"].as_u64().unwrap() >= 2, "{info}");
+    assert_eq!(info["health"], "ok");
+    c.close().await;
+}
+
+#[tokio::test]
+async fn a_user_validator_overrides_the_standard_one_without_a_restart() {
+    let dir = DataDir::new();
+    let c = dir.connect(None).await;
+    c.ok(
+        "artifact_publish",
+        json!({"artifact_id": "doc", "type": "json", "data": {"anything": true}}),
+    )
+    .await;
+
+    // Installed with the CLI while the server runs.
+    add(&dir, &fixture("require-owner"));
+    let e = c
+        .err(
+            "artifact_publish",
+            json!({"artifact_id": "doc", "type": "json", "data": {"anything": true}}),
+        )
+        .await;
+    assert!(e.contains("checked by plugin `require-owner`"), "{e}");
+    let v = c
+        .ok(
+            "artifact_publish",
+            json!({"artifact_id": "doc", "type": "json", "data": {"owner": "qa"}}),
+        )
+        .await;
+    assert_eq!(
+        v["version"], 2,
+        "the refused publish took no version number"
+    );
+    assert_eq!(v["validated_by"]["plugin"], "require-owner");
+
+    let list = c.ok("plugin_list", json!({})).await;
+    let ids: Vec<&str> = list["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "require-owner",
+        "std-json-schema",
+        "std-cel-condition",
+        "std-prompt-templates",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+
+    // Disabled, the standard validator is back; removed, too.
+    cli_ok(&dir, &["plugin", "disable", "require-owner"]);
+    c.ok(
+        "artifact_publish",
+        json!({"artifact_id": "doc", "type": "json", "data": {"no": "owner"}}),
+    )
+    .await;
+    cli_ok(&dir, &["plugin", "enable", "require-owner"]);
+    c.err(
+        "artifact_publish",
+        json!({"artifact_id": "doc", "type": "json", "data": {"no": "owner"}}),
+    )
+    .await;
+    cli_ok(&dir, &["plugin", "remove", "require-owner"]);
+    c.ok(
+        "artifact_publish",
+        json!({"artifact_id": "doc", "type": "json", "data": {"no": "owner"}}),
+    )
+    .await;
+    let (code, e) = cli_err(&dir, &["plugin", "remove", "std-json-schema"]);
+    assert_eq!(code, 1);
+    assert!(e.contains("is a standard plugin"), "{e}");
+    c.close().await;
+}
+
+/// Each hostile fixture: installed, then called through a running server. The call fails
+/// with a typed error naming the plugin and the limit, nothing is written, and the same
+/// server answers the next request.
+#[tokio::test]
+async fn hostile_plugins_are_contained_and_the_server_keeps_serving() {
+    let dir = DataDir::new();
+    let c = dir.connect(None).await;
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "loop-forever",
+            &["used all of its fuel", "ran past its time limit"],
+        ),
+        ("deep-recursion", &["overflowed its stack"]),
+        ("memory-bomb", &["memory limit"]),
+        (
+            "huge-output",
+            &["bytes of results", "memory limit", "used all of its fuel"],
+        ),
+        ("panics", &["panicked", "boom"]),
+        (
+            "busy-clock",
+            &["ran past its time limit", "used all of its fuel"],
+        ),
+    ];
+    for (name, wants) in cases {
+        add(&dir, &fixture(name));
+        let before = dir.cli_json(&["status"])["events"].clone();
+        let e = c
+            .err(
+                "artifact_publish",
+                json!({"artifact_id": format!("x-{name}"), "type": "json", "data": {}}),
+            )
+            .await;
+        assert!(e.contains(&format!("plugin `{name}`")), "{name}: {e}");
+        assert!(
+            wants.iter().any(|w| e.contains(w)),
+            "{name}: expected one of {wants:?} in {e}"
+        );
+        assert_eq!(
+            dir.cli_json(&["status"])["events"],
+            before,
+            "{name}: the failed call wrote nothing"
+        );
+        cli_ok(&dir, &["plugin", "remove", name]);
+        // The server is still there and healthy.
+        c.ok("artifact_publish", json!({"artifact_id": format!("ok-after-{name}"), "type": "json", "data": {"fine": true}})).await;
+    }
+    c.close().await;
+}
+
+#[tokio::test]
+async fn sandboxed_plugins_see_no_files_env_or_network_and_cannot_write_to_stdout() {
+    let dir = DataDir::new();
+    let c = dir.connect(None).await;
+    // It prints to stdout, which would corrupt the MCP channel if it were inherited.
+    add(&dir, &fixture("writes-stdout"));
+    let v = c
+        .ok(
+            "artifact_publish",
+            json!({"artifact_id": "a", "type": "json", "data": {}}),
+        )
+        .await;
+    assert_eq!(v["validated_by"]["plugin"], "writes-stdout");
+    cli_ok(&dir, &["plugin", "remove", "writes-stdout"]);
+
+    // These report what they could reach as a violation message.
+    for name in ["reads-env-and-files", "opens-socket"] {
+        add(&dir, &fixture(name));
+        let out = dir.cli_json(&["plugin", "test", name, "--input", "{}"]);
+        let seen = out["result"]["violations"].to_string();
+        println!("{name}: {seen}");
+        assert!(!seen.contains("root:"), "{name} read /etc/passwd: {seen}");
+        assert!(!seen.contains("Ok("), "{name} reached something: {seen}");
+        cli_ok(&dir, &["plugin", "remove", name]);
+    }
+    c.close().await;
+}
+
+#[test]
+fn install_refuses_wrong_api_major_non_components_and_ungranted_capabilities() {
+    let dir = DataDir::new();
+    let (code, e) = cli_err(
+        &dir,
+        &[
+            "plugin",
+            "add",
+            fixture("api-v2").to_str().unwrap(),
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(e.contains("targets clearctx:plugin@2.0.0"), "{e}");
+
+    let not_wasm = dir.path().join("notes.wasm");
+    std::fs::write(&not_wasm, "hello").unwrap();
+    let (_, e) = cli_err(
+        &dir,
+        &["plugin", "add", not_wasm.to_str().unwrap(), "--yes"],
+    );
+    assert!(e.contains("is not WebAssembly"), "{e}");
+
+    // The fixture's manifest (which requests `notify` and `contracts:write`) beside its
+    // built component, as a plugin folder.
+    let folder = tempfile::tempdir().unwrap();
+    let manifest = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/plugins/notify-action/clearctx-plugin.toml"),
+    )
+    .unwrap();
+    let manifest = manifest.replacen(
+        "[plugin]",
+        &format!("[plugin]\nwasm = {:?}", fixture("notify-action").display().to_string()),
+        1,
+    );
+    std::fs::write(folder.path().join("clearctx-plugin.toml"), manifest).unwrap();
+    let action = folder.path().to_path_buf();
+
+    // Without --yes and without a terminal, nothing is installed.
+    let (_, e) = cli_err(&dir, &["plugin", "add", action.to_str().unwrap()]);
+    assert!(e.contains("needs your consent"), "{e}");
+    assert!(
+        e.contains("notify"),
+        "the requested capabilities are shown: {e}"
+    );
+    assert_eq!(
+        dir.cli_json(&["plugin", "list"])["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["standard"] == false)
+            .count(),
+        0
+    );
+
+    // Granting only `notify`: its reopen command is denied.
+    cli_ok(
+        &dir,
+        &[
+            "plugin",
+            "add",
+            action.to_str().unwrap(),
+            "--yes",
+            "--grant",
+            "notify",
+        ],
+    );
+    let out = dir.cli_json(&[
+        "plugin",
+        "test",
+        "notify-action",
+        "--config",
+        "{}",
+        "--input",
+        "{}",
+    ]);
+    let commands = out["result"]["commands"].as_array().unwrap().clone();
+    let allowed: Vec<(String, bool)> = commands
+        .iter()
+        .map(|c| {
+            (
+                c["command"].as_str().unwrap().to_string(),
+                c["allowed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        allowed.contains(&("notify_session".into(), true)),
+        "{allowed:?}"
+    );
+    assert!(
+        allowed.contains(&("reopen_contract".into(), false)),
+        "{allowed:?}"
+    );
+    let (_, e) = cli_err(
+        &dir,
+        &[
+            "plugin",
+            "add",
+            action.to_str().unwrap(),
+            "--yes",
+            "--grant",
+            "artifacts:write",
+        ],
+    );
+    assert!(e.contains("does not request `artifacts:write`"), "{e}");
+}
+
+#[tokio::test]
+async fn a_component_changed_after_install_is_not_loaded() {
+    let dir = DataDir::new();
+    add(&dir, &fixture("require-owner"));
+    let lock: toml::Value =
+        toml::from_str(&std::fs::read_to_string(dir.path().join("plugins.lock")).unwrap()).unwrap();
+    let rel = lock["plugin"][0]["path"].as_str().unwrap().to_string();
+    let installed = dir.path().join(rel);
+    let mut bytes = std::fs::read(&installed).unwrap();
+    bytes.extend_from_slice(b"\0tampered");
+    std::fs::write(&installed, bytes).unwrap();
+    let c = dir.connect(None).await;
+    let e = c
+        .err(
+            "artifact_publish",
+            json!({"artifact_id": "d", "type": "json", "data": {"owner": "x"}}),
+        )
+        .await;
+    assert!(e.contains("changed after install"), "{e}");
+    let info = c
+        .ok("plugin_info", json!({"plugin": "require-owner"}))
+        .await;
+    assert!(
+        info["health"].as_str().unwrap().starts_with("broken"),
+        "{info}"
+    );
+    c.close().await;
+}
+
+#[test]
+fn standard_conditions_and_templates_run_in_the_sandbox() {
+    let dir = DataDir::new();
+    let out = dir.cli_json(&[
+        "plugin",
+        "test",
+        "std-cel-condition",
+        "--expression",
+        "data.failed > 0",
+        "--input",
+        r#"{"data": {"failed": 2}}"#,
+    ]);
+    assert_eq!(out["result"]["result"], true);
+    let out = dir.cli_json(&[
+        "plugin",
+        "test",
+        "std-cel-condition",
+        "--expression",
+        "data.failed > 0",
+        "--input",
+        r#"{"data": {"failed": 0}}"#,
+    ]);
+    assert_eq!(out["result"]["result"], false);
+    let (_, e) = cli_err(
+        &dir,
+        &[
+            "plugin",
+            "test",
+            "std-cel-condition",
+            "--expression",
+            "data.failed >",
+            "--input",
+            "{}",
+        ],
+    );
+    assert!(
+        e.contains("plugin `std-cel-condition` reported an error"),
+        "{e}"
+    );
+    let out = dir.cli_json(&["plugin", "test", "std-prompt-templates", "--template", "worker", "--input",
+        r#"{"name": "api-dev", "role": "backend", "team": "default", "task": "Build the users API"}"#]);
+    let text = out["result"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("api-dev") && text.contains("Build the users API"),
+        "{text}"
+    );
+    assert!(
+        text.contains("artifact_publish"),
+        "the worker prompt teaches the tools: {text}"
+    );
+}
+
+/// The issue's "done when": scaffold, test, install, and the rule holds on the next publish.
+#[tokio::test]
+async fn a_scaffolded_validator_builds_passes_its_test_and_is_enforced() {
+    let dir = DataDir::new();
+    let work = tempfile::tempdir().unwrap();
+    cli_ok(
+        &dir,
+        &[
+            "plugin",
+            "new",
+            "--kind",
+            "artifact-validator",
+            "my-rules",
+            "--dir",
+            work.path().to_str().unwrap(),
+        ],
+    );
+    let crate_dir = work.path().join("my-rules");
+    // Share one target dir across runs so the SDK is not rebuilt every time.
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scaffold-target");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .args(["test", "--quiet", "--manifest-path"])
+        .arg(crate_dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the scaffold's own tests fail");
+
+    let c = dir.connect(None).await;
+    let out = Command::new(common::bin())
+        .args(["plugin", "add", "--yes", "--home"])
+        .arg(dir.path())
+        .arg(&crate_dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "plugin add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e = c
+        .err(
+            "artifact_publish",
+            json!({"artifact_id": "v1.2", "type": "release-notes", "data": {"changes": []}}),
+        )
+        .await;
+    assert!(
+        e.contains("/version") && e.contains("/changes"),
+        "both problems are named: {e}"
+    );
+    let v = c.ok("artifact_publish", json!({"artifact_id": "v1.2", "type": "release-notes", "data": {"version": "1.2.0", "changes": ["x"]}})).await;
+    assert_eq!(v["validated_by"]["plugin"], "my-rules");
+    let info: Value = c.ok("plugin_info", json!({"plugin": "my-rules"})).await;
+    assert_eq!(info["kinds"], json!(["artifact-validator"]));
+    c.close().await;
+}
