@@ -488,6 +488,9 @@ async fn a_scaffolded_validator_builds_passes_its_test_and_is_enforced() {
         .args(["test", "--quiet", "--manifest-path"])
         .arg(crate_dir.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target)
+        // Its `tests/in_host.rs` runs the component through this clearctx.
+        .env("CLEARCTX_BIN", common::bin())
+        .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
         .status()
         .unwrap();
     assert!(status.success(), "the scaffold's own tests fail");

@@ -10,6 +10,8 @@ mod action;
 mod condition;
 pub mod log;
 mod template;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 mod validator;
 
 pub use action::{Action, HostCommand, NotifySession, ReopenContract};
