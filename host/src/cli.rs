@@ -371,25 +371,23 @@ fn parse_json(flag: &str, text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| Error::invalid(flag, format!("is not JSON: {e}")))
 }
 
-fn read_data(args: &PublishArgs) -> Result<Value> {
-    match (&args.data, &args.data_file) {
-        (Some(text), _) => parse_json("--data", text),
+/// Reads a JSON argument given inline (`text`, flag `name`) or from a file (`file`, flag
+/// `name-file`; `-` is stdin). `None` when neither was given.
+fn read_json_arg(name: &str, text: Option<&str>, file: Option<&PathBuf>) -> Result<Option<Value>> {
+    match (text, file) {
+        (Some(text), _) => parse_json(&format!("--{name}"), text).map(Some),
         (None, Some(path)) => {
+            let flag = format!("--{name}-file");
             let mut text = String::new();
             let read = if path.as_os_str() == "-" {
                 std::io::stdin().read_to_string(&mut text)
             } else {
                 std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
             };
-            read.map_err(|e| {
-                Error::invalid(
-                    "--data-file",
-                    format!("cannot read `{}`: {e}", path.display()),
-                )
-            })?;
-            parse_json("--data-file", &text)
+            read.map_err(|e| Error::invalid(&flag, format!("cannot read `{}`: {e}", path.display())))?;
+            parse_json(&flag, &text).map(Some)
         }
-        (None, None) => Err(Error::invalid("--data", "give --data or --data-file")),
+        (None, None) => Ok(None),
     }
 }
 
@@ -437,7 +435,8 @@ pub fn run(hub: &Hub, command: Command) -> Result<Output> {
 fn artifact(hub: &Hub, command: ArtifactCommand) -> Result<Output> {
     match command {
         ArtifactCommand::Publish(args) => {
-            let data = read_data(&args)?;
+            let data = read_json_arg("data", args.data.as_deref(), args.data_file.as_ref())?
+                .ok_or_else(|| Error::invalid("--data", "give --data or --data-file"))?;
             let v = hub.artifact_publish(&artifacts::PublishRequest {
                 artifact_id: args.artifact_id,
                 artifact_type: args.artifact_type,
@@ -599,28 +598,6 @@ fn contract(hub: &Hub, command: ContractCommand) -> Result<Output> {
     Ok(out(&c, text))
 }
 
-fn read_input(input: Option<&str>, file: Option<&PathBuf>) -> Result<Value> {
-    match (input, file) {
-        (Some(text), _) => parse_json("--input", text),
-        (None, Some(path)) => {
-            let mut text = String::new();
-            let read = if path.as_os_str() == "-" {
-                std::io::stdin().read_to_string(&mut text)
-            } else {
-                std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
-            };
-            read.map_err(|e| {
-                Error::invalid(
-                    "--input-file",
-                    format!("cannot read `{}`: {e}", path.display()),
-                )
-            })?;
-            parse_json("--input-file", &text)
-        }
-        (None, None) => Ok(json!({})),
-    }
-}
-
 /// Asks the person at the terminal to consent to an install; scripts pass `--yes`.
 fn consent(report: &crate::plugins::AddReport) -> Result<()> {
     use std::io::{IsTerminal, Write};
@@ -755,7 +732,7 @@ fn plugin(hub: &Hub, command: PluginCommand) -> Result<Output> {
                 let kinds = hub.plugin_info(&plugin)?.summary.kinds;
                 (r, kinds)
             };
-            let input = read_input(input.as_deref(), input_file.as_ref())?;
+            let input = read_json_arg("input", input.as_deref(), input_file.as_ref())?.unwrap_or_else(|| json!({}));
             let test = if let Some(expression) = expression {
                 TestInput::Evaluate {
                     expression,
