@@ -28,8 +28,11 @@ const PUBLISHES: usize = 3000;
 const PUBLISH_ROUNDS: usize = 3;
 /// Distinct artifact ids the publishes cycle through, so versions keep growing.
 const ARTIFACT_IDS: usize = 10;
-/// `json` is a built-in type, so the standard validator plugin checks every publish.
+/// `json` is a built-in type, so the standard validator plugin is called on every publish
+/// (its schema accepts anything, so the plugin returns without compiling one).
 const VALIDATED_TYPE: &str = "json";
+/// A built-in type with a real schema: the plugin compiles and applies it on every publish.
+const SCHEMA_TYPE: &str = "test-results";
 /// A type no plugin declares: the same publish path without the plugin call, to show how
 /// much of figure 1 is the plugin and how much the store.
 const UNVALIDATED_TYPE: &str = "bench-unvalidated";
@@ -47,10 +50,15 @@ const TARGET_START_MEDIAN_MS: f64 = 50.0;
 
 fn main() -> Res<()> {
     let doc = payload();
-    eprintln!("payload: {} bytes of JSON", doc.to_string().len());
+    let results = test_results();
+    eprintln!(
+        "payload: {} bytes of JSON; test-results payload: {} bytes",
+        doc.to_string().len(),
+        results.to_string().len()
+    );
 
     eprintln!("1/3 artifact_publish throughput ({PUBLISH_ROUNDS} rounds of {PUBLISHES})...");
-    let publish = bench_publish(&doc)?;
+    let publish = bench_publish(&doc, &results)?;
 
     eprintln!("2/3 MCP round trips ({ROUND_TRIPS} artifact_get + {ROUND_TRIPS} ping)...");
     let mcp = bench_round_trips(&doc)?;
@@ -77,6 +85,28 @@ fn payload() -> Value {
     json!({ "service": "bench", "version": "1.0.0", "endpoints": endpoints })
 }
 
+/// A passing `test-results` document of about 1 KB, with a failures list (the same as in
+/// `plugins.rs`).
+fn test_results() -> Value {
+    let failures: Vec<Value> = (0..4)
+        .map(|i| {
+            json!({
+                "name": format!("store::artifacts::tests::publish_rejects_case_{i}"),
+                "message": format!("assertion `left == right` failed: expected 3 versions, found {i}; the resolver ran twice"),
+                "file": format!("host/src/store/artifacts.rs:{}", 400 + i * 17),
+            })
+        })
+        .collect();
+    json!({
+        "passed": 212,
+        "failed": 4,
+        "skipped": 3,
+        "command": "cargo test --workspace --locked",
+        "duration_ms": 48211.5,
+        "failures": failures,
+    })
+}
+
 // ---------------------------------------------------------------------------------------
 // 1. artifact_publish throughput
 
@@ -85,35 +115,65 @@ struct Publish {
     hub_ops: f64,
     /// The same publishes with a type no validator checks.
     unvalidated_ops: f64,
+    /// Publishes of a `test-results` document: the validator applies a real schema.
+    schema_ops: f64,
     /// The untimed first publish of each round: a fresh data dir compiles the validator.
     first: Duration,
+    /// Validator receipts (`Version.validated_by.receipt`) of the timed publishes.
+    hub_receipts: Receipts,
+    schema_receipts: Receipts,
 }
 
-fn bench_publish(doc: &Value) -> Res<Publish> {
+/// What the validator plugin used per publish, from the receipts in the publish results.
+#[derive(Default)]
+struct Receipts {
+    fuel: Vec<u64>,
+    wall_us: Vec<u64>,
+}
+
+impl Receipts {
+    fn medians(&self) -> (u64, u64) {
+        let (mut f, mut w) = (self.fuel.clone(), self.wall_us.clone());
+        f.sort_unstable();
+        w.sort_unstable();
+        (
+            f.get(f.len() / 2).copied().unwrap_or(0),
+            w.get(w.len() / 2).copied().unwrap_or(0),
+        )
+    }
+}
+
+fn bench_publish(doc: &Value, results: &Value) -> Res<Publish> {
     let text = doc.to_string();
-    let (mut raw, mut hub, mut unvalidated, mut first) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut raw, mut hub, mut unvalidated, mut schema, mut first) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut hub_receipts, mut schema_receipts) = (Receipts::default(), Receipts::default());
     for round in 0..PUBLISH_ROUNDS {
         // Each round gets fresh files, so every round starts from the same state.
         raw.push(raw_inserts(&text)?);
-        let (ops, first_publish) = hub_publishes(doc, VALIDATED_TYPE)?;
-        hub.push(ops);
-        first.push(first_publish);
-        unvalidated.push(hub_publishes(doc, UNVALIDATED_TYPE)?.0);
+        let r = hub_publishes(doc, VALIDATED_TYPE, &mut hub_receipts)?;
+        hub.push(r.0);
+        first.push(r.1);
+        unvalidated.push(hub_publishes(doc, UNVALIDATED_TYPE, &mut Receipts::default())?.0);
+        schema.push(hub_publishes(results, SCHEMA_TYPE, &mut schema_receipts)?.0);
         eprintln!(
-            "  round {}: raw {:.0} ops/s, hub {:.0} ops/s (first publish {:.0} ms), hub without validator {:.0} ops/s",
+            "  round {}: raw {:.0} ops/s, hub {:.0} ops/s (first publish {:.0} ms), hub without validator {:.0} ops/s, hub {SCHEMA_TYPE} {:.0} ops/s",
             round + 1,
             raw[round],
             hub[round],
-            ms(first_publish),
+            ms(r.1),
             unvalidated[round],
+            schema[round],
         );
     }
     Ok(Publish {
         raw_ops: median_f64(&mut raw),
         hub_ops: median_f64(&mut hub),
         unvalidated_ops: median_f64(&mut unvalidated),
+        schema_ops: median_f64(&mut schema),
         first: percentile(&mut first, 50.0),
+        hub_receipts,
+        schema_receipts,
     })
 }
 
@@ -146,8 +206,13 @@ fn raw_inserts(text: &str) -> Res<f64> {
 }
 
 /// The real path: the type's validator plugin (if any), then event append, version row,
-/// resolver pass and one commit. Returns ops/s and the time of the untimed first publish.
-fn hub_publishes(doc: &Value, artifact_type: &str) -> Res<(f64, Duration)> {
+/// resolver pass and one commit. Returns ops/s and the time of the untimed first publish;
+/// adds the validator's receipt of each timed publish to `receipts`.
+fn hub_publishes(
+    doc: &Value,
+    artifact_type: &str,
+    receipts: &mut Receipts,
+) -> Res<(f64, Duration)> {
     let dir = tempfile::tempdir()?;
     let caller = Caller {
         session: "bench".into(),
@@ -174,11 +239,19 @@ fn hub_publishes(doc: &Value, artifact_type: &str) -> Res<(f64, Duration)> {
         ..requests[0].clone()
     })?;
     let first = t.elapsed();
+    let mut validated = Vec::with_capacity(PUBLISHES);
     let start = Instant::now();
     for i in 0..PUBLISHES {
-        hub.artifact_publish(&requests[i % ARTIFACT_IDS])?;
+        validated.push(
+            hub.artifact_publish(&requests[i % ARTIFACT_IDS])?
+                .validated_by,
+        );
     }
     let ops = PUBLISHES as f64 / start.elapsed().as_secs_f64();
+    for v in validated.into_iter().flatten() {
+        receipts.fuel.push(v.receipt.fuel_used);
+        receipts.wall_us.push(v.receipt.wall_us);
+    }
     let versions = PUBLISHES / ARTIFACT_IDS;
     let check = hub.artifact_history("artifact-0")?;
     if check.len() != versions {
@@ -447,8 +520,10 @@ fn print_table(publish: &Publish, mcp: &RoundTrips, start: &Startup) {
     println!();
     println!("| Figure | Measured | Baseline (same run) | Target | Met |");
     println!("|---|---|---|---|---|");
+    let (hub_fuel, hub_wall) = publish.hub_receipts.medians();
+    let (schema_fuel, schema_wall) = publish.schema_receipts.medians();
     println!(
-        "| 1. `artifact_publish` via `Hub`, ~1 KB data, {ARTIFACT_IDS} ids, {PUBLISHES} ops (median of {PUBLISH_ROUNDS} rounds) | {:.0} ops/s ({:.2}x raw) | raw `BEGIN IMMEDIATE; INSERT; COMMIT`, same pragmas: {:.0} ops/s | >= 1/3 of raw | {} |",
+        "| 1. `artifact_publish` via `Hub`, ~1 KB data, type `{VALIDATED_TYPE}`, {ARTIFACT_IDS} ids, {PUBLISHES} ops (median of {PUBLISH_ROUNDS} rounds) | {:.0} ops/s ({:.2}x raw); validator receipt: median {hub_fuel} fuel, {hub_wall} us | raw `BEGIN IMMEDIATE; INSERT; COMMIT`, same pragmas: {:.0} ops/s | >= 1/3 of raw | {} |",
         publish.hub_ops,
         ratio,
         publish.raw_ops,
@@ -463,6 +538,12 @@ fn print_table(publish: &Publish, mcp: &RoundTrips, start: &Startup) {
         publish.unvalidated_ops,
         publish.unvalidated_ops / publish.raw_ops,
         met(publish.unvalidated_ops / publish.raw_ops >= TARGET_PUBLISH_RATIO),
+    );
+    println!(
+        "| 1d. diagnostic: figure 1 with type `{SCHEMA_TYPE}` (~1 KB, 4 failures; the plugin applies its schema) | {:.0} ops/s ({:.2}x raw); validator receipt: median {schema_fuel} fuel, {schema_wall} us | the raw figure above | >= 1/3 of raw | {} |",
+        publish.schema_ops,
+        publish.schema_ops / publish.raw_ops,
+        met(publish.schema_ops / publish.raw_ops >= TARGET_PUBLISH_RATIO),
     );
     println!(
         "| 2. MCP `artifact_get` round trip over stdio, {ROUND_TRIPS} calls | median {:.0} us, p90 {:.0} us, p99 {:.0} us | `ping`: median {:.0} us, p90 {:.0} us, p99 {:.0} us | median < 1000 us | {} |",

@@ -324,7 +324,12 @@ impl PluginHost {
                 message: format!("cannot read its component `{}`: {e}; reinstall it with `clearctx plugin add`", path.display()),
             })?),
         };
-        let sha = crate::artifacts::sha256_hex(&bytes);
+        // Embedded bytes are part of this binary and were hashed when it was built; only
+        // files on disk can change after install.
+        let sha = match &plugin.bytes {
+            Bytes::Embedded(_) => plugin.sha256.clone(),
+            Bytes::File(_) => crate::artifacts::sha256_hex(&bytes),
+        };
         if sha != plugin.sha256 {
             return Err(Error::Plugin {
                 plugin: plugin.id.clone(),
