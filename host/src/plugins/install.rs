@@ -304,13 +304,12 @@ fn build_crate(dir: &Path) -> Result<PathBuf> {
             && msg["target"]["kind"]
                 .as_array()
                 .is_some_and(|k| k.iter().any(|k| k == "cdylib"))
-        {
-            if let Some(f) = msg["filenames"].as_array().and_then(|f| {
+            && let Some(f) = msg["filenames"].as_array().and_then(|f| {
                 f.iter()
                     .find_map(|f| f.as_str().filter(|f| f.ends_with(".wasm")))
-            }) {
-                wasm = Some(PathBuf::from(f));
-            }
+            })
+        {
+            wasm = Some(PathBuf::from(f));
         }
     }
     wasm.ok_or_else(|| {

@@ -249,6 +249,12 @@ impl PluginHost {
             })
     }
 
+    /// The compiled components by sha256. They do not depend on the lock file, so this
+    /// skips [`Self::state`]'s check of it (a `stat` on every plugin call otherwise).
+    fn loaded(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The state with the lock file re-read if it changed since last time.
     fn state(&self) -> Result<MutexGuard<'_, State>> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -308,11 +314,11 @@ impl PluginHost {
     /// Checks the bytes against the recorded sha256, then returns the instantiable
     /// component, compiling it (or reading its precompiled copy) on first use.
     fn load(&self, plugin: &Resolved) -> Result<Arc<InstancePre<HostState>>> {
-        if let Some(pre) = self.state()?.loaded.get(&plugin.sha256) {
+        if let Some(pre) = self.loaded().loaded.get(&plugin.sha256) {
             return Ok(pre.clone());
         }
         let _loading = self.loading.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(pre) = self.state()?.loaded.get(&plugin.sha256) {
+        if let Some(pre) = self.loaded().loaded.get(&plugin.sha256) {
             return Ok(pre.clone());
         }
         let rt = self.runtime()?;
@@ -351,7 +357,7 @@ impl PluginHost {
                 message: format!("it imports something clearctx does not provide: {e:#}"),
             })?;
         let pre = Arc::new(pre);
-        self.state()?.loaded.insert(sha, pre.clone());
+        self.loaded().loaded.insert(sha, pre.clone());
         Ok(pre)
     }
 
