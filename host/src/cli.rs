@@ -384,7 +384,9 @@ fn read_json_arg(name: &str, text: Option<&str>, file: Option<&PathBuf>) -> Resu
             } else {
                 std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
             };
-            read.map_err(|e| Error::invalid(&flag, format!("cannot read `{}`: {e}", path.display())))?;
+            read.map_err(|e| {
+                Error::invalid(&flag, format!("cannot read `{}`: {e}", path.display()))
+            })?;
             parse_json(&flag, &text).map(Some)
         }
         (None, None) => Ok(None),
@@ -732,7 +734,8 @@ fn plugin(hub: &Hub, command: PluginCommand) -> Result<Output> {
                 let kinds = hub.plugin_info(&plugin)?.summary.kinds;
                 (r, kinds)
             };
-            let input = read_json_arg("input", input.as_deref(), input_file.as_ref())?.unwrap_or_else(|| json!({}));
+            let input = read_json_arg("input", input.as_deref(), input_file.as_ref())?
+                .unwrap_or_else(|| json!({}));
             let test = if let Some(expression) = expression {
                 TestInput::Evaluate {
                     expression,

@@ -19,6 +19,7 @@ use crate::ids::check_id;
 use crate::inbox::{self, CheckRequest, Inbox};
 use crate::plugins::{self, PluginHost};
 use crate::resolver;
+use crate::sessions::{self, HistoryEntry, Session, SpawnRequest, TurnReply};
 use crate::store::{NewEvent, Store, Tx};
 
 /// Name of the database file inside the data dir.
@@ -72,6 +73,7 @@ pub struct Hub {
     caller: Caller,
     store: Mutex<Store>,
     plugins: PluginHost,
+    sessions: sessions::Manager,
 }
 
 /// What `clearctx status` shows.
@@ -101,6 +103,7 @@ impl Hub {
             caller,
             store: Mutex::new(store),
             plugins: PluginHost::new(home),
+            sessions: sessions::Manager::new(home),
         })
     }
 
@@ -338,6 +341,57 @@ impl Hub {
                 open_contracts: open,
             })
         })
+    }
+
+    /// The session manager: spawning and talking to Claude Code workers. Its methods wait
+    /// on turns with their own connection, never holding the hub's.
+    pub fn sessions(&self) -> &sessions::Manager {
+        &self.sessions
+    }
+
+    /// Starts a session; a `template` is rendered by a template plugin into its system prompt.
+    pub fn session_spawn(
+        &self,
+        req: &SpawnRequest,
+        follow: Option<&mut dyn FnMut(&HistoryEntry)>,
+    ) -> Result<TurnReply> {
+        let req = self.render_session_template(req)?;
+        self.sessions
+            .spawn(&self.caller, &req, "session", None, follow)
+    }
+
+    pub fn session_batch_spawn(
+        &self,
+        req: &sessions::BatchSpawnRequest,
+    ) -> Result<Vec<serde_json::Value>> {
+        let reqs = req
+            .sessions
+            .iter()
+            .map(|r| self.render_session_template(r))
+            .collect::<Result<Vec<_>>>()?;
+        self.sessions.batch_spawn(&self.caller, &reqs)
+    }
+
+    fn render_session_template(&self, req: &SpawnRequest) -> Result<SpawnRequest> {
+        let Some(template) = &req.template else {
+            return Ok(req.clone());
+        };
+        sessions::check_spawn(req)?;
+        let vars = serde_json::json!({
+            "name": req.name,
+            "role": req.role.as_deref().unwrap_or("worker"),
+            "team": req.team.as_deref().unwrap_or(&self.caller.team),
+            "task": req.prompt.as_deref().unwrap_or(""),
+        });
+        let (text, _, _) = self.plugins.render(template, &vars)?;
+        let mut out = req.clone();
+        out.template = None;
+        out.system_prompt = Some(text);
+        Ok(out)
+    }
+
+    pub fn session_get(&self, name: &str) -> Result<Session> {
+        self.sessions.get(name)
     }
 
     pub fn integrity_check(&self) -> Result<String> {

@@ -14,6 +14,7 @@ pub mod mcp;
 pub mod plugins;
 pub mod resolver;
 pub mod schema;
+pub mod sessions;
 pub mod store;
 pub mod time;
 

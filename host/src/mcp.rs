@@ -24,6 +24,7 @@ use crate::contracts;
 use crate::error::{Error, ErrorKind};
 use crate::hub::Hub;
 use crate::inbox;
+use crate::sessions::{self, TaskReply, TurnReply};
 
 pub const SERVER_NAME: &str = "clearctx";
 
@@ -205,9 +206,102 @@ tools! {
     "One plugin in detail: health, limits, granted capabilities, recent failures and the most fuel, time and memory its calls used.",
     |hub, req| hub.plugin_info(&req.plugin).map(|d| (format!("plugin `{}`: {}", d.summary.id, d.health), to_value(&d)));
 
+    "spawn_session", sessions::SpawnRequest,
+    "Start a Claude Code worker: a long-lived `claude` process with this data dir's clearctx tools (it knows its own name). With a `prompt`, waits for the first turn's result (`wait: false` returns at once). `max_cost` (USD) and `max_turns` are enforced by clearctx, including for everything the worker delegates.",
+    |hub, req| hub.session_spawn(&req, None).map(|r| turn(&r, "started"));
+
+    "send_message", sessions::SendRequest,
+    "Send a message to a session and wait for its reply (`wait: false` queues it and returns). A stopped session is resumed first with its conversation. Returns the reply text, the turn's cost and turns, and the session's totals.",
+    |hub, req| hub.sessions().send(hub.caller(), &req, None).map(|r| turn(&r, "answered"));
+
+    "resume_session", sessions::ResumeRequest,
+    "Bring back a stopped or failed session (also after a server restart) with its conversation (`--resume`), or un-pause a paused one; optionally send a `message`.",
+    |hub, req| hub.sessions().resume(hub.caller(), &req, None).map(|r| turn(&r, "resumed"));
+
+    "pause_session", sessions::NameRequest,
+    "Pause a session: its process stays, the turn it is on finishes, and later messages wait until resume_session.",
+    |hub, req| hub.sessions().control(hub.caller(), &req.name, "pause").map(|s| (format!("session `{}`: {}", s.name, s.status), to_value(&s)));
+
+    "stop_session", sessions::NameRequest,
+    "Stop a session gracefully: it finishes its current turn and its process exits. It stays resumable.",
+    |hub, req| hub.sessions().control(hub.caller(), &req.name, "stop").map(|s| (format!("session `{}`: {}", s.name, s.status), to_value(&s)));
+
+    "kill_session", sessions::NameRequest,
+    "Kill a session's process at once (its current turn is lost). It stays resumable from its last completed turn.",
+    |hub, req| hub.sessions().control(hub.caller(), &req.name, "kill").map(|s| (format!("session `{}`: {}", s.name, s.status), to_value(&s)));
+
+    "fork_session", sessions::ForkRequest,
+    "Branch a session: `new_name` continues the same conversation (`--fork-session`) while the original is left as it is. Optionally send the branch its first `message`.",
+    |hub, req| hub.sessions().fork(hub.caller(), &req, None).map(|r| turn(&r, "forked"));
+
+    "get_session_status", sessions::NameRequest,
+    "A session's status (starting, idle, busy, paused, stopped, failed), cost, turns, budget left, process, last error and stderr tail.",
+    |hub, req| hub.session_get(&req.name).map(|s| (format!("session `{}`: {} (${:.4}, {} turns)", s.name, s.status, s.cost_usd, s.turns), to_value(&s)));
+
+    "get_last_output", sessions::NameRequest,
+    "The final text of a session's last completed turn, with its status and cost.",
+    |hub, req| hub.session_get(&req.name).map(|s| (format!("session `{}`: last output", s.name), json!({ "name": s.name, "status": s.status, "last_output": s.last_output, "cost_usd": s.cost_usd, "turns": s.turns, "last_error": s.last_error })));
+
+    "get_history", sessions::HistoryRequest,
+    "A session's interaction history, oldest first: user messages, assistant replies and tool calls, tool results, turn results and errors. `after_seq` follows it.",
+    |hub, req| hub.sessions().history(&req).map(|h| (format!("session `{}`: {} entries", req.name, h.len()), json!({ "name": req.name, "entries": h })));
+
+    "list_sessions", sessions::ListRequest,
+    "Sessions with status, cost, turns and budget, optionally filtered by status, team or parent (the session that delegated them). Sessions of a server that died show as stopped.",
+    |hub, req| hub.sessions().list(&req).map(|l| (format!("{} session(s)", l.len()), json!({ "count": l.len(), "sessions": l })));
+
+    "delete_session", sessions::DeleteRequest,
+    "Delete a session and its history. A running session is refused unless `force` (then it is killed first).",
+    |hub, req| hub.sessions().delete(hub.caller(), &req).map(|s| (format!("session `{}` deleted", s.name), json!({ "deleted": s.name })));
+
+    "batch_spawn", sessions::BatchSpawnRequest,
+    "Start several sessions at once; their first turns run side by side and the call waits for all of them. Each item is a spawn_session argument object; a failing item is reported in place.",
+    |hub, req| hub.session_batch_spawn(&req).map(|l| (format!("{} session(s) started", l.len()), json!({ "count": l.len(), "sessions": l })));
+
+    "cleanup_sessions", sessions::CleanupRequest,
+    "Delete stopped and failed sessions unchanged for `older_than_s` seconds (default 3600).",
+    |hub, req| hub.sessions().cleanup(hub.caller(), &req).map(|n| (format!("{} session(s) removed", n.len()), json!({ "removed": n })));
+
+    "delegate_task", sessions::DelegateRequest,
+    "Run a task in a new worker limited by a `preset` (read-only, review, edit, full, plan), `max_cost` (USD) and `max_turns`, and wait for it. `status` is completed, needs_input (it was refused tools: answer with continue_task), failed, cost_exceeded or turns_exceeded. A worker's budget also covers everything it delegates.",
+    |hub, req| hub.sessions().delegate(hub.caller(), &req, None).map(|t| task(&t));
+
+    "continue_task", sessions::ContinueRequest,
+    "Send a delegated worker a correction or an answer and wait for its next result (same statuses as delegate_task).",
+    |hub, req| hub.sessions().continue_task(hub.caller(), &req, None).map(|t| task(&t));
+
+    "finish_task", sessions::NameRequest,
+    "End a delegated task: its worker stops (resumable) and the final result is returned.",
+    |hub, req| hub.sessions().finish_task(hub.caller(), &req.name).map(|t| task(&t));
+
+    "abort_task", sessions::NameRequest,
+    "Stop a delegated task at once (its worker is killed).",
+    |hub, req| hub.sessions().abort_task(hub.caller(), &req.name).map(|t| task(&t));
+
     "server_version", NoArgs,
     "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",
     |hub, req| Ok::<_, Error>(version_info(hub));
+}
+
+fn turn(r: &TurnReply, verb: &str) -> (String, Value) {
+    let headline = match &r.outcome {
+        Some(o) => format!(
+            "session `{}` {verb}: {} (${:.4}, {} turn(s); session total ${:.4})",
+            r.name, o.status, o.cost_usd, o.turns, o.session_cost_usd
+        ),
+        None => format!("session `{}` {verb}: {}", r.name, r.status),
+    };
+    (headline, to_value(r))
+}
+
+fn task(t: &TaskReply) -> (String, Value) {
+    (
+        format!(
+            "task `{}`: {} (${:.4}, {} turn(s))",
+            t.name, t.status, t.cost_usd, t.turns
+        ),
+        to_value(t),
+    )
 }
 
 /// Names of every tool, in listing order.
@@ -337,6 +431,7 @@ impl ServerHandler for Server {
 /// Serves MCP on stdin/stdout until the client closes the stream.
 pub async fn serve(hub: Arc<Hub>) -> anyhow::Result<()> {
     let ticker_hub = hub.clone();
+    let hub_for_shutdown = hub.clone();
     // Deadlines pass without any command; apply them every second.
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -352,7 +447,10 @@ pub async fn serve(hub: Arc<Hub>) -> anyhow::Result<()> {
     let service = Server::new(hub)
         .serve(rmcp::transport::stdio_pipes())
         .await?;
-    service.waiting().await?;
+    let result = service.waiting().await;
+    // The workers this server runs stop with it (they stay resumable).
+    let _ = tokio::task::spawn_blocking(move || hub_for_shutdown.sessions().shutdown()).await;
+    result?;
     Ok(())
 }
 

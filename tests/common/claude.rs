@@ -138,3 +138,18 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {
     );
     out
 }
+
+/// The environment under which clearctx starts real `claude` workers that talk to the mock
+/// model at `base_url`, with `home` as their throwaway HOME.
+pub fn worker_env(base_url: &str, home: &Path) -> Vec<(String, String)> {
+    [
+        ("CLEARCTX_CLAUDE_BIN", claude_bin().display().to_string()),
+        ("HOME", home.display().to_string()),
+        ("ANTHROPIC_API_KEY", "test-key".to_string()),
+        ("ANTHROPIC_BASE_URL", base_url.to_string()),
+        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}

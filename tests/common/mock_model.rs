@@ -77,6 +77,31 @@ impl Request {
             .any(|b| b["type"] == "text" && b["text"].as_str().is_some_and(|t| t.contains(needle)))
     }
 
+    /// Whether the newest user message with text (the turn being answered; tool results
+    /// carry none) contains `needle`.
+    pub fn last_user_text_contains(&self, needle: &str) -> bool {
+        self.messages("user")
+            .filter(|m| {
+                let blocks = Self::blocks(m);
+                blocks.iter().any(|b| b["type"] == "text")
+                    && !blocks.iter().any(|b| b["type"] == "tool_result")
+            })
+            .last()
+            .is_some_and(|m| {
+                Self::blocks(m).iter().any(|b| {
+                    b["type"] == "text" && b["text"].as_str().is_some_and(|t| t.contains(needle))
+                })
+            })
+    }
+
+    /// Whether the last message is a tool result (the model is mid-turn, after a tool call).
+    pub fn answers_tool(&self) -> bool {
+        self.body["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .is_some_and(|m| Self::blocks(m).iter().any(|b| b["type"] == "tool_result"))
+    }
+
     /// Every `tool_result` in the conversation, oldest first.
     pub fn tool_results(&self) -> Vec<ToolResult> {
         self.messages("user")
@@ -167,6 +192,8 @@ pub struct Reply {
     pub blocks: Vec<Block>,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Answer with this API error instead (a 400 is not retried by the CLI).
+    pub api_error: Option<String>,
 }
 
 impl Reply {
@@ -175,6 +202,7 @@ impl Reply {
             blocks: vec![Block::Text(text.into())],
             input_tokens: 10,
             output_tokens: 5,
+            api_error: None,
         }
     }
 
@@ -183,8 +211,17 @@ impl Reply {
             blocks: vec![],
             input_tokens: 10,
             output_tokens: 5,
+            api_error: None,
         }
         .and_tool_use(name, input)
+    }
+
+    /// A deliberate `invalid_request_error` (HTTP 400), which the CLI reports and does not retry.
+    pub fn api_error(message: impl Into<String>) -> Reply {
+        Reply {
+            api_error: Some(message.into()),
+            ..Reply::text("")
+        }
     }
 
     pub fn and_text(mut self, text: impl Into<String>) -> Reply {
@@ -421,6 +458,10 @@ fn answer(
                 );
             }
             match (shared.script)(&request) {
+                Some(Reply {
+                    api_error: Some(message),
+                    ..
+                }) => (400, "application/json", error_body(&message)),
                 Some(reply) => (200, "text/event-stream", reply.sse(&request.body["model"])),
                 None => {
                     log(

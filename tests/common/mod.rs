@@ -65,7 +65,18 @@ impl DataDir {
 
     /// Starts `clearctx serve` on this data dir as `session` and connects an MCP client.
     pub async fn connect(&self, session: Option<&str>) -> Client {
+        self.connect_with_env(session, &[]).await
+    }
+
+    /// Like [`connect`](Self::connect), with extra environment for the server (and so for
+    /// the `claude` workers it starts).
+    pub async fn connect_with_env(
+        &self,
+        session: Option<&str>,
+        env: &[(String, String)],
+    ) -> Client {
         let mut cmd = tokio::process::Command::new(bin());
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         cmd.arg("serve").arg("--home").arg(self.path());
         cmd.env_remove("CLEARCTX_SESSION")
             .env_remove("CLEARCTX_TEAM");

@@ -351,7 +351,9 @@ fn classify(e: &wasmtime::Error, limits: &Limits, stderr: &str) -> Failure {
         // A Rust guest's locals live on a shadow stack in linear memory; overflowing it
         // runs off the bottom of memory.
         Some(Trap::MemoryOutOfBounds) => Failure::Trap {
-            message: "it accessed memory out of bounds (a stack overflow in linear memory, or a bug)".to_string(),
+            message:
+                "it accessed memory out of bounds (a stack overflow in linear memory, or a bug)"
+                    .to_string(),
         },
         // A Rust guest panics by printing to stderr and aborting, which is `unreachable`.
         Some(Trap::UnreachableCodeReached) => Failure::Panic {

@@ -131,21 +131,29 @@ requested = [{caps}]
 /// A test that runs the built component through the real host (`clearctx plugin test`).
 fn in_host_rs(kind: Kind) -> String {
     let body = match kind {
-        Kind::ArtifactValidator => r#"    let dir = env!("CARGO_MANIFEST_DIR");
+        Kind::ArtifactValidator => {
+            r#"    let dir = env!("CARGO_MANIFEST_DIR");
     let problems = testing::validate(dir, "release-notes", &json!({"changes": []})).unwrap();
     let paths: Vec<&str> = problems.iter().map(|v| v.path.as_str()).collect();
     assert_eq!(paths, ["/version", "/changes"]);
     let ok = testing::validate(dir, "release-notes", &json!({"version": "1.0.0", "changes": ["x"]})).unwrap();
-    assert!(ok.is_empty());"#,
-        Kind::PipelineCondition => r#"    let dir = env!("CARGO_MANIFEST_DIR");
-    assert!(testing::evaluate(dir, "failed > 0", &json!({"data": {"failed": 1}})).unwrap());"#,
-        Kind::PipelineAction => r#"    let dir = env!("CARGO_MANIFEST_DIR");
+    assert!(ok.is_empty());"#
+        }
+        Kind::PipelineCondition => {
+            r#"    let dir = env!("CARGO_MANIFEST_DIR");
+    assert!(testing::evaluate(dir, "failed > 0", &json!({"data": {"failed": 1}})).unwrap());"#
+        }
+        Kind::PipelineAction => {
+            r#"    let dir = env!("CARGO_MANIFEST_DIR");
     let commands = testing::run_action(dir, &json!({"target": "qa-dev"}), &json!({})).unwrap();
     assert_eq!(commands[0]["command"], "notify_session");
-    assert_eq!(commands[0]["allowed"], true);"#,
-        Kind::PromptTemplate => r#"    let dir = env!("CARGO_MANIFEST_DIR");
+    assert_eq!(commands[0]["allowed"], true);"#
+        }
+        Kind::PromptTemplate => {
+            r#"    let dir = env!("CARGO_MANIFEST_DIR");
     let text = testing::render(dir, "reviewer", &json!({"name": "rev-1"})).unwrap();
-    assert!(text.contains("rev-1"));"#,
+    assert!(text.contains("rev-1"));"#
+        }
     };
     format!(
         "//! Runs the built component in the real clearctx sandbox (needs `clearctx` on PATH,\n//! or CLEARCTX_BIN).\n\nuse clearctx_plugin_sdk::{{json, testing}};\n\n#[test]\nfn runs_in_the_real_host() {{\n{body}\n}}\n"

@@ -11,6 +11,7 @@ mod artifacts;
 mod contracts;
 mod events;
 mod inbox;
+mod sessions;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,12 +24,16 @@ use crate::error::{Error, Result};
 pub use artifacts::ArtifactFilter;
 pub use contracts::ContractFilter;
 pub use events::{Event, NewEvent};
+pub use sessions::{MessageRow, RequestRow, SessionFilter, SessionRow};
 
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("schema_v1.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("schema_v1.sql")),
+        M::up(include_str!("schema_v2.sql")),
+    ])
 }
 
 pub struct Store {

@@ -1,0 +1,879 @@
+//! This process's side of the session manager: it starts supervisors for the sessions it
+//! owns, queues requests for sessions any process owns, waits for their outcome, and
+//! reaps sessions whose owner died.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::supervisor::{self, Launch, Msg};
+use super::*;
+use crate::store::{Store, now_ms};
+
+/// An owner whose heartbeat is older than this is gone even if its pid is reused.
+const OWNER_SILENCE_MS: i64 = 60_000;
+/// How long pause/stop/kill wait for the owner to carry them out.
+const CONTROL_WAIT: Duration = Duration::from_secs(30);
+
+/// Rung after every change a supervisor makes, so waiters in this process look at once
+/// instead of at their next poll.
+static BELL: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
+
+pub(crate) fn ring() {
+    let mut n = BELL.0.lock().unwrap_or_else(|p| p.into_inner());
+    *n += 1;
+    BELL.1.notify_all();
+}
+
+fn wait_bell(seen: u64, timeout: Duration) -> u64 {
+    let n = BELL.0.lock().unwrap_or_else(|p| p.into_inner());
+    let (n, _) = BELL
+        .1
+        .wait_timeout_while(n, timeout, |n| *n == seen)
+        .unwrap_or_else(|p| p.into_inner());
+    *n
+}
+
+struct Running {
+    tx: Sender<Msg>,
+    thread: JoinHandle<()>,
+}
+
+pub struct Manager {
+    home: PathBuf,
+    /// Random per process: which sessions this process runs.
+    owner_id: String,
+    store: Mutex<Option<Store>>,
+    running: Mutex<HashMap<String, Running>>,
+}
+
+/// What the delegation tools return.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskReply {
+    pub name: String,
+    /// completed, needs_input, failed, cost_exceeded, turns_exceeded; `running` when the
+    /// wait ended first; `aborted` after abort_task.
+    pub status: String,
+    pub response: String,
+    pub error: Option<String>,
+    /// What the task's session has spent and used in total.
+    pub cost_usd: f64,
+    pub turns: i64,
+    pub permission_denials: Vec<Value>,
+    pub session: Session,
+}
+
+/// How a supervisor starts `claude`.
+enum Start {
+    New(String),
+    Resume(String),
+    Fork(String),
+}
+
+impl Manager {
+    pub fn new(home: &Path) -> Manager {
+        Manager {
+            home: home.to_path_buf(),
+            owner_id: uuid::Uuid::new_v4().simple().to_string(),
+            store: Mutex::new(None),
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.home.join(crate::hub::DB_FILE)
+    }
+
+    /// The manager's own connection, so waiting on a turn never holds the hub's.
+    fn store(&self) -> Result<MutexGuard<'_, Option<Store>>> {
+        let mut guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(Store::open(&self.db())?);
+        }
+        Ok(guard)
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.store()?.as_mut().expect("opened").write(f)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.store()?.as_mut().expect("opened").read(f)
+    }
+
+    fn running(&self) -> MutexGuard<'_, HashMap<String, Running>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wake(&self, name: &str) {
+        if let Some(r) = self.running().get(name) {
+            let _ = r.tx.send(Msg::Wake);
+        }
+    }
+
+    /// Marks sessions whose owning process is gone as `stopped` (resumable). Writes only
+    /// when there is such a session.
+    pub fn reap(&self) -> Result<()> {
+        let now = now_ms();
+        let owners = self.read(|tx| tx.live_session_owners())?;
+        let dead: Vec<String> = owners
+            .into_iter()
+            .filter(|(name, owner, pid, heartbeat)| match owner {
+                Some(o) if *o == self.owner_id => self
+                    .running()
+                    .get(name)
+                    .is_some_and(|r| r.thread.is_finished()),
+                _ => owner_gone(*pid, *heartbeat, now),
+            })
+            .map(|(name, ..)| name)
+            .collect();
+        if dead.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            for name in &dead {
+                let Some(row) = tx.session(name)? else {
+                    continue;
+                };
+                if !is_live(&row.status) {
+                    continue;
+                }
+                let mine = row.owner_id.as_deref() == Some(self.owner_id.as_str());
+                if !mine && !owner_gone(row.owner_pid, row.heartbeat_ms, tx.now_ms()) {
+                    continue;
+                }
+                // Its claude may outlive the owner until it notices its stdin closed.
+                if let Some(pid) = row.pid
+                    && pid_alive(pid)
+                {
+                    // SAFETY: the group was created for this session's claude process.
+                    unsafe {
+                        libc::kill(-(pid as i32), libc::SIGTERM);
+                    }
+                }
+                let why = format!(
+                    "the clearctx process (pid {}) that ran it is gone",
+                    row.owner_pid.unwrap_or(0)
+                );
+                tx.end_session_process(name, "stopped", "owner_exited", Some(&why), None)?;
+                let row = get_row(tx, name)?;
+                supervisor::end_requests(tx, &row, "failed", Some(&why), None)?;
+                event(
+                    tx,
+                    "clearctx",
+                    &row,
+                    "session.stopped",
+                    json!({ "reason": "owner_exited", "error": why }),
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Starts the supervisor of a session this process has just claimed.
+    fn start(&self, name: &str) -> Result<()> {
+        let (row, how, budget, config) = self.read(|tx| {
+            let row = get_row(tx, name)?;
+            let how = match (&row.claude_session_id, &row.fork_from) {
+                (Some(id), _) if tx.session_has_conversation(name)? => Start::Resume(id.clone()),
+                (Some(id), _) => Start::New(id.clone()),
+                (None, Some(from)) => Start::Fork(from.clone()),
+                (None, None) => {
+                    return Err(Error::Corrupt(format!(
+                        "session `{name}` has no Claude session id"
+                    )));
+                }
+            };
+            let b = budget(tx, &row)?;
+            let config = Config::of(&row)?;
+            Ok((row, how, b, config))
+        })?;
+        let launch = self.launch(&row, how, &budget, &config)?;
+        let (tx, rx) = mpsc::channel();
+        let db = self.db();
+        let thread_tx = tx.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("session-{name}"))
+            .spawn(move || supervisor::run(db, launch, rx, thread_tx))
+            .map_err(|e| Error::conflict(format!("cannot start a thread for `{name}`: {e}")))?;
+        self.running()
+            .insert(name.to_string(), Running { tx, thread });
+        Ok(())
+    }
+
+    fn launch(
+        &self,
+        row: &SessionRow,
+        how: Start,
+        budget: &Budget,
+        config: &Config,
+    ) -> Result<Launch> {
+        let mut args: Vec<String> = [
+            "-p",
+            "--input-format",
+            "stream-json",
+            "--output-format",
+            "stream-json",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        match how {
+            Start::New(id) => args.extend(["--session-id".into(), id]),
+            Start::Resume(id) => args.extend(["--resume".into(), id]),
+            Start::Fork(id) => args.extend(["--resume".into(), id, "--fork-session".into()]),
+        }
+        if let Some(m) = &config.model {
+            args.extend(["--model".into(), m.clone()]);
+        }
+        let mode = config.permission_mode.unwrap_or(PermissionMode::Default);
+        args.extend(["--permission-mode".into(), mode.as_str().into()]);
+        // Workers coordinate through clearctx, so its tools never need asking for.
+        let mut allowed = config.allowed_tools.clone();
+        allowed.push(format!("mcp__{}", crate::mcp::SERVER_NAME));
+        args.extend(["--allowedTools".into(), allowed.join(",")]);
+        if let Some(p) = &config.system_prompt {
+            args.extend(["--append-system-prompt".into(), p.clone()]);
+        }
+        // Claude Code stops itself mid-turn at this (its count restarts with each process).
+        if let Some(left) = budget.left_usd {
+            args.extend([
+                "--max-budget-usd".into(),
+                format!("{:.6}", left.max(0.000001)),
+            ]);
+        }
+        if let Some(t) = budget.turns_left {
+            args.extend(["--max-turns".into(), t.max(1).to_string()]);
+        }
+        let exe = std::env::current_exe()
+            .map_err(|e| Error::conflict(format!("cannot find the clearctx binary: {e}")))?;
+        let home = self.home.display().to_string();
+        let mcp = json!({ "mcpServers": { crate::mcp::SERVER_NAME: {
+            "type": "stdio",
+            "command": exe.display().to_string(),
+            "args": ["serve", "--home", home],
+            "env": { "CLEARCTX_SESSION": row.name, "CLEARCTX_TEAM": row.team, "CLEARCTX_HOME": home },
+        }}});
+        args.extend(["--mcp-config".into(), mcp.to_string()]);
+        // Last: the options above that take lists stop at the next flag.
+        args.push("--verbose".into());
+        Ok(Launch {
+            name: row.name.clone(),
+            program: supervisor::claude_program(),
+            args,
+            env: vec![
+                ("CLEARCTX_SESSION".into(), row.name.clone()),
+                ("CLEARCTX_TEAM".into(), row.team.clone()),
+                ("CLEARCTX_HOME".into(), home),
+            ],
+            // A worker is not a tool call of the session that started it.
+            env_remove: vec![
+                "CLAUDECODE",
+                "CLAUDE_CODE_ENTRYPOINT",
+                "CLAUDE_CODE_SSE_PORT",
+            ],
+            work_dir: config.work_dir.as_ref().map(PathBuf::from),
+            turn_timeout: Duration::from_secs(
+                config.turn_timeout_s.unwrap_or(DEFAULT_TURN_TIMEOUT_S),
+            ),
+            kind: row.kind.clone(),
+        })
+    }
+
+    /// Waits until request `id` is done or `timeout` passes; `follow` sees each new history
+    /// entry of `name` as it is recorded (live output for the CLI).
+    pub fn wait(
+        &self,
+        name: &str,
+        id: i64,
+        timeout: Duration,
+        mut follow: Option<&mut dyn FnMut(&HistoryEntry)>,
+    ) -> Result<RequestRow> {
+        let deadline = Instant::now() + timeout;
+        let mut last_reap = Instant::now();
+        let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut after = if follow.is_some() {
+            self.read(|tx| {
+                Ok(tx
+                    .session_messages(name, 0, 1)?
+                    .last()
+                    .map(|m| m.seq)
+                    .unwrap_or(0))
+            })?
+        } else {
+            0
+        };
+        loop {
+            let (req, new) = self.read(|tx| {
+                let req = tx.session_request(id)?.ok_or_else(|| {
+                    Error::not_found_hint(
+                        "session request",
+                        id.to_string(),
+                        "its session was deleted",
+                    )
+                })?;
+                let new = if follow.is_some() {
+                    tx.session_messages(name, after, 10_000)?
+                } else {
+                    vec![]
+                };
+                Ok((req, new))
+            })?;
+            if let Some(f) = follow.as_mut() {
+                for m in new {
+                    after = m.seq;
+                    f(&HistoryEntry::from(m));
+                }
+            }
+            if req.status == "done" || Instant::now() >= deadline {
+                return Ok(req);
+            }
+            if last_reap.elapsed() >= Duration::from_secs(1) {
+                last_reap = Instant::now();
+                self.reap()?;
+            }
+            seen = wait_bell(seen, Duration::from_millis(50));
+        }
+    }
+
+    fn reply(&self, name: &str, req: Option<RequestRow>, resumed: bool) -> Result<TurnReply> {
+        let session = self.read(|tx| get(tx, name))?;
+        let (request_id, status, outcome) = match req {
+            None => (None, session.status.clone(), None),
+            Some(r) => match request_outcome(&r) {
+                Some(o) => (Some(r.id), o.status.clone(), Some(o)),
+                None => (
+                    Some(r.id),
+                    if r.status == "queued" {
+                        "queued"
+                    } else {
+                        "running"
+                    }
+                    .to_string(),
+                    None,
+                ),
+            },
+        };
+        Ok(TurnReply {
+            name: name.to_string(),
+            request_id,
+            status,
+            outcome,
+            resumed,
+            session,
+        })
+    }
+
+    fn maybe_wait(
+        &self,
+        name: &str,
+        id: Option<i64>,
+        wait: Option<bool>,
+        timeout_s: Option<u64>,
+        follow: Option<&mut dyn FnMut(&HistoryEntry)>,
+    ) -> Result<Option<RequestRow>> {
+        let Some(id) = id else { return Ok(None) };
+        let timeout = if wait.unwrap_or(true) {
+            Duration::from_secs(timeout_s.unwrap_or(DEFAULT_WAIT_S))
+        } else {
+            Duration::ZERO
+        };
+        self.wait(name, id, timeout, follow).map(Some)
+    }
+
+    /// Starts a session (and its first turn, when there is a prompt).
+    pub fn spawn(
+        &self,
+        caller: &Caller,
+        req: &SpawnRequest,
+        kind: &str,
+        preset: Option<Preset>,
+        follow: Option<&mut dyn FnMut(&HistoryEntry)>,
+    ) -> Result<TurnReply> {
+        check_spawn(req)?;
+        let config = Config {
+            model: req.model.clone(),
+            work_dir: req.work_dir.clone(),
+            permission_mode: req.permission_mode,
+            allowed_tools: req.allowed_tools.clone().unwrap_or_default(),
+            system_prompt: req.system_prompt.clone(),
+            preset,
+            turn_timeout_s: req.turn_timeout_s,
+        };
+        let me = std::process::id() as i64;
+        let id = self.write(|tx| {
+            let claude_id = uuid::Uuid::new_v4().to_string();
+            insert(tx, caller, req, kind, &config, Some(claude_id), None)?;
+            tx.claim_session(&req.name, &self.owner_id, me)?;
+            req.prompt
+                .as_deref()
+                .map(|p| tx.insert_session_request(&req.name, "turn", Some(p), &caller.session))
+                .transpose()
+        })?;
+        self.start(&req.name)?;
+        let done = self.maybe_wait(&req.name, id, req.wait, req.timeout_s, follow)?;
+        self.reply(&req.name, done, false)
+    }
+
+    /// Starts several sessions; their first turns run side by side.
+    pub fn batch_spawn(&self, caller: &Caller, reqs: &[SpawnRequest]) -> Result<Vec<Value>> {
+        if reqs.is_empty() || reqs.len() > 64 {
+            return Err(Error::invalid("sessions", "give 1 to 64 sessions"));
+        }
+        for (i, r) in reqs.iter().enumerate() {
+            check_spawn(r).map_err(|e| match e {
+                Error::Invalid { field, message } => {
+                    Error::invalid(format!("sessions[{i}].{field}"), message)
+                }
+                other => other,
+            })?;
+            if reqs[..i].iter().any(|o| o.name == r.name) {
+                return Err(Error::invalid(
+                    format!("sessions[{i}].name"),
+                    format!("`{}` appears twice", r.name),
+                ));
+            }
+        }
+        let mut started = Vec::new();
+        for r in reqs {
+            let mut nowait = r.clone();
+            nowait.wait = Some(false);
+            started.push(self.spawn(caller, &nowait, "session", None, None));
+        }
+        let mut out = Vec::new();
+        for (r, s) in reqs.iter().zip(started) {
+            let item = match s {
+                Ok(reply) => {
+                    let done =
+                        self.maybe_wait(&r.name, reply.request_id, r.wait, r.timeout_s, None)?;
+                    serde_json::to_value(self.reply(&r.name, done, false)?)
+                        .expect("replies serialize")
+                }
+                Err(e) => {
+                    json!({ "name": r.name, "status": "error", "error": { "code": e.code(), "message": e.to_string() } })
+                }
+            };
+            out.push(item);
+        }
+        Ok(out)
+    }
+
+    /// Claims a stopped session for this process; returns whether it must be started.
+    fn claim_if_stopped(&self, tx: &Tx<'_>, caller: &Caller, row: &SessionRow) -> Result<bool> {
+        if is_live(&row.status) {
+            return Ok(false);
+        }
+        if row.claude_session_id.is_none() && row.fork_from.is_none() {
+            return Err(Error::conflict(format!(
+                "session `{}` has no Claude session to resume",
+                row.name
+            )));
+        }
+        tx.claim_session(&row.name, &self.owner_id, std::process::id() as i64)?;
+        event(
+            tx,
+            &caller.session,
+            row,
+            "session.resumed",
+            json!({ "was": row.status }),
+        )?;
+        Ok(true)
+    }
+
+    /// Sends a turn; a stopped session is resumed first (`--resume`).
+    pub fn send(
+        &self,
+        caller: &Caller,
+        req: &SendRequest,
+        follow: Option<&mut dyn FnMut(&HistoryEntry)>,
+    ) -> Result<TurnReply> {
+        check_id("name", &req.name)?;
+        check_message("message", &req.message)?;
+        self.reap()?;
+        let (resumed, id) = self.write(|tx| {
+            let row = get_row(tx, &req.name)?;
+            if row.status == "paused" {
+                return Err(Error::conflict(format!(
+                    "session `{}` is paused; resume_session it first",
+                    req.name
+                )));
+            }
+            if let Some((_, why)) = budget(tx, &row)?.refusal(&row) {
+                return Err(Error::conflict(format!("{why}; nothing was sent")));
+            }
+            let resumed = self.claim_if_stopped(tx, caller, &row)?;
+            let id =
+                tx.insert_session_request(&req.name, "turn", Some(&req.message), &caller.session)?;
+            Ok((resumed, id))
+        })?;
+        if resumed {
+            self.start(&req.name)?;
+        } else {
+            self.wake(&req.name);
+        }
+        let done = self.maybe_wait(&req.name, Some(id), req.wait, req.timeout_s, follow)?;
+        self.reply(&req.name, done, resumed)
+    }
+
+    /// Brings a stopped (or paused) session back, optionally with a message.
+    pub fn resume(
+        &self,
+        caller: &Caller,
+        req: &ResumeRequest,
+        follow: Option<&mut dyn FnMut(&HistoryEntry)>,
+    ) -> Result<TurnReply> {
+        check_id("name", &req.name)?;
+        if let Some(m) = &req.message {
+            check_message("message", m)?;
+        }
+        self.reap()?;
+        let (resumed, unpause, id) = self.write(|tx| {
+            let row = get_row(tx, &req.name)?;
+            if req.message.is_some()
+                && let Some((_, why)) = budget(tx, &row)?.refusal(&row)
+            {
+                return Err(Error::conflict(format!("{why}; nothing was sent")));
+            }
+            let unpause = if row.status == "paused" {
+                Some(tx.insert_session_request(&req.name, "unpause", None, &caller.session)?)
+            } else {
+                None
+            };
+            if unpause.is_none() && is_live(&row.status) && req.message.is_none() {
+                return Err(Error::conflict(format!(
+                    "session `{}` is already running ({}); send_message talks to it",
+                    req.name, row.status
+                )));
+            }
+            let resumed = self.claim_if_stopped(tx, caller, &row)?;
+            let id = req
+                .message
+                .as_deref()
+                .map(|m| tx.insert_session_request(&req.name, "turn", Some(m), &caller.session))
+                .transpose()?;
+            Ok((resumed, unpause, id))
+        })?;
+        if resumed {
+            self.start(&req.name)?;
+        } else {
+            self.wake(&req.name);
+        }
+        if let Some(u) = unpause {
+            self.wait(&req.name, u, CONTROL_WAIT, None)?;
+        }
+        let done = self.maybe_wait(&req.name, id, req.wait, req.timeout_s, follow)?;
+        self.reply(&req.name, done, resumed)
+    }
+
+    /// Branches a session: a new session continuing the same conversation (`--fork-session`).
+    pub fn fork(
+        &self,
+        caller: &Caller,
+        req: &ForkRequest,
+        follow: Option<&mut dyn FnMut(&HistoryEntry)>,
+    ) -> Result<TurnReply> {
+        check_id("name", &req.name)?;
+        check_id("new_name", &req.new_name)?;
+        if let Some(m) = &req.message {
+            check_message("message", m)?;
+        }
+        let id = self.write(|tx| {
+            let src = get_row(tx, &req.name)?;
+            let from = match (&src.claude_session_id, &src.fork_from) {
+                (Some(id), _) if tx.session_has_conversation(&src.name)? => id.clone(),
+                (None, Some(from)) => from.clone(),
+                _ => {
+                    return Err(Error::conflict(format!(
+                        "session `{}` has no conversation to fork yet; send it a message first",
+                        req.name
+                    )));
+                }
+            };
+            let config = Config::of(&src)?;
+            let spawn = SpawnRequest {
+                name: req.new_name.clone(),
+                team: Some(src.team.clone()),
+                max_cost: src.max_cost_usd,
+                max_turns: src.max_turns.map(|t| t as u32),
+                ..SpawnRequest::default()
+            };
+            insert(tx, caller, &spawn, &src.kind, &config, None, Some(from))?;
+            tx.claim_session(&req.new_name, &self.owner_id, std::process::id() as i64)?;
+            req.message
+                .as_deref()
+                .map(|m| tx.insert_session_request(&req.new_name, "turn", Some(m), &caller.session))
+                .transpose()
+        })?;
+        self.start(&req.new_name)?;
+        let done = self.maybe_wait(&req.new_name, id, req.wait, req.timeout_s, follow)?;
+        self.reply(&req.new_name, done, false)
+    }
+
+    /// pause, stop or kill. Stopping or killing a session without a process changes nothing.
+    pub fn control(&self, caller: &Caller, name: &str, kind: &str) -> Result<Session> {
+        check_id("name", name)?;
+        self.reap()?;
+        let id = self.write(|tx| {
+            let row = get_row(tx, name)?;
+            if !is_live(&row.status) {
+                if kind == "pause" {
+                    return Err(Error::conflict(format!(
+                        "session `{name}` is {}; only a running session can be paused",
+                        row.status
+                    )));
+                }
+                return Ok(None);
+            }
+            if kind == "pause" && row.status == "paused" {
+                return Ok(None);
+            }
+            Ok(Some(tx.insert_session_request(
+                name,
+                kind,
+                None,
+                &caller.session,
+            )?))
+        })?;
+        if let Some(id) = id {
+            self.wake(name);
+            let req = self.wait(name, id, CONTROL_WAIT, None)?;
+            if req.status != "done" {
+                return Err(Error::conflict(format!(
+                    "session `{name}`: the process running it did not carry out `{kind}` within {} s; try kill_session",
+                    CONTROL_WAIT.as_secs()
+                )));
+            }
+            // Stop and kill are done when the request is; the supervisor records the end
+            // just after.
+            if kind != "pause" {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while Instant::now() < deadline
+                    && self
+                        .read(|tx| get_row(tx, name))
+                        .is_ok_and(|r| is_live(&r.status))
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        self.read(|tx| get(tx, name))
+    }
+
+    pub fn delete(&self, caller: &Caller, req: &DeleteRequest) -> Result<Session> {
+        check_id("name", &req.name)?;
+        self.reap()?;
+        let row = self.read(|tx| get(tx, &req.name))?;
+        if is_live(&row.status) {
+            if !req.force {
+                return Err(Error::conflict(format!(
+                    "session `{}` is {}; stop_session or kill_session it first, or pass force",
+                    req.name, row.status
+                )));
+            }
+            self.control(caller, &req.name, "kill")?;
+        }
+        self.write(|tx| {
+            let row = get_row(tx, &req.name)?;
+            if is_live(&row.status) {
+                return Err(Error::conflict(format!(
+                    "session `{}` started again; not deleted",
+                    req.name
+                )));
+            }
+            tx.delete_session(&req.name)?;
+            event(tx, &caller.session, &row, "session.deleted", json!({}))?;
+            Ok(())
+        })?;
+        Ok(row)
+    }
+
+    pub fn cleanup(&self, caller: &Caller, req: &CleanupRequest) -> Result<Vec<String>> {
+        let older = req.older_than_s.unwrap_or(3600);
+        if older > 10 * 365 * 24 * 3600 {
+            return Err(Error::invalid("older_than_s", "is more than ten years"));
+        }
+        self.reap()?;
+        self.write(|tx| {
+            let names = tx.ended_sessions_before(tx.now_ms() - (older as i64) * 1000)?;
+            for n in &names {
+                let row = get_row(tx, n)?;
+                tx.delete_session(n)?;
+                event(
+                    tx,
+                    &caller.session,
+                    &row,
+                    "session.deleted",
+                    json!({ "by": "cleanup_sessions" }),
+                )?;
+            }
+            Ok(names)
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Result<Session> {
+        self.reap()?;
+        self.read(|tx| get(tx, name))
+    }
+
+    pub fn list(&self, req: &ListRequest) -> Result<Vec<Session>> {
+        self.reap()?;
+        self.read(|tx| list(tx, req))
+    }
+
+    pub fn history(&self, req: &HistoryRequest) -> Result<Vec<HistoryEntry>> {
+        self.read(|tx| history(tx, req))
+    }
+
+    /// Runs a task in a new session limited by a preset and a budget, and waits for it.
+    pub fn delegate(
+        &self,
+        caller: &Caller,
+        req: &DelegateRequest,
+        follow: Option<&mut dyn FnMut(&HistoryEntry)>,
+    ) -> Result<TaskReply> {
+        check_message("task", &req.task)?;
+        let preset = req.preset.unwrap_or(Preset::Edit);
+        let spawn = SpawnRequest {
+            name: req.name.clone(),
+            prompt: Some(req.task.clone()),
+            model: req.model.clone(),
+            work_dir: req.work_dir.clone(),
+            permission_mode: Some(preset.permission_mode()),
+            allowed_tools: Some(preset.allowed_tools()),
+            system_prompt: req.system_prompt.clone(),
+            team: req.team.clone(),
+            max_turns: req.max_turns,
+            max_cost: req.max_cost,
+            turn_timeout_s: req.turn_timeout_s,
+            wait: Some(true),
+            timeout_s: req.timeout_s,
+            ..SpawnRequest::default()
+        };
+        let reply = self.spawn(caller, &spawn, "delegate", Some(preset), follow)?;
+        self.task_reply(reply)
+    }
+
+    pub fn continue_task(
+        &self,
+        caller: &Caller,
+        req: &ContinueRequest,
+        follow: Option<&mut dyn FnMut(&HistoryEntry)>,
+    ) -> Result<TaskReply> {
+        check_id("name", &req.name)?;
+        check_message("message", &req.message)?;
+        // Out of budget is the task's status, not an error of the call.
+        let refusal = self.read(|tx| {
+            let row = get_row(tx, &req.name)?;
+            Ok(budget(tx, &row)?.refusal(&row))
+        })?;
+        if let Some((status, why)) = refusal {
+            return self.task_status(&req.name, status, Some(why));
+        }
+        let send = SendRequest {
+            name: req.name.clone(),
+            message: req.message.clone(),
+            wait: Some(true),
+            timeout_s: req.timeout_s,
+        };
+        let reply = self.send(caller, &send, follow)?;
+        self.task_reply(reply)
+    }
+
+    pub fn finish_task(&self, caller: &Caller, name: &str) -> Result<TaskReply> {
+        self.control(caller, name, "stop")?;
+        let status = self
+            .read(|tx| Ok(get_row(tx, name)?.task_status))?
+            .unwrap_or_else(|| "completed".into());
+        self.task_status(name, &status, None)
+    }
+
+    pub fn abort_task(&self, caller: &Caller, name: &str) -> Result<TaskReply> {
+        self.control(caller, name, "kill")?;
+        self.task_status(
+            name,
+            "aborted",
+            Some(format!("aborted by {}", caller.session)),
+        )
+    }
+
+    fn task_status(&self, name: &str, status: &str, error: Option<String>) -> Result<TaskReply> {
+        self.write(|tx| tx.set_session_task_status(name, status))?;
+        let session = self.read(|tx| get(tx, name))?;
+        Ok(TaskReply {
+            name: name.to_string(),
+            status: status.to_string(),
+            response: session.last_output.clone().unwrap_or_default(),
+            error,
+            cost_usd: session.cost_usd,
+            turns: session.turns,
+            permission_denials: vec![],
+            session,
+        })
+    }
+
+    fn task_reply(&self, reply: TurnReply) -> Result<TaskReply> {
+        let status = reply.status.clone();
+        if reply.outcome.is_some() {
+            self.write(|tx| tx.set_session_task_status(&reply.name, &status))?;
+        }
+        let session = self.read(|tx| get(tx, &reply.name))?;
+        let o = reply
+            .outcome
+            .unwrap_or_else(|| TurnOutcome::failed(&status, "", None));
+        Ok(TaskReply {
+            name: reply.name,
+            status,
+            response: o.response,
+            error: o.error.filter(|e| !e.is_empty()),
+            cost_usd: session.cost_usd,
+            turns: session.turns,
+            permission_denials: o.permission_denials,
+            session,
+        })
+    }
+
+    /// Stops every session this process runs (their stdin closes; a process still busy
+    /// after a few seconds is killed). Called when `serve` or a CLI command ends.
+    pub fn shutdown(&self) {
+        let running: Vec<(String, Running)> = self.running().drain().collect();
+        for (_, r) in &running {
+            let _ = r.tx.send(Msg::Shutdown);
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        for (name, r) in running {
+            while !r.thread.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if r.thread.is_finished() {
+                let _ = r.thread.join();
+            } else {
+                tracing::warn!(session = %name, "session did not stop in time");
+            }
+        }
+    }
+}
+
+fn owner_gone(pid: Option<i64>, heartbeat_ms: Option<i64>, now: i64) -> bool {
+    match pid {
+        None => true,
+        Some(pid) => !pid_alive(pid) || heartbeat_ms.is_none_or(|h| now - h > OWNER_SILENCE_MS),
+    }
+}
+
+fn pid_alive(pid: i64) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}

@@ -1,0 +1,193 @@
+//! The stream-json protocol of `claude -p --input-format stream-json --output-format
+//! stream-json --verbose`: one JSON object per line each way. Only what clearctx acts on is
+//! parsed; unknown message types are passed over (the CLI adds new ones often).
+
+use serde_json::{Value, json};
+
+/// One stdout line, parsed.
+#[derive(Debug)]
+pub(crate) enum Line {
+    /// `system`/`init`, sent at the start of every turn.
+    Init {
+        session_id: String,
+    },
+    /// A model message: its text and the tools it called.
+    Assistant {
+        text: String,
+        tool_uses: Vec<Value>,
+        error: Option<String>,
+    },
+    /// Tool results the CLI feeds back to the model: (tool_use_id, content, is_error).
+    ToolResults(Vec<(String, String, bool)>),
+    /// The end of a turn.
+    Result(TurnResult),
+    /// The CLI asks its host something (permissions, hooks) and waits for an answer.
+    ControlRequest {
+        request_id: String,
+        subtype: String,
+    },
+    Other,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TurnResult {
+    pub subtype: String,
+    pub is_error: bool,
+    pub text: Option<String>,
+    pub errors: Vec<String>,
+    /// Model round trips in this turn.
+    pub num_turns: i64,
+    /// Cumulative for the process (it restarts at zero after `--resume`).
+    pub total_cost_usd: f64,
+    pub permission_denials: Vec<Value>,
+    pub duration_ms: Option<i64>,
+}
+
+/// Parses one line; `Err` says why it is not a protocol message.
+pub(crate) fn parse(line: &str) -> Result<Line, String> {
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
+    let Some(kind) = v.get("type").and_then(Value::as_str) else {
+        return Err("a JSON value without a `type`".into());
+    };
+    Ok(match kind {
+        "system" if v["subtype"] == "init" => Line::Init {
+            session_id: v["session_id"].as_str().unwrap_or_default().to_string(),
+        },
+        "assistant" => {
+            let mut text = Vec::new();
+            let mut tool_uses = Vec::new();
+            for block in v["message"]["content"].as_array().into_iter().flatten() {
+                match block["type"].as_str() {
+                    Some("text") => text.push(block["text"].as_str().unwrap_or_default()),
+                    Some("tool_use") => tool_uses.push(json!({
+                        "id": block["id"],
+                        "name": block["name"],
+                        "input": block["input"],
+                    })),
+                    _ => {}
+                }
+            }
+            Line::Assistant {
+                text: text.join("\n"),
+                tool_uses,
+                error: v["error"].as_str().map(String::from),
+            }
+        }
+        "user" => {
+            let mut results = Vec::new();
+            for block in v["message"]["content"].as_array().into_iter().flatten() {
+                if block["type"] == "tool_result" {
+                    results.push((
+                        block["tool_use_id"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                        content_text(&block["content"]),
+                        block["is_error"].as_bool().unwrap_or(false),
+                    ));
+                }
+            }
+            if results.is_empty() {
+                Line::Other
+            } else {
+                Line::ToolResults(results)
+            }
+        }
+        "result" => Line::Result(TurnResult {
+            subtype: v["subtype"].as_str().unwrap_or("success").to_string(),
+            is_error: v["is_error"].as_bool().unwrap_or(false),
+            text: v["result"].as_str().map(String::from),
+            errors: v["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    e.as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| e.to_string())
+                })
+                .collect(),
+            num_turns: v["num_turns"].as_i64().unwrap_or(0),
+            total_cost_usd: v["total_cost_usd"].as_f64().unwrap_or(0.0),
+            permission_denials: v["permission_denials"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+            duration_ms: v["duration_ms"].as_i64(),
+        }),
+        "control_request" => Line::ControlRequest {
+            request_id: v["request_id"].as_str().unwrap_or_default().to_string(),
+            subtype: v["request"]["subtype"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        },
+        _ => Line::Other,
+    })
+}
+
+/// A tool result's content: a string, or text blocks.
+fn content_text(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A user turn, as written to the CLI's stdin.
+pub(crate) fn user_turn(message: &str) -> String {
+    let mut line = json!({
+        "type": "user",
+        "message": { "role": "user", "content": message },
+        "parent_tool_use_id": null,
+    })
+    .to_string();
+    line.push('\n');
+    line
+}
+
+/// Declines a control request clearctx does not serve, so the CLI does not wait forever.
+pub(crate) fn control_error(request_id: &str, message: &str) -> String {
+    let mut line = json!({
+        "type": "control_response",
+        "response": { "subtype": "error", "request_id": request_id, "error": message },
+    })
+    .to_string();
+    line.push('\n');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_what_claude_2_1_prints() {
+        let init = r#"{"type":"system","subtype":"init","session_id":"abc","tools":[]}"#;
+        assert!(matches!(parse(init), Ok(Line::Init { session_id }) if session_id == "abc"));
+        let result = r#"{"type":"result","subtype":"success","is_error":false,"num_turns":2,"result":"done","total_cost_usd":0.02325,"permission_denials":[{"tool_name":"Write","tool_use_id":"t","tool_input":{}}]}"#;
+        let Ok(Line::Result(r)) = parse(result) else {
+            panic!()
+        };
+        assert_eq!((r.num_turns, r.text.as_deref()), (2, Some("done")));
+        assert_eq!(r.total_cost_usd, 0.02325);
+        assert_eq!(r.permission_denials.len(), 1);
+        let tool = r#"{"type":"user","message":{"role":"user","content":[{"type":"tool_result","content":"nope","is_error":true,"tool_use_id":"t1"}]}}"#;
+        assert!(
+            matches!(parse(tool), Ok(Line::ToolResults(v)) if v == vec![("t1".to_string(), "nope".to_string(), true)])
+        );
+        assert!(matches!(parse(r#"{"type":"keep_alive"}"#), Ok(Line::Other)));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_message() {
+        assert!(parse("Error: something broke").is_err());
+        assert!(parse("[1,2]").is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! Sessions and delegation end to end: `clearctx serve` drives the real `claude` CLI
+//! (pinned, installed by scripts/install-claude.sh) as workers, against a scripted mock of
+//! the Messages API on 127.0.0.1. Costs are the CLI's own, computed from the `usage` the
+//! mock returns ($5 / $25 per million input / output tokens for the default model).
+
+#[path = "common/claude.rs"]
+mod claude;
+mod common;
+#[path = "common/mock_model.rs"]
+mod mock_model;
+
+use claude::worker_env;
+use common::{Client, DataDir};
+use mock_model::{MockModel, Reply};
+use serde_json::json;
+
+/// 1000 input + 100 output tokens.
+const TURN_COST: f64 = 0.0075;
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6
+}
+
+/// A data dir, a throwaway HOME for the workers, and a server whose workers use the mock.
+struct Rig {
+    dir: DataDir,
+    _home: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Rig {
+    fn new(model: &MockModel) -> Rig {
+        let dir = DataDir::new();
+        let home = tempfile::tempdir().unwrap();
+        let env = worker_env(&model.url(), home.path());
+        Rig {
+            dir,
+            _home: home,
+            env,
+        }
+    }
+
+    async fn connect(&self) -> Client {
+        self.dir.connect_with_env(None, &self.env).await
+    }
+}
+
+/// Answers each scripted prompt by its marker; after a tool call, says it is done.
+fn script(r: &mock_model::Request) -> Option<Reply> {
+    for (marker, reply) in [
+        ("TURN-ONE", "one done"),
+        ("TURN-TWO", "two done"),
+        ("TURN-THREE", "three done"),
+        ("TURN-FORK", "fork done"),
+    ] {
+        if r.last_user_text_contains(marker) {
+            return Some(Reply::text(reply).usage(1000, 100));
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spawn_talk_stop_resume_after_restart_and_fork() {
+    let model = MockModel::start(script);
+    let rig = Rig::new(&model);
+    let c = rig.connect().await;
+
+    let r = c
+        .ok("spawn_session", json!({"name": "w1", "prompt": "TURN-ONE"}))
+        .await;
+    assert_eq!(r["status"], "completed", "{r}");
+    assert_eq!(r["response"], "one done");
+    assert!(close(r["cost_usd"].as_f64().unwrap(), TURN_COST), "{r}");
+    assert_eq!(r["turns"], 1);
+    assert_eq!(r["session"]["status"], "idle");
+    let claude_id = r["session"]["claude_session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let r = c
+        .ok("send_message", json!({"name": "w1", "message": "TURN-TWO"}))
+        .await;
+    assert_eq!(r["response"], "two done", "{r}");
+    assert!(
+        close(r["session_cost_usd"].as_f64().unwrap(), 2.0 * TURN_COST),
+        "{r}"
+    );
+    assert_eq!(r["session_turns"], 2);
+    assert_eq!(r["resumed"], false);
+
+    let h = c.ok("get_history", json!({"name": "w1"})).await;
+    let roles: Vec<&str> = h["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles,
+        ["user", "assistant", "result", "user", "assistant", "result"],
+        "{h}"
+    );
+
+    let s = c.ok("stop_session", json!({"name": "w1"})).await;
+    assert_eq!(s["status"], "stopped", "{s}");
+    assert_eq!(s["resumable"], true);
+    c.close().await;
+
+    // A new server (as after a restart) sees the session and resumes its conversation;
+    // costs keep adding up although the CLI's own count restarts.
+    let c = rig.connect().await;
+    let l = c.ok("list_sessions", json!({})).await;
+    assert_eq!(l["sessions"][0]["status"], "stopped", "{l}");
+    let r = c
+        .ok(
+            "resume_session",
+            json!({"name": "w1", "message": "TURN-THREE"}),
+        )
+        .await;
+    assert_eq!(r["response"], "three done", "{r}");
+    assert_eq!(r["resumed"], true);
+    assert!(
+        close(r["session_cost_usd"].as_f64().unwrap(), 3.0 * TURN_COST),
+        "{r}"
+    );
+    assert_eq!(r["session"]["claude_session_id"], claude_id.as_str());
+    let last = model.requests().last().unwrap().clone();
+    let sent = last.body["messages"].to_string();
+    assert!(
+        sent.contains("one done") && sent.contains("two done"),
+        "resume lost the conversation: {sent}"
+    );
+
+    let f = c
+        .ok(
+            "fork_session",
+            json!({"name": "w1", "new_name": "w1-alt", "message": "TURN-FORK"}),
+        )
+        .await;
+    assert_eq!(f["response"], "fork done", "{f}");
+    let fork_id = f["session"]["claude_session_id"].as_str().unwrap();
+    assert_ne!(fork_id, claude_id);
+    assert!(
+        model.requests().last().unwrap().body["messages"]
+            .to_string()
+            .contains("three done")
+    );
+    let w1 = c.ok("get_session_status", json!({"name": "w1"})).await;
+    assert_eq!(w1["claude_session_id"], claude_id.as_str());
+    assert_eq!(w1["turns"], 3);
+
+    let out = c.ok("get_last_output", json!({"name": "w1-alt"})).await;
+    assert_eq!(out["last_output"], "fork done");
+    c.close().await;
+    assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
+}
