@@ -301,12 +301,16 @@ fn install_refuses_wrong_api_major_non_components_and_ungranted_capabilities() {
     // built component, as a plugin folder.
     let folder = tempfile::tempdir().unwrap();
     let manifest = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/plugins/notify-action/clearctx-plugin.toml"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/plugins/notify-action/clearctx-plugin.toml"),
     )
     .unwrap();
     let manifest = manifest.replacen(
         "[plugin]",
-        &format!("[plugin]\nwasm = {:?}", fixture("notify-action").display().to_string()),
+        &format!(
+            "[plugin]\nwasm = {:?}",
+            fixture("notify-action").display().to_string()
+        ),
         1,
     );
     std::fs::write(folder.path().join("clearctx-plugin.toml"), manifest).unwrap();

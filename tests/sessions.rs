@@ -156,3 +156,199 @@ async fn spawn_talk_stop_resume_after_restart_and_fork() {
     c.close().await;
     assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
 }
+
+fn delegate_script(r: &mock_model::Request) -> Option<Reply> {
+    let mid = r.answers_tool();
+    if r.last_user_text_contains("DELEGATE-OK") {
+        // The worker's own clearctx tools know who it is.
+        return Some(if mid {
+            Reply::text("all good").usage(1000, 100)
+        } else {
+            Reply::tool_use(
+                "mcp__clearctx__artifact_publish",
+                json!({"artifact_id": "notes", "type": "json", "data": {"ok": true}}),
+            )
+            .usage(10, 5)
+        });
+    }
+    if r.last_user_text_contains("DELEGATE-WRITE") {
+        return Some(if mid {
+            Reply::text("I was not allowed to write the file.")
+        } else {
+            Reply::tool_use(
+                "Write",
+                json!({"file_path": "/tmp/clearctx-never-written.txt", "content": "x"}),
+            )
+        });
+    }
+    if r.last_user_text_contains("DELEGATE-ANSWER") {
+        return Some(Reply::text("understood, done without writing"));
+    }
+    if r.last_user_text_contains("DELEGATE-FAIL") {
+        return Some(Reply::api_error("the mock refuses this request"));
+    }
+    if r.last_user_text_contains("DELEGATE-EXPENSIVE") {
+        return Some(Reply::text("that was costly").usage(200_000, 1000));
+    }
+    if r.last_user_text_contains("DELEGATE-LOOP") {
+        return Some(if mid {
+            Reply::text("looped")
+        } else {
+            Reply::tool_use("mcp__clearctx__server_version", json!({}))
+        });
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delegate_ends_with_each_status() {
+    let model = MockModel::start(delegate_script);
+    let rig = Rig::new(&model);
+    let c = rig.connect().await;
+
+    let t = c
+        .ok(
+            "delegate_task",
+            json!({"name": "pub", "task": "DELEGATE-OK", "preset": "read-only"}),
+        )
+        .await;
+    assert_eq!(t["status"], "completed", "{t}");
+    assert_eq!(t["response"], "all good");
+    assert_eq!(t["session"]["preset"], "read-only");
+    let a = c.ok("artifact_get", json!({"artifact_id": "notes"})).await;
+    assert_eq!(
+        a["publisher"], "pub",
+        "the worker's tool call is attributed to it: {a}"
+    );
+
+    let t = c
+        .ok(
+            "delegate_task",
+            json!({"name": "writer", "task": "DELEGATE-WRITE", "preset": "read-only"}),
+        )
+        .await;
+    assert_eq!(t["status"], "needs_input", "{t}");
+    assert_eq!(t["permission_denials"][0]["tool_name"], "Write", "{t}");
+    let t = c
+        .ok(
+            "continue_task",
+            json!({"name": "writer", "message": "DELEGATE-ANSWER"}),
+        )
+        .await;
+    assert_eq!(t["status"], "completed", "{t}");
+    assert_eq!(t["turns"], 3, "2 model calls, then 1: {t}");
+    let t = c.ok("finish_task", json!({"name": "writer"})).await;
+    assert_eq!(t["session"]["status"], "stopped", "{t}");
+    assert_eq!(t["status"], "completed");
+
+    let t = c
+        .ok(
+            "delegate_task",
+            json!({"name": "broken", "task": "DELEGATE-FAIL"}),
+        )
+        .await;
+    assert_eq!(t["status"], "failed", "{t}");
+    assert!(
+        t["error"].as_str().is_some_and(|e| !e.is_empty())
+            || t["response"].as_str().unwrap().contains("mock refuses"),
+        "{t}"
+    );
+
+    let t = c
+        .ok(
+            "delegate_task",
+            json!({"name": "spender", "task": "DELEGATE-EXPENSIVE", "max_cost": 0.01}),
+        )
+        .await;
+    assert_eq!(t["status"], "cost_exceeded", "{t}");
+    assert_eq!(t["session"]["status"], "stopped", "{t}");
+    assert_eq!(t["session"]["stop_reason"], "cost_exceeded");
+    assert!(t["cost_usd"].as_f64().unwrap() > 0.01, "{t}");
+    // No further turn may spend more.
+    let t = c
+        .ok(
+            "continue_task",
+            json!({"name": "spender", "message": "DELEGATE-OK"}),
+        )
+        .await;
+    assert_eq!(t["status"], "cost_exceeded", "{t}");
+    let e = c
+        .err(
+            "send_message",
+            json!({"name": "spender", "message": "more"}),
+        )
+        .await;
+    assert!(e.contains("no budget left"), "{e}");
+
+    let t = c
+        .ok(
+            "delegate_task",
+            json!({"name": "looper", "task": "DELEGATE-LOOP", "max_turns": 1}),
+        )
+        .await;
+    assert_eq!(t["status"], "turns_exceeded", "{t}");
+
+    let t = c.ok("abort_task", json!({"name": "pub"})).await;
+    assert_eq!(t["status"], "aborted", "{t}");
+    c.close().await;
+    assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
+}
+
+fn tree_script(r: &mock_model::Request) -> Option<Reply> {
+    if r.last_user_text_contains("LEVEL-A") {
+        return Some(if r.answers_tool() {
+            Reply::text("lead done")
+        } else {
+            Reply::tool_use(
+                "mcp__clearctx__delegate_task",
+                json!({"name": "helper", "task": "LEVEL-B", "max_cost": 5, "preset": "read-only"}),
+            )
+            .usage(1000, 100)
+        });
+    }
+    if r.last_user_text_contains("LEVEL-B") {
+        // $0.0525: more than the lead has left ($0.05 - $0.0075).
+        return Some(Reply::text("helper spent a lot").usage(10_000, 100));
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_budget_covers_the_whole_delegation_tree() {
+    let model = MockModel::start(tree_script);
+    let rig = Rig::new(&model);
+    let c = rig.connect().await;
+    let t = c
+        .ok(
+            "delegate_task",
+            json!({"name": "lead", "task": "LEVEL-A", "max_cost": 0.05, "preset": "read-only"}),
+        )
+        .await;
+    assert_eq!(t["status"], "cost_exceeded", "{t}");
+
+    let helper = c.ok("get_session_status", json!({"name": "helper"})).await;
+    assert_eq!(helper["parent"], "lead", "{helper}");
+    assert_eq!(helper["task_status"], "cost_exceeded", "{helper}");
+    assert_eq!(helper["stop_reason"], "cost_exceeded", "{helper}");
+    // The helper's own max_cost was $5; the lead's $0.05 is what stopped it.
+    assert!(
+        helper["budget_left_usd"].as_f64().unwrap() < 0.0,
+        "{helper}"
+    );
+    let lead = c.ok("get_session_status", json!({"name": "lead"})).await;
+    assert_eq!(lead["status"], "stopped", "{lead}");
+    assert_eq!(lead["stop_reason"], "cost_exceeded", "{lead}");
+    let children = c.ok("list_sessions", json!({"parent": "lead"})).await;
+    assert_eq!(children["count"], 1, "{children}");
+
+    // The lead has nothing left for another turn or another child.
+    let t = c
+        .ok(
+            "continue_task",
+            json!({"name": "lead", "message": "LEVEL-A again"}),
+        )
+        .await;
+    assert_eq!(t["status"], "cost_exceeded", "{t}");
+    c.close().await;
+    assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
+}

@@ -343,6 +343,12 @@ impl Manager {
     }
 
     fn reply(&self, name: &str, req: Option<RequestRow>, resumed: bool) -> Result<TurnReply> {
+        // A turn that used up the budget ends the process too; answer once it has.
+        if let Some(o) = req.as_ref().and_then(request_outcome)
+            && matches!(o.status.as_str(), "cost_exceeded" | "turns_exceeded")
+        {
+            self.wait_until_ended(name, Duration::from_secs(15))?;
+        }
         let session = self.read(|tx| get(tx, name))?;
         let (request_id, status, outcome) = match req {
             None => (None, session.status.clone(), None),
@@ -385,6 +391,24 @@ impl Manager {
             Duration::ZERO
         };
         self.wait(name, id, timeout, follow).map(Some)
+    }
+
+    /// Waits (a bounded time) for a session's process to be recorded as ended.
+    fn wait_until_ended(&self, name: &str, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last_reap = Instant::now();
+        while Instant::now() < deadline {
+            if !is_live(&self.read(|tx| get_row(tx, name))?.status) {
+                break;
+            }
+            if last_reap.elapsed() >= Duration::from_secs(1) {
+                last_reap = Instant::now();
+                self.reap()?;
+            }
+            seen = wait_bell(seen, Duration::from_millis(50));
+        }
+        Ok(())
     }
 
     /// Starts a session (and its first turn, when there is a prompt).
@@ -652,14 +676,7 @@ impl Manager {
             // Stop and kill are done when the request is; the supervisor records the end
             // just after.
             if kind != "pause" {
-                let deadline = Instant::now() + Duration::from_secs(10);
-                while Instant::now() < deadline
-                    && self
-                        .read(|tx| get_row(tx, name))
-                        .is_ok_and(|r| is_live(&r.status))
-                {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
+                self.wait_until_ended(name, Duration::from_secs(10))?;
             }
         }
         self.read(|tx| get(tx, name))
@@ -875,5 +892,18 @@ fn pid_alive(pid: i64) -> bool {
     }
     // SAFETY: signal 0 only checks that the process exists.
     let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    let exists = r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    // A zombie (exited, not yet reaped: common in containers whose init does not reap)
+    // still answers signal 0.
+    exists && !is_zombie(pid)
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+        })
+        .unwrap_or(false)
 }

@@ -576,6 +576,10 @@ impl Supervisor {
             if let Some(c) = &current {
                 tx.finish_session_request(c.request_id, &to_json(&outcome))?;
             }
+            // A delegated task's status is the last turn's, recorded with it.
+            if row.kind == "delegate" {
+                tx.set_session_task_status(&name, status)?;
+            }
             tx.set_session_status(&name, if paused { "paused" } else { "idle" })?;
             event(
                 tx,
@@ -584,8 +588,13 @@ impl Supervisor {
                 "session.turn_completed",
                 json!({ "status": status, "cost_usd": delta, "turns": r.num_turns, "session_cost_usd": row.cost_usd }),
             )?;
-            // Out of budget: no later turn may run, so let the process go.
-            Ok(b.refusal(&row))
+            // Out of budget: no later turn may run, so let the process go. The reason is
+            // recorded now, in case the process dies before it has exited cleanly.
+            let refusal = b.refusal(&row);
+            if let Some((status, _)) = &refusal {
+                tx.set_session_stop_reason(&name, status)?;
+            }
+            Ok(refusal)
         })?;
         if let Some((status, why)) = stop_for_budget {
             let reason = if status == "cost_exceeded" {
@@ -819,6 +828,9 @@ fn finish_tx(
         ending.error.as_deref(),
         running,
     )?;
+    if row.kind == "delegate" && running.is_some() {
+        tx.set_session_task_status(name, ending.turn_status)?;
+    }
     if ending.status == "failed" {
         let why = ending
             .error

@@ -225,7 +225,18 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// The process is gone: record how it ended and release ownership.
+    /// Records why the process is about to end, before it has (it may be killed first).
+    pub(crate) fn set_session_stop_reason(&self, name: &str, reason: &str) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE sessions SET stop_reason = ?2, updated_at_ms = ?3 WHERE name = ?1",
+            )?
+            .execute(params![name, reason, self.now_ms])?;
+        Ok(())
+    }
+
+    /// The process is gone: record how it ended (a reason recorded earlier wins) and
+    /// release ownership.
     pub(crate) fn end_session_process(
         &self,
         name: &str,
@@ -236,7 +247,7 @@ impl Tx<'_> {
     ) -> Result<()> {
         self.tx
             .prepare_cached(
-                "UPDATE sessions SET status = ?2, stop_reason = ?3, last_error = coalesce(?4, last_error),
+                "UPDATE sessions SET status = ?2, stop_reason = coalesce(stop_reason, ?3), last_error = coalesce(?4, last_error),
                     stderr_tail = coalesce(?5, stderr_tail), pid = NULL, owner_id = NULL, owner_pid = NULL,
                     heartbeat_ms = NULL, updated_at_ms = ?6
                  WHERE name = ?1",
