@@ -107,11 +107,16 @@ fn build(root: &Path) -> PathBuf {
 /// The `version` of a plugin package: its own, or the plugins workspace's when it inherits it.
 fn package_version(plugins: &Path, package: &str) -> String {
     let read = |p: PathBuf| -> toml::Value {
-        toml::from_str(&std::fs::read_to_string(&p).unwrap_or_default()).unwrap_or(toml::Value::Table(Default::default()))
+        toml::from_str(&std::fs::read_to_string(&p).unwrap_or_default())
+            .unwrap_or(toml::Value::Table(Default::default()))
     };
     let dir = package.strip_prefix("std-").unwrap_or(package);
     let own = read(plugins.join(dir).join("Cargo.toml"));
-    if let Some(v) = own.get("package").and_then(|p| p.get("version")).and_then(|v| v.as_str()) {
+    if let Some(v) = own
+        .get("package")
+        .and_then(|p| p.get("version"))
+        .and_then(|v| v.as_str())
+    {
         return v.to_string();
     }
     let workspace = read(plugins.join("Cargo.toml"));

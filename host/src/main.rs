@@ -28,6 +28,7 @@ fn main() -> ExitCode {
             }
             ExitCode::from(cli::exit_code(&e))
         }
+        Err(Failure::Exit(code)) => ExitCode::from(code),
         Err(Failure::Other(e)) => {
             eprintln!("error: {e:#}");
             ExitCode::from(3)
@@ -38,6 +39,8 @@ fn main() -> ExitCode {
 enum Failure {
     Hub(clearctx::Error),
     Other(anyhow::Error),
+    /// The command printed its result; only the exit code is left to give.
+    Exit(u8),
 }
 
 impl From<clearctx::Error> for Failure {
@@ -61,7 +64,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             .map_err(Failure::Other);
     }
     let hub = Hub::open(&home, Caller::from_env("cli")?)?;
-    let output = cli::run(&hub, cli.command)?;
+    let output = cli::run(&hub, cli.command, cli.json);
+    // Sessions this command started stop with it (they stay resumable).
+    hub.sessions().shutdown();
+    let output = output?;
     if cli.json {
         println!(
             "{}",
@@ -69,6 +75,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         );
     } else {
         println!("{}", output.text);
+    }
+    if output.code != 0 {
+        return Err(Failure::Exit(output.code));
     }
     Ok(())
 }

@@ -50,6 +50,20 @@ impl DataDir {
             .expect("run clearctx")
     }
 
+    /// Runs `clearctx --home <dir> args…` with extra environment.
+    pub fn cli_env(&self, args: &[&str], env: &[(String, String)]) -> Output {
+        std::process::Command::new(bin())
+            .arg("--home")
+            .arg(self.path())
+            .args(args)
+            .env_remove("CLEARCTX_SESSION")
+            .env_remove("CLEARCTX_TEAM")
+            .env("CLEARCTX_CACHE_DIR", plugin_cache())
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run clearctx")
+    }
+
     /// Runs a CLI command with `--json` and returns its parsed stdout; panics on failure.
     pub fn cli_json(&self, args: &[&str]) -> Value {
         let mut all = vec!["--json"];

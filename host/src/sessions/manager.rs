@@ -204,6 +204,12 @@ impl Manager {
             .map_err(|e| Error::conflict(format!("cannot start a thread for `{name}`: {e}")))?;
         self.running()
             .insert(name.to_string(), Running { tx, thread });
+        // Answer once the process runs (or could not start), not while it is `starting`.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
+        while Instant::now() < deadline && self.read(|tx| get_row(tx, name))?.status == "starting" {
+            seen = wait_bell(seen, Duration::from_millis(20));
+        }
         Ok(())
     }
 

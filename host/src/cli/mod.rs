@@ -3,7 +3,10 @@
 //! Each subcommand builds the same request type the MCP tool takes, calls one hub method
 //! and renders the result: readable text by default, or with `--json` the same JSON the
 //! MCP tool returns. Exit codes: 0 done, 1 refused (bad input, not found, conflict,
-//! invalid artifact), 2 usage error, 3 internal error, 4 a plugin failed.
+//! invalid artifact), 2 usage error, 3 internal error, 4 a plugin failed, 5 a worker's turn
+//! or task ended other than `completed` (needs_input, failed, cost_exceeded, …).
+
+mod sessions;
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -62,6 +65,49 @@ pub enum Command {
         #[arg(long)]
         keep_unread: bool,
     },
+    /// Start a Claude Code worker; with a prompt, stream its first turn
+    Spawn(sessions::SpawnArgs),
+    /// Send a session a message and stream its reply (a stopped session is resumed)
+    Send {
+        name: String,
+        /// The message (`-` reads it from stdin)
+        message: String,
+    },
+    /// Bring back a stopped or paused session, optionally with a message
+    Resume {
+        name: String,
+        message: Option<String>,
+    },
+    /// Pause a session: later messages wait until it is resumed
+    Pause { name: String },
+    /// Stop a session gracefully (it stays resumable)
+    Stop { name: String },
+    /// Kill a session's process at once (it stays resumable)
+    Kill { name: String },
+    /// Branch a session into a new one that continues the same conversation
+    Fork {
+        name: String,
+        new_name: String,
+        message: Option<String>,
+    },
+    /// List sessions with status, cost and budget
+    Sessions {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+        /// Sessions delegated by this one
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Inspect, delete and clean up sessions
+    #[command(subcommand)]
+    Session(sessions::SessionCommand),
+    /// Run a task in a new worker limited by a preset and a budget; stream it
+    Delegate(sessions::DelegateArgs),
+    /// Continue, finish or abort a delegated task
+    #[command(subcommand)]
+    Task(sessions::TaskCommand),
     /// Print a shell completion script
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -393,22 +439,51 @@ fn read_json_arg(name: &str, text: Option<&str>, file: Option<&PathBuf>) -> Resu
     }
 }
 
-/// What a command produced: the JSON (for `--json`) and the text for people.
+/// What a command produced: the JSON (for `--json`), the text for people, and the exit
+/// code (non-zero when a worker's turn did not complete).
 pub struct Output {
     pub json: Value,
     pub text: String,
+    pub code: u8,
 }
 
 fn out<T: Serialize>(value: &T, text: String) -> Output {
     Output {
         json: serde_json::to_value(value).expect("hub results serialize"),
         text,
+        code: 0,
     }
 }
 
 /// Runs one command against the hub. `serve` and `completions` are handled by `main`.
-pub fn run(hub: &Hub, command: Command) -> Result<Output> {
+pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
     match command {
+        Command::Spawn(a) => sessions::spawn(hub, a, json),
+        Command::Send { name, message } => sessions::send(hub, name, message, json),
+        Command::Resume { name, message } => sessions::resume(hub, name, message, json),
+        Command::Pause { name } => sessions::control(hub, name, "pause"),
+        Command::Stop { name } => sessions::control(hub, name, "stop"),
+        Command::Kill { name } => sessions::control(hub, name, "kill"),
+        Command::Fork {
+            name,
+            new_name,
+            message,
+        } => sessions::fork(hub, name, new_name, message, json),
+        Command::Sessions {
+            status,
+            team,
+            parent,
+        } => sessions::list(
+            hub,
+            crate::sessions::ListRequest {
+                status,
+                team,
+                parent,
+            },
+        ),
+        Command::Session(c) => sessions::session(hub, c),
+        Command::Delegate(a) => sessions::delegate(hub, a, json),
+        Command::Task(c) => sessions::task(hub, c, json),
         Command::Status => {
             let s = hub.status()?;
             let text = render::status(&s);

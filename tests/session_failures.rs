@@ -1,0 +1,383 @@
+//! The session manager's failure modes, with a small fake `claude`
+//! (`tests/fixtures/fake-claude.py`) that crashes, hangs, prints garbage or enormous lines
+//! on cue. Each failure must end only its own session, with the reason and the tail of its
+//! stderr, and leave it resumable.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Client, DataDir};
+use serde_json::{Value, json};
+
+fn fake_env() -> Vec<(String, String)> {
+    let fake = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/fake-claude.py"
+    );
+    vec![("CLEARCTX_CLAUDE_BIN".to_string(), fake.to_string())]
+}
+
+async fn connect(dir: &DataDir) -> Client {
+    dir.connect_with_env(None, &fake_env()).await
+}
+
+/// Polls a session until `done` holds for its status, or panics after 20 s.
+async fn until(c: &Client, name: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = c.ok("get_session_status", json!({ "name": name })).await;
+        if done(&s) {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "session {name} never got there: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_failure_ends_only_its_own_session() {
+    let dir = DataDir::new();
+    let c = connect(&dir).await;
+    let ok = c
+        .ok(
+            "spawn_session",
+            json!({"name": "healthy", "prompt": "hello"}),
+        )
+        .await;
+    assert_eq!(ok["status"], "completed", "{ok}");
+    assert_eq!(ok["response"], "echo: hello");
+
+    let r = c
+        .ok(
+            "spawn_session",
+            json!({"name": "crasher", "prompt": "CRASH"}),
+        )
+        .await;
+    assert_eq!(r["status"], "failed", "{r}");
+    let s = &r["session"];
+    assert_eq!(s["status"], "failed", "{s}");
+    assert_eq!(s["stop_reason"], "crashed");
+    assert!(
+        s["last_error"].as_str().unwrap().contains("exit status: 3"),
+        "{s}"
+    );
+    assert!(
+        s["stderr_tail"]
+            .as_str()
+            .unwrap()
+            .contains("segmentation fault (simulated)"),
+        "{s}"
+    );
+    assert_eq!(s["resumable"], true);
+
+    let r = c
+        .ok(
+            "spawn_session",
+            json!({"name": "hanger", "prompt": "HANG", "turn_timeout_s": 1}),
+        )
+        .await;
+    assert_eq!(r["status"], "failed", "{r}");
+    assert_eq!(r["session"]["stop_reason"], "turn_timeout", "{r}");
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .contains("turn_timeout_s (1 s)"),
+        "{r}"
+    );
+
+    let r = c
+        .ok(
+            "spawn_session",
+            json!({"name": "garbage", "prompt": "GARBAGE"}),
+        )
+        .await;
+    assert_eq!(r["session"]["stop_reason"], "malformed_output", "{r}");
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .contains("Error: this is not stream-json"),
+        "{r}"
+    );
+
+    let r = c
+        .ok("spawn_session", json!({"name": "huge", "prompt": "HUGE"}))
+        .await;
+    assert_eq!(r["session"]["stop_reason"], "output_too_large", "{r}");
+
+    // The healthy session never noticed.
+    let r = c
+        .ok(
+            "send_message",
+            json!({"name": "healthy", "message": "still there?"}),
+        )
+        .await;
+    assert_eq!(r["response"], "echo: still there?", "{r}");
+    // A failed session comes back with its conversation.
+    let r = c
+        .ok(
+            "resume_session",
+            json!({"name": "crasher", "message": "hello again"}),
+        )
+        .await;
+    assert_eq!(r["status"], "completed", "{r}");
+    assert_eq!(r["resumed"], true);
+    let h = c.ok("get_history", json!({"name": "crasher"})).await;
+    let roles: Vec<&str> = h["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles,
+        ["user", "assistant", "error", "user", "assistant", "result"],
+        "{h}"
+    );
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_killed_from_outside_is_failed_and_resumable() {
+    let dir = DataDir::new();
+    let c = connect(&dir).await;
+    let r = c
+        .ok(
+            "spawn_session",
+            json!({"name": "victim", "prompt": "SLEEP 30", "wait": false}),
+        )
+        .await;
+    assert!(r["status"] == "queued" || r["status"] == "running", "{r}");
+    let s = until(&c, "victim", |s| s["status"] == "busy" && s["pid"].is_i64()).await;
+    let pid = s["pid"].as_i64().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let s = until(&c, "victim", |s| s["status"] == "failed").await;
+    assert!(
+        s["last_error"].as_str().unwrap().contains("signal: 9"),
+        "{s}"
+    );
+    let r = c
+        .ok(
+            "send_message",
+            json!({"name": "victim", "message": "are you back?"}),
+        )
+        .await;
+    assert_eq!(r["response"], "echo: are you back?", "{r}");
+    assert_eq!(r["resumed"], true);
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_of_a_dead_server_are_stopped_and_resumable() {
+    let dir = DataDir::new();
+    let a = connect(&dir).await;
+    let r = a
+        .ok("spawn_session", json!({"name": "w", "prompt": "hi"}))
+        .await;
+    assert_eq!(r["status"], "completed", "{r}");
+    let owner = r["session"]["owner_pid"].as_i64().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-9", &owner])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let b = connect(&dir).await;
+    let s = until(&b, "w", |s| s["status"] == "stopped").await;
+    assert_eq!(s["stop_reason"], "owner_exited", "{s}");
+    assert_eq!(s["resumable"], true);
+    let r = b
+        .ok("resume_session", json!({"name": "w", "message": "back"}))
+        .await;
+    assert_eq!(r["response"], "echo: back", "{r}");
+    // $0.01 a turn; the second process's count started again at zero.
+    assert!(
+        (r["session_cost_usd"].as_f64().unwrap() - 0.02).abs() < 1e-9,
+        "{r}"
+    );
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pause_holds_messages_until_resumed() {
+    let dir = DataDir::new();
+    let c = connect(&dir).await;
+    let r = c.ok("spawn_session", json!({"name": "p"})).await;
+    assert_eq!(r["status"], "idle", "{r}");
+    let s = c.ok("pause_session", json!({"name": "p"})).await;
+    assert_eq!(s["status"], "paused", "{s}");
+    let e = c
+        .err("send_message", json!({"name": "p", "message": "hi"}))
+        .await;
+    assert!(e.contains("paused; resume_session it first"), "{e}");
+    let r = c
+        .ok("resume_session", json!({"name": "p", "message": "hi"}))
+        .await;
+    assert_eq!(r["response"], "echo: hi", "{r}");
+    let s = c.ok("kill_session", json!({"name": "p"})).await;
+    assert_eq!(s["status"], "stopped", "{s}");
+    assert_eq!(s["stop_reason"], "killed");
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_inputs_are_refused_and_change_nothing() {
+    let dir = DataDir::new();
+    let c = connect(&dir).await;
+    c.ok("spawn_session", json!({"name": "one", "prompt": "hi"}))
+        .await;
+    let before = c.ok("list_sessions", json!({})).await;
+    let cases = [
+        ("spawn_session", json!({"name": "../etc"}), "name"),
+        (
+            "spawn_session",
+            json!({"name": "x", "max_cost": -1}),
+            "max_cost",
+        ),
+        (
+            "spawn_session",
+            json!({"name": "x", "max_turns": 0}),
+            "max_turns",
+        ),
+        (
+            "spawn_session",
+            json!({"name": "x", "work_dir": "relative/dir"}),
+            "absolute",
+        ),
+        (
+            "spawn_session",
+            json!({"name": "x", "permission_mode": "yolo"}),
+            "permission_mode",
+        ),
+        (
+            "spawn_session",
+            json!({"name": "x", "prompt": "  "}),
+            "prompt: must not be empty",
+        ),
+        (
+            "spawn_session",
+            json!({"name": "x", "allowed_tools": ["Read,Write"]}),
+            "allowed_tools[0]",
+        ),
+        ("spawn_session", json!({"name": "one"}), "already exists"),
+        (
+            "spawn_session",
+            json!({"name": "x", "surprise": 1}),
+            "surprise",
+        ),
+        (
+            "send_message",
+            json!({"name": "nobody", "message": "hi"}),
+            "does not exist",
+        ),
+        (
+            "fork_session",
+            json!({"name": "one", "new_name": "one"}),
+            "already exists",
+        ),
+        (
+            "delegate_task",
+            json!({"name": "d", "task": "t", "preset": "everything"}),
+            "preset",
+        ),
+        (
+            "list_sessions",
+            json!({"status": "sleeping"}),
+            "not a session status",
+        ),
+        ("get_history", json!({"name": "nobody"}), "does not exist"),
+        (
+            "delete_session",
+            json!({"name": "one"}),
+            "stop_session or kill_session it first",
+        ),
+    ];
+    for (tool, args, expected) in cases {
+        let e = c.err(tool, args.clone()).await;
+        assert!(e.contains(expected), "{tool} {args}: {e}");
+    }
+    let after = c.ok("list_sessions", json!({})).await;
+    assert_eq!(before, after);
+    c.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_claude_binary_is_a_clear_failure() {
+    let dir = DataDir::new();
+    let env = vec![(
+        "CLEARCTX_CLAUDE_BIN".to_string(),
+        "/nonexistent/claude".to_string(),
+    )];
+    let c = dir.connect_with_env(None, &env).await;
+    let r = c
+        .ok("spawn_session", json!({"name": "w", "prompt": "hi"}))
+        .await;
+    assert_eq!(r["status"], "failed", "{r}");
+    assert!(
+        r["session"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("CLEARCTX_CLAUDE_BIN"),
+        "{r}"
+    );
+    c.close().await;
+}
+
+#[test]
+fn the_cli_streams_turns_and_resumes_between_commands() {
+    let dir = DataDir::new();
+    let env = fake_env();
+    let out = dir.cli_env(&["spawn", "w", "hello"], &env);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("echo: hello\n"), "{stdout}");
+    assert!(stdout.contains("w: completed"), "{stdout}");
+    assert!(stdout.contains("clearctx send w"), "{stdout}");
+
+    let out = dir.cli_env(&["send", "w", "again"], &env);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("echo: again"), "{stdout}");
+    assert!(stdout.contains("session $0.0200, 2 turn(s)"), "{stdout}");
+
+    let out = dir.cli_env(&["--json", "sessions"], &env);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sessions"][0]["status"], "stopped", "{v}");
+    assert_eq!(v["sessions"][0]["stop_reason"], "owner_exited", "{v}");
+
+    let out = dir.cli_env(&["fork", "w", "w2", "branch"], &env);
+    assert!(out.status.success());
+    let out = dir.cli_env(&["--json", "session", "history", "w2"], &env);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["entries"][1]["text"], "echo: branch", "{v}");
+
+    let out = dir.cli_env(&["spawn", "c", "CRASH"], &env);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "a turn that did not complete exits 5"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("c: failed"), "{stdout}");
+
+    let out = dir.cli_env(&["spawn", "bad name"], &env);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name"));
+}
