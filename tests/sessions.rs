@@ -352,3 +352,111 @@ async fn a_budget_covers_the_whole_delegation_tree() {
     c.close().await;
     assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
 }
+
+/// Claude Code as the orchestrator: its model delegates through clearctx's MCP tool to a
+/// worker (another real `claude`) whose turn exceeds its budget.
+#[test]
+fn claude_code_delegates_a_task_that_stops_at_its_budget() {
+    let model = MockModel::start(|r| {
+        if r.last_user_text_contains("ORCH-GO") {
+            return Some(if r.answers_tool() {
+                Reply::text("orchestrated")
+            } else {
+                Reply::tool_use(
+                    "mcp__clearctx__delegate_task",
+                    json!({"name": "worker", "task": "WORK-IT", "max_cost": 0.01, "preset": "read-only"}),
+                )
+            });
+        }
+        if r.last_user_text_contains("WORK-IT") {
+            return Some(Reply::text("worked hard").usage(200_000, 1000));
+        }
+        None
+    });
+    let dir = DataDir::new();
+    let orchestrator = claude::Claude::new(&model.url());
+    let bin = common::bin();
+    let claude_env = format!("CLEARCTX_CLAUDE_BIN={}", claude::claude_bin().display());
+    let timeout = std::time::Duration::from_secs(120);
+    orchestrator.run_ok(
+        &[
+            "mcp",
+            "add",
+            "clearctx",
+            "-s",
+            "user",
+            "-e",
+            &claude_env,
+            "--",
+            bin.to_str().unwrap(),
+            "serve",
+            "--home",
+            dir.path().to_str().unwrap(),
+        ],
+        timeout,
+    );
+    let out = orchestrator.run(
+        &[
+            "-p",
+            "ORCH-GO",
+            "--output-format",
+            "json",
+            "--allowedTools",
+            "mcp__clearctx__delegate_task",
+        ],
+        timeout,
+    );
+    let context = claude::describe(&out);
+    assert!(out.status.success(), "{context}");
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect(&context);
+    assert_eq!(result["result"], "orchestrated", "{context}");
+    // What the orchestrator's model was told by the tool.
+    let told = model
+        .requests()
+        .iter()
+        .flat_map(|r| r.tool_results())
+        .find(|t| t.name.as_deref() == Some("mcp__clearctx__delegate_task"))
+        .expect("the delegate_task result reached the model");
+    let told: serde_json::Value = serde_json::from_str(&told.content).expect("structured JSON");
+    assert_eq!(told["status"], "cost_exceeded", "{told}");
+    assert_eq!(told["session"]["created_by"], "orchestrator", "{told}");
+
+    let show = dir.cli_json(&["session", "show", "worker"]);
+    assert_eq!(show["task_status"], "cost_exceeded", "{show}");
+    assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
+}
+
+/// The CLI, as a person uses it, with the real `claude` as the worker.
+#[test]
+fn the_cli_drives_real_workers() {
+    let model = MockModel::start(|r| script(r).or_else(|| delegate_script(r)));
+    let rig = Rig::new(&model);
+    let run = |args: &[&str]| {
+        let out = rig.dir.cli_env(args, &rig.env);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, out) = run(&["spawn", "w", "TURN-ONE"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.starts_with("one done\n"),
+        "the reply streams first: {out}"
+    );
+    let (code, out) = run(&["send", "w", "TURN-TWO"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("two done") && out.contains("session $0.0150, 2 turn(s)"),
+        "{out}"
+    );
+    let (code, out) = run(&["fork", "w", "w2", "TURN-FORK"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("fork done"), "{out}");
+    let (code, out) = run(&["delegate", "d", "DELEGATE-EXPENSIVE", "--max-cost", "0.01"]);
+    assert_eq!(code, Some(5), "{out}");
+    assert!(out.contains("task d: cost_exceeded"), "{out}");
+    let (_, out) = run(&["sessions"]);
+    assert!(out.lines().count() == 3, "{out}");
+    assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
+}
