@@ -381,3 +381,42 @@ fn the_cli_streams_turns_and_resumes_between_commands() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("name"));
 }
+
+/// A session run by a server is reached from another process (the CLI) through the
+/// request queue; the server keeps running it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_talks_to_a_session_a_server_runs() {
+    let dir = DataDir::new();
+    let c = connect(&dir).await;
+    let r = c
+        .ok("spawn_session", json!({"name": "shared", "prompt": "hi"}))
+        .await;
+    let owner = r["session"]["owner_pid"].clone();
+    let env = fake_env();
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(common::bin())
+            .arg("--home")
+            .arg(&d)
+            .args(["send", "shared", "from the terminal"])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("echo: from the terminal"), "{stdout}");
+    assert!(
+        !stdout.contains("now stopped"),
+        "the server still runs it: {stdout}"
+    );
+    let s = c.ok("get_session_status", json!({"name": "shared"})).await;
+    assert_eq!(s["status"], "idle", "{s}");
+    assert_eq!(s["owner_pid"], owner);
+    assert_eq!(s["turns"], 2);
+    let status = dir.cli_json(&["status"]);
+    assert_eq!(status["sessions"]["idle"], 1, "{status}");
+    c.close().await;
+}

@@ -89,6 +89,9 @@ pub struct StatusReport {
     pub artifact_versions: i64,
     pub contracts: BTreeMap<String, i64>,
     pub unread_notifications: BTreeMap<String, i64>,
+    /// Sessions per status, and what they spent in total.
+    pub sessions: BTreeMap<String, i64>,
+    pub sessions_cost_usd: f64,
     /// Contracts not yet completed or failed, highest priority first.
     pub open_contracts: Vec<Contract>,
 }
@@ -314,6 +317,7 @@ impl Hub {
     }
 
     pub fn status(&self) -> Result<StatusReport> {
+        self.sessions.reap()?;
         let home = self.home.display().to_string();
         let db = self.store().path().display().to_string();
         self.query(|tx| {
@@ -338,6 +342,8 @@ impl Hub {
                 artifact_versions,
                 contracts: tx.contract_counts()?.into_iter().collect(),
                 unread_notifications: tx.unread_counts()?.into_iter().collect(),
+                sessions: tx.session_counts()?.into_iter().collect(),
+                sessions_cost_usd: tx.sessions_total_cost()?,
                 open_contracts: open,
             })
         })

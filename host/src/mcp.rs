@@ -33,7 +33,9 @@ transactions instead of chat. Publish results as versioned artifacts (artifact_p
 read them with artifact_get (reads are recorded), and assign work with contracts \
 (contract_create) whose dependencies resolve themselves: a contract becomes ready when the \
 contracts and artifacts it depends on exist, and its assignee finds it in team_check_inbox. \
-Call server_version first.";
+Run Claude Code workers with spawn_session / send_message, or hand off a bounded task with \
+delegate_task (preset, max_cost, max_turns); workers get these same tools under their own \
+name. Call server_version first.";
 
 /// Arguments of tools that take none.
 #[derive(Debug, Default, serde::Deserialize, JsonSchema)]

@@ -1364,6 +1364,19 @@ mod render {
                 .collect();
             let _ = writeln!(s, "unread     {}", unread.join(", "));
         }
+        if !st.sessions.is_empty() {
+            let counts: Vec<String> = st
+                .sessions
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "sessions   {} (${:.4} spent)",
+                counts.join(", "),
+                st.sessions_cost_usd
+            );
+        }
         if !st.open_contracts.is_empty() {
             let _ = write!(s, "\n{}", contracts(&st.open_contracts));
         }

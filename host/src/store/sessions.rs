@@ -450,4 +450,21 @@ impl Tx<'_> {
         )?
         .query_row([name], |r| r.get(0))?)
     }
+
+    /// Sessions per status.
+    pub(crate) fn session_counts(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT status, count(*) FROM sessions GROUP BY status ORDER BY status",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub(crate) fn sessions_total_cost(&self) -> Result<f64> {
+        Ok(self
+            .tx
+            .query_row("SELECT coalesce(sum(cost_usd), 0) FROM sessions", [], |r| {
+                r.get(0)
+            })?)
+    }
 }
