@@ -305,6 +305,26 @@ async fn bad_inputs_are_refused_and_change_nothing() {
             "stop_session or kill_session it first",
         ),
     ];
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        == b"0\n";
+    let mut cases = cases.to_vec();
+    if root && std::env::var_os("IS_SANDBOX").is_none() {
+        // Claude Code would refuse it; clearctx says so before starting anything.
+        cases.push((
+            "spawn_session",
+            json!({"name": "x", "permission_mode": "bypassPermissions"}),
+            "IS_SANDBOX=1",
+        ));
+        cases.push((
+            "delegate_task",
+            json!({"name": "x", "task": "t", "preset": "full"}),
+            "IS_SANDBOX=1",
+        ));
+    }
     for (tool, args, expected) in cases {
         let e = c.err(tool, args.clone()).await;
         assert!(e.contains(expected), "{tool} {args}: {e}");

@@ -176,8 +176,22 @@ impl Manager {
         })
     }
 
-    /// Starts the supervisor of a session this process has just claimed.
+    /// Starts the supervisor of a session this process has just claimed. If that fails
+    /// the session is marked failed, so it is not left `starting` with nobody running it.
     fn start(&self, name: &str) -> Result<()> {
+        let started = self.try_start(name);
+        if let Err(e) = &started {
+            let why = e.to_string();
+            self.write(|tx| {
+                tx.end_session_process(name, "failed", "spawn_failed", Some(&why), None)?;
+                let row = get_row(tx, name)?;
+                supervisor::end_requests(tx, &row, "failed", Some(&why), None)
+            })?;
+        }
+        started
+    }
+
+    fn try_start(&self, name: &str) -> Result<()> {
         let (row, how, budget, config) = self.read(|tx| {
             let row = get_row(tx, name)?;
             let how = match (&row.claude_session_id, &row.fork_from) {
