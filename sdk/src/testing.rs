@@ -18,12 +18,18 @@ use std::process::Command;
 use crate::{Value, Violation};
 
 fn clearctx() -> PathBuf {
-    std::env::var_os("CLEARCTX_BIN").map(PathBuf::from).unwrap_or_else(|| "clearctx".into())
+    std::env::var_os("CLEARCTX_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "clearctx".into())
 }
 
 /// Runs `clearctx plugin test <plugin> --json <args>` and returns its `result`.
 pub fn run(plugin: impl AsRef<Path>, args: &[&str]) -> Result<Value, String> {
-    let home = std::env::temp_dir().join(format!("clearctx-sdk-test-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let home = std::env::temp_dir().join(format!(
+        "clearctx-sdk-test-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     let out = Command::new(clearctx())
         .arg("--home")
         .arg(&home)
@@ -31,20 +37,39 @@ pub fn run(plugin: impl AsRef<Path>, args: &[&str]) -> Result<Value, String> {
         .arg(plugin.as_ref())
         .args(args)
         .output()
-        .map_err(|e| format!("cannot run `{}`: {e}; install clearctx or set CLEARCTX_BIN", clearctx().display()))?;
+        .map_err(|e| {
+            format!(
+                "cannot run `{}`: {e}; install clearctx or set CLEARCTX_BIN",
+                clearctx().display()
+            )
+        })?;
     let _ = std::fs::remove_dir_all(&home);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let parsed: Value = serde_json::from_str(&stdout)
-        .map_err(|_| format!("clearctx failed: {}{stdout}", String::from_utf8_lossy(&out.stderr)))?;
+    let parsed: Value = serde_json::from_str(&stdout).map_err(|_| {
+        format!(
+            "clearctx failed: {}{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
     if let Some(error) = parsed.get("error") {
-        return Err(error["message"].as_str().unwrap_or("clearctx failed").to_string());
+        return Err(error["message"]
+            .as_str()
+            .unwrap_or("clearctx failed")
+            .to_string());
     }
     Ok(parsed["result"].clone())
 }
 
 /// Validates `data` as `artifact_type` with the validator at `plugin`.
-pub fn validate(plugin: impl AsRef<Path>, artifact_type: &str, data: &Value) -> Result<Vec<Violation>, String> {
-    let result = run(plugin, &["--type", artifact_type, "--input", &data.to_string()])?;
+pub fn validate(
+    plugin: impl AsRef<Path>,
+    artifact_type: &str,
+    data: &Value,
+) -> Result<Vec<Violation>, String> {
+    let result = run(
+        plugin,
+        &["--type", artifact_type, "--input", &data.to_string()],
+    )?;
     Ok(result["violations"]
         .as_array()
         .into_iter()
@@ -60,20 +85,51 @@ pub fn validate(plugin: impl AsRef<Path>, artifact_type: &str, data: &Value) -> 
 }
 
 /// Evaluates `expression` against `context` with the condition at `plugin`.
-pub fn evaluate(plugin: impl AsRef<Path>, expression: &str, context: &Value) -> Result<bool, String> {
-    let result = run(plugin, &["--expression", expression, "--input", &context.to_string()])?;
-    result["result"].as_bool().ok_or_else(|| format!("no boolean in {result}"))
+pub fn evaluate(
+    plugin: impl AsRef<Path>,
+    expression: &str,
+    context: &Value,
+) -> Result<bool, String> {
+    let result = run(
+        plugin,
+        &["--expression", expression, "--input", &context.to_string()],
+    )?;
+    result["result"]
+        .as_bool()
+        .ok_or_else(|| format!("no boolean in {result}"))
 }
 
 /// Renders `template` with `variables` with the template plugin at `plugin`.
-pub fn render(plugin: impl AsRef<Path>, template: &str, variables: &Value) -> Result<String, String> {
-    let result = run(plugin, &["--template", template, "--input", &variables.to_string()])?;
-    result["text"].as_str().map(String::from).ok_or_else(|| format!("no text in {result}"))
+pub fn render(
+    plugin: impl AsRef<Path>,
+    template: &str,
+    variables: &Value,
+) -> Result<String, String> {
+    let result = run(
+        plugin,
+        &["--template", template, "--input", &variables.to_string()],
+    )?;
+    result["text"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| format!("no text in {result}"))
 }
 
 /// Runs the action at `plugin`; returns its commands, each with `allowed` per the
 /// capabilities its manifest requests.
-pub fn run_action(plugin: impl AsRef<Path>, config: &Value, context: &Value) -> Result<Vec<Value>, String> {
-    let result = run(plugin, &["--config", &config.to_string(), "--input", &context.to_string()])?;
+pub fn run_action(
+    plugin: impl AsRef<Path>,
+    config: &Value,
+    context: &Value,
+) -> Result<Vec<Value>, String> {
+    let result = run(
+        plugin,
+        &[
+            "--config",
+            &config.to_string(),
+            "--input",
+            &context.to_string(),
+        ],
+    )?;
     Ok(result["commands"].as_array().cloned().unwrap_or_default())
 }
