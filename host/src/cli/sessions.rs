@@ -26,6 +26,7 @@ pub struct SpawnArgs {
     pub name: String,
     /// First message (`-` reads it from stdin); without one the session starts idle
     pub prompt: Option<String>,
+    /// Claude model, e.g. `sonnet` [default: Claude Code's]
     #[arg(long)]
     pub model: Option<String>,
     /// Working directory of the worker (absolute)
@@ -43,10 +44,13 @@ pub struct SpawnArgs {
     /// Render this prompt template (e.g. `worker`) into the system prompt
     #[arg(long)]
     pub template: Option<String>,
+    /// The worker's role, for templates [default: worker]
     #[arg(long)]
     pub role: Option<String>,
+    /// Team of the session [default: $CLEARCTX_TEAM, else `default`]
     #[arg(long)]
     pub team: Option<String>,
+    /// Most model turns the session may take in total
     #[arg(long)]
     pub max_turns: Option<u32>,
     /// Budget in USD for the session and everything it delegates
@@ -238,7 +242,8 @@ pub fn spawn(hub: &Hub, a: SpawnArgs, json: bool) -> Result<Output> {
     };
     let mut p = printer(json);
     let r = hub.session_spawn(&req, p.as_mut().map(|f| f as &mut dyn FnMut(&HistoryEntry)))?;
-    Ok(turn_output(r, true))
+    let here = runs_here(&r);
+    Ok(turn_output(r, here))
 }
 
 pub fn send(hub: &Hub, name: String, message: String, json: bool) -> Result<Output> {
@@ -295,7 +300,8 @@ pub fn fork(
         &req,
         p.as_mut().map(|f| f as &mut dyn FnMut(&HistoryEntry)),
     )?;
-    Ok(turn_output(r, true))
+    let here = runs_here(&r);
+    Ok(turn_output(r, here))
 }
 
 pub fn control(hub: &Hub, name: String, kind: &str) -> Result<Output> {

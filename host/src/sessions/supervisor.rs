@@ -874,11 +874,17 @@ pub(crate) fn end_requests(
             ),
             "turn" => TurnOutcome::failed(
                 "failed",
-                format!(
-                    "session `{}` ended ({}) before this message was sent; resume_session and send it again",
-                    row.name,
-                    row.stop_reason.as_deref().unwrap_or("stopped")
-                ),
+                match (&row.last_error, row.status.as_str()) {
+                    (Some(e), "failed") => format!(
+                        "session `{}` failed before this message was sent: {e}",
+                        row.name
+                    ),
+                    _ => format!(
+                        "session `{}` ended ({}) before this message was sent; resume_session and send it again",
+                        row.name,
+                        row.stop_reason.as_deref().unwrap_or("stopped")
+                    ),
+                },
                 Some(row),
             ),
             _ => {
