@@ -39,15 +39,7 @@ impl DataDir {
 
     /// Runs `clearctx --home <dir> args…` as session `cli`.
     pub fn cli(&self, args: &[&str]) -> Output {
-        std::process::Command::new(bin())
-            .arg("--home")
-            .arg(self.path())
-            .args(args)
-            .env_remove("CLEARCTX_SESSION")
-            .env_remove("CLEARCTX_TEAM")
-            .env("CLEARCTX_CACHE_DIR", plugin_cache())
-            .output()
-            .expect("run clearctx")
+        self.cli_env(args, &[])
     }
 
     /// Runs `clearctx --home <dir> args…` with extra environment.

@@ -145,7 +145,13 @@ fn text_arg(flag: &str, text: String) -> Result<String> {
     Ok(s)
 }
 
-/// Prints a worker's output as it is recorded.
+/// Runs `call` with a follower that prints the worker's output as it is recorded (none
+/// with `--json`, where only the final JSON is printed).
+fn streamed<T>(json: bool, call: impl FnOnce(Option<&mut dyn FnMut(&HistoryEntry)>) -> T) -> T {
+    let mut p = printer(json);
+    call(p.as_mut().map(|f| f as &mut dyn FnMut(&HistoryEntry)))
+}
+
 fn printer(json: bool) -> Option<impl FnMut(&HistoryEntry)> {
     (!json).then_some(|e: &HistoryEntry| {
         let mut o = std::io::stdout().lock();
@@ -240,8 +246,7 @@ pub fn spawn(hub: &Hub, a: SpawnArgs, json: bool) -> Result<Output> {
         wait: Some(true),
         timeout_s: Some(sessions::MAX_TURN_TIMEOUT_S),
     };
-    let mut p = printer(json);
-    let r = hub.session_spawn(&req, p.as_mut().map(|f| f as &mut dyn FnMut(&HistoryEntry)))?;
+    let r = streamed(json, |f| hub.session_spawn(&req, f))?;
     let here = runs_here(&r);
     Ok(turn_output(r, here))
 }
@@ -253,12 +258,7 @@ pub fn send(hub: &Hub, name: String, message: String, json: bool) -> Result<Outp
         wait: Some(true),
         timeout_s: Some(sessions::MAX_TURN_TIMEOUT_S),
     };
-    let mut p = printer(json);
-    let r = hub.sessions().send(
-        hub.caller(),
-        &req,
-        p.as_mut().map(|f| f as &mut dyn FnMut(&HistoryEntry)),
-    )?;
+    let r = streamed(json, |f| hub.sessions().send(hub.caller(), &req, f))?;
     let here = runs_here(&r);
     Ok(turn_output(r, here))
 }
@@ -270,12 +270,7 @@ pub fn resume(hub: &Hub, name: String, message: Option<String>, json: bool) -> R
         wait: Some(true),
         timeout_s: Some(sessions::MAX_TURN_TIMEOUT_S),
     };
-    let mut p = printer(json);
-    let r = hub.sessions().resume(
-        hub.caller(),
-        &req,
-        p.as_mut().map(|f| f as &mut dyn FnMut(&HistoryEntry)),
-    )?;
+    let r = streamed(json, |f| hub.sessions().resume(hub.caller(), &req, f))?;
     let here = runs_here(&r);
     Ok(turn_output(r, here))
 }
@@ -294,12 +289,7 @@ pub fn fork(
         wait: Some(true),
         timeout_s: Some(sessions::MAX_TURN_TIMEOUT_S),
     };
-    let mut p = printer(json);
-    let r = hub.sessions().fork(
-        hub.caller(),
-        &req,
-        p.as_mut().map(|f| f as &mut dyn FnMut(&HistoryEntry)),
-    )?;
+    let r = streamed(json, |f| hub.sessions().fork(hub.caller(), &req, f))?;
     let here = runs_here(&r);
     Ok(turn_output(r, here))
 }
@@ -440,12 +430,7 @@ pub fn delegate(hub: &Hub, a: DelegateArgs, json: bool) -> Result<Output> {
         turn_timeout_s: None,
         timeout_s: Some(sessions::MAX_TURN_TIMEOUT_S),
     };
-    let mut p = printer(json);
-    let t = hub.sessions().delegate(
-        hub.caller(),
-        &req,
-        p.as_mut().map(|f| f as &mut dyn FnMut(&HistoryEntry)),
-    )?;
+    let t = streamed(json, |f| hub.sessions().delegate(hub.caller(), &req, f))?;
     Ok(task_output(t))
 }
 
@@ -457,12 +442,9 @@ pub fn task(hub: &Hub, c: TaskCommand, json: bool) -> Result<Output> {
                 message: text_arg("message", message)?,
                 timeout_s: Some(sessions::MAX_TURN_TIMEOUT_S),
             };
-            let mut p = printer(json);
-            hub.sessions().continue_task(
-                hub.caller(),
-                &req,
-                p.as_mut().map(|f| f as &mut dyn FnMut(&HistoryEntry)),
-            )?
+            streamed(json, |f| {
+                hub.sessions().continue_task(hub.caller(), &req, f)
+            })?
         }
         TaskCommand::Finish { name } => hub.sessions().finish_task(hub.caller(), &name)?,
         TaskCommand::Abort { name } => hub.sessions().abort_task(hub.caller(), &name)?,
