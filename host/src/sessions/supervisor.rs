@@ -76,6 +76,7 @@ struct Supervisor {
     child: Child,
     stdin: Option<ChildStdin>,
     stderr: Arc<Mutex<VecDeque<u8>>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
     current: Option<Current>,
     paused: bool,
     ending: Option<Ending>,
@@ -127,6 +128,7 @@ pub(crate) fn run(db: PathBuf, launch: Launch, rx: Receiver<Msg>, tx: Sender<Msg
         child,
         stdin: None,
         stderr: Arc::new(Mutex::new(VecDeque::new())),
+        stderr_reader: None,
         current: None,
         paused: false,
         ending: None,
@@ -141,7 +143,7 @@ pub(crate) fn run(db: PathBuf, launch: Launch, rx: Receiver<Msg>, tx: Sender<Msg
     std::thread::spawn(move || read_stdout(stdout, out_tx));
     let tail = sup.stderr.clone();
     let label = sup.name.clone();
-    std::thread::spawn(move || read_stderr(stderr, tail, &label));
+    sup.stderr_reader = Some(std::thread::spawn(move || read_stderr(stderr, tail, &label)));
     drop(tx);
     sup.main(rx);
 }
@@ -307,7 +309,15 @@ impl Supervisor {
         manager::ring();
     }
 
-    fn stderr_tail(&self) -> String {
+    fn stderr_tail(&mut self) -> String {
+        // The process is gone; let the reader take in its last words (a grandchild that
+        // still holds the pipe open must not keep us waiting).
+        if let Some(reader) = self.stderr_reader.take() {
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while !reader.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         let t = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
         let bytes: Vec<u8> = t.iter().copied().collect();
         String::from_utf8_lossy(&bytes).trim().to_string()
