@@ -143,7 +143,9 @@ pub(crate) fn run(db: PathBuf, launch: Launch, rx: Receiver<Msg>, tx: Sender<Msg
     std::thread::spawn(move || read_stdout(stdout, out_tx));
     let tail = sup.stderr.clone();
     let label = sup.name.clone();
-    sup.stderr_reader = Some(std::thread::spawn(move || read_stderr(stderr, tail, &label)));
+    sup.stderr_reader = Some(std::thread::spawn(move || {
+        read_stderr(stderr, tail, &label)
+    }));
     drop(tx);
     sup.main(rx);
 }
