@@ -369,7 +369,16 @@ fn claude_code_delegates_a_task_that_stops_at_its_budget() {
             });
         }
         if r.last_user_text_contains("WORK-IT") {
-            return Some(Reply::text("worked hard").usage(200_000, 1000));
+            // The worker's claude also has the user-scope clearctx the orchestrator's user
+            // registered; either way its calls must be attributed to the worker.
+            return Some(if r.answers_tool() {
+                Reply::text("worked hard").usage(200_000, 1000)
+            } else {
+                Reply::tool_use(
+                    "mcp__clearctx__artifact_publish",
+                    json!({"artifact_id": "work", "type": "json", "data": {"done": true}}),
+                )
+            });
         }
         None
     });
@@ -423,6 +432,8 @@ fn claude_code_delegates_a_task_that_stops_at_its_budget() {
 
     let show = dir.cli_json(&["session", "show", "worker"]);
     assert_eq!(show["task_status"], "cost_exceeded", "{show}");
+    let work = dir.cli_json(&["artifact", "get", "work"]);
+    assert_eq!(work["publisher"], "worker", "{work}");
     assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
 }
 

@@ -318,17 +318,8 @@ impl Manager {
         let deadline = Instant::now() + timeout;
         let mut last_reap = Instant::now();
         let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
-        let mut after = if follow.is_some() {
-            self.read(|tx| {
-                Ok(tx
-                    .session_messages(name, 0, 1)?
-                    .last()
-                    .map(|m| m.seq)
-                    .unwrap_or(0))
-            })?
-        } else {
-            0
-        };
+        // Output of this request's turn: what follows the user message it starts with.
+        let mut after: Option<i64> = None;
         loop {
             let (req, new) = self.read(|tx| {
                 let req = tx.session_request(id)?.ok_or_else(|| {
@@ -338,16 +329,18 @@ impl Manager {
                         "its session was deleted",
                     )
                 })?;
-                let new = if follow.is_some() {
-                    tx.session_messages(name, after, 10_000)?
-                } else {
-                    vec![]
+                if follow.is_some() && after.is_none() {
+                    after = tx.session_turn_start(name, id)?;
+                }
+                let new = match after {
+                    Some(a) if follow.is_some() => tx.session_messages(name, a, 10_000)?,
+                    _ => vec![],
                 };
                 Ok((req, new))
             })?;
             if let Some(f) = follow.as_mut() {
                 for m in new {
-                    after = m.seq;
+                    after = Some(m.seq);
                     f(&HistoryEntry::from(m));
                 }
             }

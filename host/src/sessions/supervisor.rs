@@ -770,7 +770,12 @@ impl Supervisor {
             }
             tx.set_session_request_running(id)?;
             tx.set_session_status(&name, "busy")?;
-            tx.append_session_message(&name, "user", &clip(message, HISTORY_TEXT_BYTES), None)?;
+            tx.append_session_message(
+                &name,
+                "user",
+                &clip(message, HISTORY_TEXT_BYTES),
+                Some(&json!({ "request_id": id })),
+            )?;
             Ok(None)
         });
         match refused {

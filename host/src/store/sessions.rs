@@ -467,4 +467,16 @@ impl Tx<'_> {
                 r.get(0)
             })?)
     }
+
+    /// The seq of the user message that started request `id`'s turn, once it has started.
+    pub(crate) fn session_turn_start(&self, name: &str, id: i64) -> Result<Option<i64>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT seq FROM session_messages
+                 WHERE name = ?1 AND role = 'user' AND json_extract(data, '$.request_id') = ?2",
+            )?
+            .query_row(params![name, id], |r| r.get(0))
+            .optional()?)
+    }
 }
