@@ -345,6 +345,7 @@ impl Manager {
                 }
             }
             if req.status == "done" || Instant::now() >= deadline {
+                tracing::debug!(session = %name, request = id, status = %req.status, "wait over");
                 return Ok(req);
             }
             if last_reap.elapsed() >= Duration::from_secs(1) {

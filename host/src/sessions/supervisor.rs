@@ -495,7 +495,12 @@ impl Supervisor {
                 }
                 Ok(())
             }),
-            Line::Result(result) => self.on_result(result),
+            Line::Result(result) => {
+                tracing::debug!(session = %name, "result line received");
+                let r = self.on_result(result);
+                tracing::debug!(session = %name, "result recorded");
+                r
+            }
             Line::ControlRequest {
                 request_id,
                 subtype,
@@ -786,6 +791,7 @@ impl Supervisor {
                     started: Instant::now(),
                 });
                 self.write_stdin(&protocol::user_turn(message));
+                tracing::debug!(session = %name, "turn written to claude");
             }
             Err(e) => log_err(&name, Err(e)),
         }
