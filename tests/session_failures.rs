@@ -440,3 +440,57 @@ async fn the_cli_talks_to_a_session_a_server_runs() {
     assert_eq!(status["sessions"]["idle"], 1, "{status}");
     c.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batch_spawn_delete_and_cleanup() {
+    let dir = DataDir::new();
+    let c = connect(&dir).await;
+    let r = c
+        .ok(
+            "batch_spawn",
+            json!({"sessions": [
+                {"name": "a", "prompt": "one"},
+                {"name": "b", "prompt": "two"},
+                {"name": "c", "prompt": "CRASH"},
+            ]}),
+        )
+        .await;
+    let statuses: Vec<&str> = r["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["completed", "completed", "failed"], "{r}");
+    assert_eq!(r["sessions"][1]["response"], "echo: two");
+    let e = c
+        .err(
+            "batch_spawn",
+            json!({"sessions": [{"name": "d"}, {"name": "d"}]}),
+        )
+        .await;
+    assert!(
+        e.contains("sessions[1].name") && e.contains("appears twice"),
+        "{e}"
+    );
+    let e = c
+        .err(
+            "batch_spawn",
+            json!({"sessions": [{"name": "e", "max_cost": 0}]}),
+        )
+        .await;
+    assert!(e.contains("sessions[0].max_cost"), "{e}");
+
+    let d = c
+        .ok("delete_session", json!({"name": "a", "force": true}))
+        .await;
+    assert_eq!(d["deleted"], "a");
+    let e = c.err("get_session_status", json!({"name": "a"})).await;
+    assert!(e.contains("does not exist"), "{e}");
+    // `c` failed and `b` is still running: only `c` is old and ended.
+    let removed = c.ok("cleanup_sessions", json!({"older_than_s": 0})).await;
+    assert_eq!(removed["removed"], json!(["c"]), "{removed}");
+    let l = c.ok("list_sessions", json!({})).await;
+    assert_eq!(l["count"], 1, "{l}");
+    c.close().await;
+}
