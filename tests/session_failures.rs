@@ -494,3 +494,36 @@ async fn batch_spawn_delete_and_cleanup() {
     assert_eq!(l["count"], 1, "{l}");
     c.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_template_plugin_renders_the_system_prompt() {
+    let dir = DataDir::new();
+    let c = connect(&dir).await;
+    let r = c
+        .ok(
+            "spawn_session",
+            json!({"name": "api-dev", "prompt": "SYSTEM?", "template": "worker", "role": "backend"}),
+        )
+        .await;
+    let prompt = r["response"].as_str().unwrap();
+    assert!(
+        prompt.contains("api-dev") && prompt.contains("backend"),
+        "{prompt}"
+    );
+    let e = c
+        .err(
+            "spawn_session",
+            json!({"name": "x", "prompt": "hi", "template": "nope"}),
+        )
+        .await;
+    assert!(e.contains("nope"), "{e}");
+    let e = c
+        .err(
+            "spawn_session",
+            json!({"name": "x", "template": "worker", "system_prompt": "s"}),
+        )
+        .await;
+    assert!(e.contains("not both"), "{e}");
+    assert_eq!(c.ok("list_sessions", json!({})).await["count"], 1);
+    c.close().await;
+}
