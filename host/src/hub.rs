@@ -19,7 +19,7 @@ use crate::ids::check_id;
 use crate::inbox::{self, CheckRequest, Inbox};
 use crate::plugins::{self, PluginHost};
 use crate::resolver;
-use crate::sessions::{self, HistoryEntry, Session, SpawnRequest, TurnReply};
+use crate::sessions::{self, HistoryEntry, SpawnRequest, TurnReply};
 use crate::store::{NewEvent, Store, Tx};
 
 /// Name of the database file inside the data dir.
@@ -394,10 +394,6 @@ impl Hub {
         out.template = None;
         out.system_prompt = Some(text);
         Ok(out)
-    }
-
-    pub fn session_get(&self, name: &str) -> Result<Session> {
-        self.sessions.get(name)
     }
 
     pub fn integrity_check(&self) -> Result<String> {

@@ -238,11 +238,11 @@ tools! {
 
     "get_session_status", sessions::NameRequest,
     "A session's status (starting, idle, busy, paused, stopped, failed), cost, turns, budget left, process, last error and stderr tail.",
-    |hub, req| hub.session_get(&req.name).map(|s| (format!("session `{}`: {} (${:.4}, {} turns)", s.name, s.status, s.cost_usd, s.turns), to_value(&s)));
+    |hub, req| hub.sessions().get(&req.name).map(|s| (format!("session `{}`: {} (${:.4}, {} turns)", s.name, s.status, s.cost_usd, s.turns), to_value(&s)));
 
     "get_last_output", sessions::NameRequest,
     "The final text of a session's last completed turn, with its status and cost.",
-    |hub, req| hub.session_get(&req.name).map(|s| (format!("session `{}`: last output", s.name), json!({ "name": s.name, "status": s.status, "last_output": s.last_output, "cost_usd": s.cost_usd, "turns": s.turns, "last_error": s.last_error })));
+    |hub, req| hub.sessions().get(&req.name).map(|s| (format!("session `{}`: last output", s.name), json!({ "name": s.name, "status": s.status, "last_output": s.last_output, "cost_usd": s.cost_usd, "turns": s.turns, "last_error": s.last_error })));
 
     "get_history", sessions::HistoryRequest,
     "A session's interaction history, oldest first: user messages, assistant replies and tool calls, tool results, turn results and errors. `after_seq` follows it.",

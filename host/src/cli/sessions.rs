@@ -337,7 +337,7 @@ pub fn list(hub: &Hub, req: sessions::ListRequest) -> Result<Output> {
 pub fn session(hub: &Hub, c: SessionCommand) -> Result<Output> {
     match c {
         SessionCommand::Show { name } => {
-            let s = hub.session_get(&name)?;
+            let s = hub.sessions().get(&name)?;
             let v = serde_json::to_value(&s).expect("sessions serialize");
             let mut text = String::new();
             for (k, val) in v.as_object().expect("an object") {
@@ -365,7 +365,7 @@ pub fn session(hub: &Hub, c: SessionCommand) -> Result<Output> {
             Ok(out(&json!({ "name": name, "entries": h }), text))
         }
         SessionCommand::Output { name } => {
-            let s = hub.session_get(&name)?;
+            let s = hub.sessions().get(&name)?;
             let text = s
                 .last_output
                 .clone()

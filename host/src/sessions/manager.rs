@@ -219,12 +219,7 @@ impl Manager {
         self.running()
             .insert(name.to_string(), Running { tx, thread });
         // Answer once the process runs (or could not start), not while it is `starting`.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
-        while Instant::now() < deadline && self.read(|tx| get_row(tx, name))?.status == "starting" {
-            seen = wait_bell(seen, Duration::from_millis(20));
-        }
-        Ok(())
+        self.wait_for_status(name, Duration::from_secs(10), |s| s != "starting")
     }
 
     fn launch(
@@ -302,7 +297,6 @@ impl Manager {
             turn_timeout: Duration::from_secs(
                 config.turn_timeout_s.unwrap_or(DEFAULT_TURN_TIMEOUT_S),
             ),
-            kind: row.kind.clone(),
         })
     }
 
@@ -407,13 +401,19 @@ impl Manager {
         self.wait(name, id, timeout, follow).map(Some)
     }
 
-    /// Waits (a bounded time) for a session's process to be recorded as ended.
-    fn wait_until_ended(&self, name: &str, timeout: Duration) -> Result<()> {
+    /// Waits (a bounded time) until the session's status satisfies `done`, reaping a dead
+    /// owner on the way so a gone process cannot keep it waiting.
+    fn wait_for_status(
+        &self,
+        name: &str,
+        timeout: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> Result<()> {
         let deadline = Instant::now() + timeout;
         let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
         let mut last_reap = Instant::now();
         while Instant::now() < deadline {
-            if !is_live(&self.read(|tx| get_row(tx, name))?.status) {
+            if done(&self.read(|tx| get_row(tx, name))?.status) {
                 break;
             }
             if last_reap.elapsed() >= Duration::from_secs(1) {
@@ -423,6 +423,11 @@ impl Manager {
             seen = wait_bell(seen, Duration::from_millis(50));
         }
         Ok(())
+    }
+
+    /// Waits (a bounded time) for a session's process to be recorded as ended.
+    fn wait_until_ended(&self, name: &str, timeout: Duration) -> Result<()> {
+        self.wait_for_status(name, timeout, |s| !is_live(s))
     }
 
     /// Starts a session (and its first turn, when there is a prompt).
@@ -849,10 +854,8 @@ impl Manager {
     }
 
     fn task_reply(&self, reply: TurnReply) -> Result<TaskReply> {
+        // The task status itself was recorded with the turn's outcome.
         let status = reply.status.clone();
-        if reply.outcome.is_some() {
-            self.write(|tx| tx.set_session_task_status(&reply.name, &status))?;
-        }
         let session = self.read(|tx| get(tx, &reply.name))?;
         let o = reply
             .outcome

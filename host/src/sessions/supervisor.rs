@@ -50,7 +50,6 @@ pub(crate) struct Launch {
     pub env_remove: Vec<&'static str>,
     pub work_dir: Option<PathBuf>,
     pub turn_timeout: Duration,
-    pub kind: String,
 }
 
 /// Why the process is ending, decided by the first thing that ended it.
@@ -113,10 +112,7 @@ pub(crate) fn run(db: PathBuf, launch: Launch, rx: Receiver<Msg>, tx: Sender<Msg
                 error: Some(error),
                 turn_status: "failed",
             };
-            log_err(
-                &name,
-                finish(&mut store, &name, &launch.kind, &ending, None, ""),
-            );
+            log_err(&name, finish(&mut store, &name, &ending, None, ""));
             manager::ring();
             return;
         }
@@ -230,9 +226,17 @@ impl Supervisor {
         manager::ring();
         self.poll();
         let mut got_eof = false;
+        let mut last_poll = Instant::now();
         loop {
-            match rx.recv_timeout(POLL) {
-                Ok(Msg::Line(line)) => self.on_line(&line),
+            let msg = rx.recv_timeout(POLL);
+            // A busy turn streams many lines; look at the queue and budget on a wake-up, once
+            // a turn has ended, or every POLL, not after every line.
+            let mut due = !matches!(msg, Ok(Msg::Line(_)));
+            match msg {
+                Ok(Msg::Line(line)) => {
+                    self.on_line(&line);
+                    due |= self.current.is_none();
+                }
                 Ok(Msg::TooLong) => self.fail(
                     "output_too_large",
                     format!(
@@ -261,7 +265,10 @@ impl Supervisor {
                 Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            self.poll();
+            if due || last_poll.elapsed() >= POLL {
+                last_poll = Instant::now();
+                self.poll();
+            }
             if let Some(at) = self.kill_at
                 && Instant::now() >= at
             {
@@ -299,14 +306,7 @@ impl Supervisor {
         let current = self.current.take().map(|c| c.request_id);
         log_err(
             &name,
-            finish(
-                &mut self.store,
-                &name,
-                &self.launch.kind,
-                &ending,
-                current,
-                &tail,
-            ),
+            finish(&mut self.store, &name, &ending, current, &tail),
         );
         manager::ring();
     }
@@ -590,13 +590,7 @@ impl Supervisor {
                     "subtype": r.subtype, "permission_denials": r.permission_denials,
                 })),
             )?;
-            if let Some(c) = &current {
-                tx.finish_session_request(c.request_id, &to_json(&outcome))?;
-            }
-            // A delegated task's status is the last turn's, recorded with it.
-            if row.kind == "delegate" {
-                tx.set_session_task_status(&name, status)?;
-            }
+            record_outcome(tx, &row, current.as_ref().map(|c| c.request_id), &outcome)?;
             tx.set_session_status(&name, if paused { "paused" } else { "idle" })?;
             event(
                 tx,
@@ -614,11 +608,6 @@ impl Supervisor {
             Ok(refusal)
         })?;
         if let Some((status, why)) = stop_for_budget {
-            let reason = if status == "cost_exceeded" {
-                "cost_exceeded"
-            } else {
-                "turns_exceeded"
-            };
             self.store.write(|tx| {
                 let row = super::get_row(tx, &name)?;
                 event(
@@ -632,9 +621,9 @@ impl Supervisor {
             })?;
             self.stop(Ending {
                 status: "stopped",
-                stop_reason: reason,
+                stop_reason: status,
                 error: Some(why),
-                turn_status: status_static(status),
+                turn_status: status,
             });
         }
         Ok(())
@@ -770,7 +759,7 @@ impl Supervisor {
             let b = budget(tx, &row)?;
             if let Some((status, why)) = b.refusal(&row) {
                 let outcome = TurnOutcome::failed(status, why, Some(&row));
-                tx.finish_session_request(id, &to_json(&outcome))?;
+                record_outcome(tx, &row, Some(id), &outcome)?;
                 return Ok(Some(()));
             }
             tx.set_session_request_running(id)?;
@@ -798,16 +787,6 @@ impl Supervisor {
     }
 }
 
-fn status_static(s: &str) -> &'static str {
-    match s {
-        "cost_exceeded" => "cost_exceeded",
-        "turns_exceeded" => "turns_exceeded",
-        "completed" => "completed",
-        "needs_input" => "needs_input",
-        _ => "failed",
-    }
-}
-
 fn to_json(o: &TurnOutcome) -> serde_json::Value {
     serde_json::to_value(o).expect("outcomes serialize")
 }
@@ -817,18 +796,16 @@ fn to_json(o: &TurnOutcome) -> serde_json::Value {
 fn finish(
     store: &mut Store,
     name: &str,
-    kind: &str,
     ending: &Ending,
     running: Option<i64>,
     stderr_tail: &str,
 ) -> Result<()> {
-    store.write(|tx| finish_tx(tx, name, kind, ending, running, stderr_tail))
+    store.write(|tx| finish_tx(tx, name, ending, running, stderr_tail))
 }
 
 fn finish_tx(
     tx: &Tx<'_>,
     name: &str,
-    _kind: &str,
     ending: &Ending,
     running: Option<i64>,
     stderr_tail: &str,
@@ -851,9 +828,6 @@ fn finish_tx(
         ending.error.as_deref(),
         running,
     )?;
-    if row.kind == "delegate" && running.is_some() {
-        tx.set_session_task_status(name, ending.turn_status)?;
-    }
     if ending.status == "failed" {
         let why = ending
             .error
@@ -915,7 +889,24 @@ pub(crate) fn end_requests(
                 continue;
             }
         };
-        tx.finish_session_request(req.id, &to_json(&outcome))?;
+        record_outcome(tx, row, Some(req.id), &outcome)?;
+    }
+    Ok(())
+}
+
+/// Gives a turn its outcome. A delegated task's status is its last turn's, recorded in the
+/// same transaction so it survives the owner being killed right after.
+fn record_outcome(
+    tx: &Tx<'_>,
+    row: &SessionRow,
+    request: Option<i64>,
+    outcome: &TurnOutcome,
+) -> Result<()> {
+    if let Some(id) = request {
+        tx.finish_session_request(id, &to_json(outcome))?;
+    }
+    if row.kind == "delegate" {
+        tx.set_session_task_status(&row.name, &outcome.status)?;
     }
     Ok(())
 }
