@@ -53,7 +53,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let home = resolve_home(cli.home.as_deref())?;
     if let Command::Serve = cli.command {
         // A plain Claude Code session that starts the server is the orchestrator.
-        let hub = Arc::new(Hub::open(&home, Caller::from_env("orchestrator")?)?);
+        let hub = Arc::new(Hub::open(
+            &home,
+            Caller::from_env(clearctx::mcp::ORCHESTRATOR)?,
+        )?);
         tracing::info!(data_dir = %home.display(), caller = %hub.caller().session, "serving MCP on stdio");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -9,8 +9,8 @@ use std::time::SystemTime;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
-    Tool,
+    ListToolsResult, MetaObject, PaginatedRequestParams, ProtocolVersion, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
@@ -27,6 +27,8 @@ use crate::inbox;
 use crate::sessions::{self, TaskReply, TurnReply};
 
 pub const SERVER_NAME: &str = "clearctx";
+/// The identity of a server that no worker name was given to.
+pub const ORCHESTRATOR: &str = "orchestrator";
 
 const INSTRUCTIONS: &str = "clearctx coordinates a team of Claude Code sessions through \
 transactions instead of chat. Publish results as versioned artifacts (artifact_publish), \
@@ -35,7 +37,9 @@ read them with artifact_get (reads are recorded), and assign work with contracts
 contracts and artifacts it depends on exist, and its assignee finds it in team_check_inbox. \
 Run Claude Code workers with spawn_session / send_message, or hand off a bounded task with \
 delegate_task (preset, max_cost, max_turns); workers get these same tools under their own \
-name. Call server_version first.";
+name. Call server_version first. The tools for everyday work are loaded from the start; \
+the rest (artifact history and diffs, pausing, forking or stopping workers, plugins) are \
+found by searching for clearctx and what you want to do.";
 
 /// Arguments of tools that take none.
 #[derive(Debug, Default, serde::Deserialize, JsonSchema)]
@@ -53,10 +57,23 @@ pub struct PluginIdRequest {
     pub plugin: String,
 }
 
+/// Who a server speaks for: the orchestrator (a plain Claude Code session, or the CLI's
+/// user) or one worker that clearctx started (`CLEARCTX_SESSION` set by clearctx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Orchestrator,
+    Worker,
+}
+
 /// One tool: how it is listed and how it is called.
 struct ToolDef {
     name: &'static str,
     description: &'static str,
+    /// Words a model's tool search should find it by (Claude Code's `anthropic/searchHint`).
+    hint: &'static str,
+    /// Whose first turn needs it: Claude Code defers every other tool behind its tool
+    /// search, so these are listed with `anthropic/alwaysLoad`.
+    core_for: &'static [Audience],
     schema: fn() -> Value,
     call: fn(&Server, Value) -> ToolOutput,
 }
@@ -121,11 +138,13 @@ fn to_value<T: Serialize>(v: &T) -> Value {
 }
 
 macro_rules! tools {
-    ($( $name:literal, $args:ty, $desc:literal, |$hub:ident, $req:ident| $body:expr; )*) => {
+    ($( $name:literal [$($core:ident),*] $hint:literal, $args:ty, $desc:literal, |$hub:ident, $req:ident| $body:expr; )*) => {
         const TOOLS: &[ToolDef] = &[
             $(ToolDef {
                 name: $name,
                 description: $desc,
+                hint: $hint,
+                core_for: &[$(Audience::$core),*],
                 schema: schema_of::<$args>,
                 call: |server, args| {
                     let $req: $args = parse($name, args)?;
@@ -140,147 +159,147 @@ macro_rules! tools {
 }
 
 tools! {
-    "artifact_publish", artifacts::PublishRequest,
+    "artifact_publish" [Orchestrator, Worker] "publish share save result output artifact version data", artifacts::PublishRequest,
     "Publish a new immutable version of an artifact (versions are numbered 1, 2, 3... per artifact). `data` is the JSON content; `derived_from` lists the exact input versions it was made from. Contracts waiting on this artifact become ready automatically.",
     |hub, req| hub.artifact_publish(&req).map(|v| (format!("published `{}` v{} ({})", v.artifact_id, v.version, v.artifact_type), to_value(&v)));
 
-    "artifact_get", artifacts::GetRequest,
+    "artifact_get" [Orchestrator, Worker] "read get fetch artifact result output latest version data", artifacts::GetRequest,
     "Read an artifact's latest version (or a given `version`) with its data. The read is recorded for artifact_readers and phase gates.",
     |hub, req| hub.artifact_get(&req).map(|v| (format!("`{}` v{} of {} ({})", v.artifact_id, v.version, v.latest_version, v.artifact_type), to_value(&v)));
 
-    "artifact_list", artifacts::ListRequest,
+    "artifact_list" [Orchestrator] "list browse find artifacts outputs results by type publisher", artifacts::ListRequest,
     "List artifacts with their latest version (no data), optionally filtered by type, publisher or team.",
     |hub, req| hub.artifact_list(&req).map(|list| (format!("{} artifact(s)", list.len()), json!({ "count": list.len(), "artifacts": list })));
 
-    "artifact_history", artifacts::ArtifactIdRequest,
+    "artifact_history" [] "history versions of an artifact changes over time lineage", artifacts::ArtifactIdRequest,
     "List every version of an artifact, oldest first, with publisher, summary, sha256 and lineage inputs (no data).",
     |hub, req| hub.artifact_history(&req.artifact_id).map(|list| (format!("`{}`: {} version(s)", req.artifact_id, list.len()), json!({ "artifact_id": req.artifact_id, "versions": list })));
 
-    "artifact_readers", artifacts::ArtifactIdRequest,
+    "artifact_readers" [] "who read an artifact readers seen latest", artifacts::ArtifactIdRequest,
     "Who read which version of an artifact, and whether each reader has seen the latest.",
     |hub, req| hub.artifact_readers(&req.artifact_id).map(|r| (format!("`{}`: {} reader(s)", r.artifact_id, r.readers.len()), to_value(&r)));
 
-    "artifact_diff", artifacts::DiffRequest,
+    "artifact_diff" [] "diff compare two versions of an artifact changes", artifacts::DiffRequest,
     "Structural JSON diff (RFC 6902 operations) between two versions of an artifact; defaults to the latest against the one before.",
     |hub, req| hub.artifact_diff(&req).map(|d| (format!("`{}` v{} -> v{}: {} added, {} removed, {} changed", d.artifact_id, d.from_version, d.to_version, d.added, d.removed, d.changed), to_value(&d)));
 
-    "artifact_types", NoArgs,
+    "artifact_types" [] "artifact types schema validator json schema", NoArgs,
     "The artifact types this data dir knows: the built-in ones and every type in use, with how many artifacts each has and what validates them.",
     |hub, req| hub.artifact_types().map(|t| (format!("{} type(s)", t.len()), json!({ "types": t })));
 
-    "contract_create", contracts::CreateRequest,
+    "contract_create" [Orchestrator, Worker] "assign work task job to a worker session dependencies create contract", contracts::CreateRequest,
     "Assign work to a session (any session may assign any other). The contract is `ready` at once when it has no unmet dependencies, else `pending` until the contracts it depends on complete and the artifacts it depends on reach `min_version`. Cycles and dependencies on missing contracts are refused. The assignee is notified in its inbox when the contract becomes ready.",
     |hub, req| hub.contract_create(&req).map(|c| (format!("contract `{}` created for {}: {}", c.contract_id, c.assignee, c.status.as_str()), to_value(&c)));
 
-    "contract_start", contracts::ContractIdRequest,
+    "contract_start" [Worker] "start begin work on an assigned contract task", contracts::ContractIdRequest,
     "Start a ready contract (ready -> in_progress). Its timeout, if any, starts counting now.",
     |hub, req| hub.contract_start(&req).map(|c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(&c)));
 
-    "contract_complete", contracts::CompleteRequest,
+    "contract_complete" [Worker] "complete finish done deliver assigned contract task", contracts::CompleteRequest,
     "Complete an in-progress contract. Refused until every required expected output has a version published since the contract became ready. Contracts depending on it become ready.",
     |hub, req| hub.contract_complete(&req).map(|c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(&c)));
 
-    "contract_fail", contracts::ReasonRequest,
+    "contract_fail" [Worker] "fail give up cannot do assigned contract task reason", contracts::ReasonRequest,
     "Mark an unfinished contract failed, with the reason. The assigner is notified.",
     |hub, req| hub.contract_fail(&req).map(|c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(&c)));
 
-    "contract_reopen", contracts::ReasonRequest,
+    "contract_reopen" [] "reopen redo retry contract task again reason", contracts::ReasonRequest,
     "Reopen a completed, failed or in-progress contract with a reason (counts against max_retries). It becomes ready again when its dependencies hold, and the assignee is notified with the reason.",
     |hub, req| hub.contract_reopen(&req).map(|c| (format!("contract `{}` reopened: {}", c.contract_id, c.status.as_str()), to_value(&c)));
 
-    "contract_get", contracts::ContractIdRequest,
+    "contract_get" [Worker] "contract task details dependencies inputs status history", contracts::ContractIdRequest,
     "One contract with its dependencies (and whether each holds), expected outputs and full history of events.",
     |hub, req| hub.contract_get(&req.contract_id).map(|c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(&c)));
 
-    "contract_list", contracts::ListRequest,
+    "contract_list" [Orchestrator] "list contracts tasks work assigned status progress", contracts::ListRequest,
     "List contracts, highest priority first, optionally filtered by assignee, assigner, status or team.",
     |hub, req| hub.contract_list(&req).map(|list| (format!("{} contract(s)", list.len()), json!({ "count": list.len(), "contracts": list })));
 
-    "team_check_inbox", inbox::CheckRequest,
+    "team_check_inbox" [Orchestrator, Worker] "inbox notifications messages unread what changed ready work", inbox::CheckRequest,
     "Unread notifications for the caller (or `recipient`): contracts that became ready, were reopened, failed or completed. Marks them read unless `mark_read` is false.",
     |hub, req| hub.inbox_check(&req).map(|i| (format!("{} unread notification(s) for {}", i.unread.len(), i.recipient), to_value(&i)));
 
-    "plugin_list", NoArgs,
+    "plugin_list" [] "plugins installed validators rules webassembly", NoArgs,
     "Installed and standard WebAssembly plugins: kinds, API version, enabled, the artifact types or templates each provides, granted capabilities and limits. Installing is a CLI act with the user's consent (`clearctx plugin add`).",
     |hub, req| hub.plugin_list().map(|list| (format!("{} plugin(s)", list.len()), json!({ "count": list.len(), "plugins": list })));
 
-    "plugin_info", PluginIdRequest,
+    "plugin_info" [] "plugin health limits failures details", PluginIdRequest,
     "One plugin in detail: health, limits, granted capabilities, recent failures and the most fuel, time and memory its calls used.",
     |hub, req| hub.plugin_info(&req.plugin).map(|d| (format!("plugin `{}`: {}", d.summary.id, d.health), to_value(&d)));
 
-    "spawn_session", sessions::SpawnRequest,
+    "spawn_session" [Orchestrator] "spawn start launch new worker session claude agent teammate", sessions::SpawnRequest,
     "Start a Claude Code worker: a long-lived `claude` process with this data dir's clearctx tools (it knows its own name). With a `prompt`, waits for the first turn's result (`wait: false` returns at once). `max_cost` (USD) and `max_turns` are enforced by clearctx, including for everything the worker delegates.",
     |hub, req| hub.session_spawn(&req, None).map(|r| turn(&r, "started"));
 
-    "send_message", sessions::SendRequest,
+    "send_message" [Orchestrator] "send message talk tell ask a worker session reply turn", sessions::SendRequest,
     "Send a message to a session and wait for its reply (`wait: false` queues it and returns). A stopped session is resumed first with its conversation. Returns the reply text, the turn's cost and turns, and the session's totals.",
     |hub, req| hub.sessions().send(hub.caller(), &req, None).map(|r| turn(&r, "answered"));
 
-    "resume_session", sessions::ResumeRequest,
+    "resume_session" [] "resume restart continue a stopped session worker", sessions::ResumeRequest,
     "Bring back a stopped or failed session (also after a server restart) with its conversation (`--resume`), or un-pause a paused one; optionally send a `message`.",
     |hub, req| hub.sessions().resume(hub.caller(), &req, None).map(|r| turn(&r, "resumed"));
 
-    "pause_session", sessions::NameRequest,
+    "pause_session" [] "pause hold a worker session", sessions::NameRequest,
     "Pause a session: its process stays, the turn it is on finishes, and later messages wait until resume_session.",
     |hub, req| hub.sessions().control(hub.caller(), &req.name, "pause").map(|s| (format!("session `{}`: {}", s.name, s.status), to_value(&s)));
 
-    "stop_session", sessions::NameRequest,
+    "stop_session" [] "stop end a worker session gracefully", sessions::NameRequest,
     "Stop a session gracefully: it finishes its current turn and its process exits. It stays resumable.",
     |hub, req| hub.sessions().control(hub.caller(), &req.name, "stop").map(|s| (format!("session `{}`: {}", s.name, s.status), to_value(&s)));
 
-    "kill_session", sessions::NameRequest,
+    "kill_session" [] "kill terminate a worker session now", sessions::NameRequest,
     "Kill a session's process at once (its current turn is lost). It stays resumable from its last completed turn.",
     |hub, req| hub.sessions().control(hub.caller(), &req.name, "kill").map(|s| (format!("session `{}`: {}", s.name, s.status), to_value(&s)));
 
-    "fork_session", sessions::ForkRequest,
+    "fork_session" [] "fork branch copy a worker session conversation", sessions::ForkRequest,
     "Branch a session: `new_name` continues the same conversation (`--fork-session`) while the original is left as it is. Optionally send the branch its first `message`.",
     |hub, req| hub.sessions().fork(hub.caller(), &req, None).map(|r| turn(&r, "forked"));
 
-    "get_session_status", sessions::NameRequest,
+    "get_session_status" [] "session status cost budget left worker health error", sessions::NameRequest,
     "A session's status (starting, idle, busy, paused, stopped, failed), cost, turns, budget left, process, last error and stderr tail.",
     |hub, req| hub.sessions().get(&req.name).map(|s| (format!("session `{}`: {} (${:.4}, {} turns)", s.name, s.status, s.cost_usd, s.turns), to_value(&s)));
 
-    "get_last_output", sessions::NameRequest,
+    "get_last_output" [] "last output reply answer result of a worker session", sessions::NameRequest,
     "The final text of a session's last completed turn, with its status and cost.",
     |hub, req| hub.sessions().get(&req.name).map(|s| (format!("session `{}`: last output", s.name), json!({ "name": s.name, "status": s.status, "last_output": s.last_output, "cost_usd": s.cost_usd, "turns": s.turns, "last_error": s.last_error })));
 
-    "get_history", sessions::HistoryRequest,
+    "get_history" [] "session history transcript conversation log worker", sessions::HistoryRequest,
     "A session's interaction history, oldest first: user messages, assistant replies and tool calls, tool results, turn results and errors. `after_seq` follows it.",
     |hub, req| hub.sessions().history(&req).map(|h| (format!("session `{}`: {} entries", req.name, h.len()), json!({ "name": req.name, "entries": h })));
 
-    "list_sessions", sessions::ListRequest,
+    "list_sessions" [Orchestrator] "list workers sessions team status cost budget", sessions::ListRequest,
     "Sessions with status, cost, turns and budget, optionally filtered by status, team or parent (the session that delegated them). Sessions of a server that died show as stopped.",
     |hub, req| hub.sessions().list(&req).map(|l| (format!("{} session(s)", l.len()), json!({ "count": l.len(), "sessions": l })));
 
-    "delete_session", sessions::DeleteRequest,
+    "delete_session" [] "delete remove a worker session", sessions::DeleteRequest,
     "Delete a session and its history. A running session is refused unless `force` (then it is killed first).",
     |hub, req| hub.sessions().delete(hub.caller(), &req).map(|s| (format!("session `{}` deleted", s.name), json!({ "deleted": s.name })));
 
-    "batch_spawn", sessions::BatchSpawnRequest,
+    "batch_spawn" [] "spawn start several many workers sessions at once parallel", sessions::BatchSpawnRequest,
     "Start several sessions at once; their first turns run side by side and the call waits for all of them. Each item is a spawn_session argument object; a failing item is reported in place.",
     |hub, req| hub.session_batch_spawn(&req).map(|l| (format!("{} session(s) started", l.len()), json!({ "count": l.len(), "sessions": l })));
 
-    "cleanup_sessions", sessions::CleanupRequest,
+    "cleanup_sessions" [] "cleanup remove old stopped sessions", sessions::CleanupRequest,
     "Delete stopped and failed sessions unchanged for `older_than_s` seconds (default 3600).",
     |hub, req| hub.sessions().cleanup(hub.caller(), &req).map(|n| (format!("{} session(s) removed", n.len()), json!({ "removed": n })));
 
-    "delegate_task", sessions::DelegateRequest,
+    "delegate_task" [Orchestrator, Worker] "delegate hand off subtask to a worker budget max cost preset", sessions::DelegateRequest,
     "Run a task in a new worker limited by a `preset` (read-only, review, edit, full, plan), `max_cost` (USD) and `max_turns`, and wait for it. `status` is completed, needs_input (it was refused tools: answer with continue_task), failed, cost_exceeded or turns_exceeded. A worker's budget also covers everything it delegates.",
     |hub, req| hub.sessions().delegate(hub.caller(), &req, None).map(|t| task(&t));
 
-    "continue_task", sessions::ContinueRequest,
+    "continue_task" [] "continue answer correct a delegated task worker", sessions::ContinueRequest,
     "Send a delegated worker a correction or an answer and wait for its next result (same statuses as delegate_task).",
     |hub, req| hub.sessions().continue_task(hub.caller(), &req, None).map(|t| task(&t));
 
-    "finish_task", sessions::NameRequest,
+    "finish_task" [] "finish end a delegated task result", sessions::NameRequest,
     "End a delegated task: its worker stops (resumable) and the final result is returned.",
     |hub, req| hub.sessions().finish_task(hub.caller(), &req.name).map(|t| task(&t));
 
-    "abort_task", sessions::NameRequest,
+    "abort_task" [] "abort cancel kill a delegated task", sessions::NameRequest,
     "Stop a delegated task at once (its worker is killed).",
     |hub, req| hub.sessions().abort_task(hub.caller(), &req.name).map(|t| task(&t));
 
-    "server_version", NoArgs,
+    "server_version" [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs,
     "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",
     |hub, req| Ok::<_, Error>(version_info(hub));
 }
@@ -311,8 +330,17 @@ pub fn tool_names() -> Vec<&'static str> {
     TOOLS.iter().map(|t| t.name).collect()
 }
 
-/// Every tool as MCP lists it.
-pub fn tools() -> Vec<Tool> {
+/// Names of the tools listed as always loaded for `audience`.
+pub fn core_tool_names(audience: Audience) -> Vec<&'static str> {
+    TOOLS
+        .iter()
+        .filter(|t| t.core_for.contains(&audience))
+        .map(|t| t.name)
+        .collect()
+}
+
+/// Every tool as MCP lists it to `audience`.
+pub fn tools(audience: Audience) -> Vec<Tool> {
     TOOLS
         .iter()
         .map(|t| {
@@ -320,7 +348,12 @@ pub fn tools() -> Vec<Tool> {
                 Value::Object(map) => map,
                 _ => Map::new(),
             };
-            Tool::new(t.name, t.description, Arc::new(schema))
+            let mut meta = Map::new();
+            meta.insert("anthropic/searchHint".into(), json!(t.hint));
+            if t.core_for.contains(&audience) {
+                meta.insert("anthropic/alwaysLoad".into(), json!(true));
+            }
+            Tool::new(t.name, t.description, Arc::new(schema)).with_meta(MetaObject(meta))
         })
         .collect()
 }
@@ -367,12 +400,20 @@ fn version_info(hub: &Hub) -> (String, Value) {
 #[derive(Clone)]
 pub struct Server {
     hub: Arc<Hub>,
+    audience: Audience,
 }
 
 impl Server {
     pub fn new(hub: Arc<Hub>) -> Server {
         STARTED.get_or_init(|| (SystemTime::now(), exe_mtime()));
-        Server { hub }
+        // clearctx starts its workers' servers with their own name; everyone else is the
+        // orchestrator.
+        let audience = if hub.caller().session == ORCHESTRATOR {
+            Audience::Orchestrator
+        } else {
+            Audience::Worker
+        };
+        Server { hub, audience }
     }
 
     /// Calls a tool by name without a transport; the server and tests share this path.
@@ -402,7 +443,7 @@ impl ServerHandler for Server {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(tools()))
+        Ok(ListToolsResult::with_all_items(tools(self.audience)))
     }
 
     async fn call_tool(
@@ -462,7 +503,7 @@ mod tests {
 
     #[test]
     fn no_tool_schema_has_a_boolean_subschema() {
-        for tool in tools() {
+        for tool in tools(Audience::Orchestrator) {
             let schema = Value::Object((*tool.input_schema).clone());
             assert_eq!(
                 crate::schema::find_boolean_subschema(&schema),
@@ -472,6 +513,27 @@ mod tests {
             );
             assert_eq!(schema["type"], "object", "tool {}", tool.name);
         }
+    }
+
+    #[test]
+    fn each_audience_has_a_small_core_and_every_tool_a_search_hint() {
+        for audience in [Audience::Orchestrator, Audience::Worker] {
+            let core = core_tool_names(audience);
+            assert!(core.contains(&"artifact_publish"), "{audience:?}: {core:?}");
+            assert!(
+                core.len() <= 12,
+                "{audience:?} loads too much up front: {core:?}"
+            );
+            for tool in tools(audience) {
+                let meta = tool.meta.as_ref().expect("every tool has _meta");
+                let hint = meta.0["anthropic/searchHint"].as_str().unwrap_or_default();
+                assert!(hint.split(' ').count() >= 3, "{}: hint `{hint}`", tool.name);
+                let always = meta.0.get("anthropic/alwaysLoad") == Some(&json!(true));
+                assert_eq!(always, core.contains(&tool.name.as_ref()), "{}", tool.name);
+            }
+        }
+        assert!(core_tool_names(Audience::Orchestrator).contains(&"delegate_task"));
+        assert!(core_tool_names(Audience::Worker).contains(&"contract_complete"));
     }
 
     #[test]

@@ -95,11 +95,36 @@ impl Request {
     }
 
     /// Whether the last message is a tool result (the model is mid-turn, after a tool call).
+    /// Claude Code 2.1.3xx puts `system`-role messages (environment, deferred tools) among
+    /// the turns; they are not the conversation's last word.
     pub fn answers_tool(&self) -> bool {
         self.body["messages"]
             .as_array()
-            .and_then(|m| m.last())
+            .and_then(|m| m.iter().rev().find(|m| m["role"] != "system"))
             .is_some_and(|m| Self::blocks(m).iter().any(|b| b["type"] == "tool_result"))
+    }
+
+    /// Every text block the CLI sent, in `system` (string or blocks) and in any message.
+    pub fn all_text(&self) -> String {
+        let mut out = match &self.body["system"] {
+            Value::String(s) => s.clone(),
+            other => other
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|b| b["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        for m in self.body["messages"].as_array().into_iter().flatten() {
+            for b in Self::blocks(m) {
+                if let Some(t) = b["text"].as_str() {
+                    out.push('\n');
+                    out.push_str(t);
+                }
+            }
+        }
+        out
     }
 
     /// Every `tool_result` in the conversation, oldest first.
