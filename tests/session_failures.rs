@@ -527,3 +527,79 @@ async fn a_template_plugin_renders_the_system_prompt() {
     assert_eq!(c.ok("list_sessions", json!({})).await["count"], 1);
     c.close().await;
 }
+
+/// A fake `claude` that replays a transcript the real CLI printed.
+fn replay_env(transcript: &str) -> Vec<(String, String)> {
+    let mut env = fake_env();
+    let path = format!(
+        "{}/../tests/fixtures/stream-json/{transcript}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    env.push(("FAKE_CLAUDE_TRANSCRIPT".to_string(), path));
+    env
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+/// What Claude Code 2.1.332 prints (new fields on every line, a tool call, `system/init`
+/// per turn, costs that also count earlier processes of the conversation) runs a session
+/// as it should: every turn completes and costs what the CLI says that turn cost.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorded_2_1_332_transcript_runs_a_session() {
+    let dir = DataDir::new();
+    let c = dir
+        .connect_with_env(None, &replay_env("claude-2.1.332.jsonl"))
+        .await;
+    let r = c
+        .ok("spawn_session", json!({"name": "rec", "prompt": "REPLAY"}))
+        .await;
+    assert_eq!(r["status"], "completed", "{r}");
+    assert_eq!(r["response"], "done reading", "{r}");
+    // 1000 input + 100 output tokens at that release's default model: $0.006 a request.
+    // The first turn called a tool, so it took two requests.
+    assert!(close(r["cost_usd"].as_f64().unwrap(), 0.012), "{r}");
+    assert_eq!(r["turns"], 2, "{r}");
+    for total in [0.018, 0.024] {
+        let r = c
+            .ok("send_message", json!({"name": "rec", "message": "REPLAY"}))
+            .await;
+        assert_eq!(r["status"], "completed", "{r}");
+        assert!(close(r["cost_usd"].as_f64().unwrap(), 0.006), "{r}");
+        assert!(close(r["session_cost_usd"].as_f64().unwrap(), total), "{r}");
+    }
+    let h = c.ok("get_history", json!({"name": "rec"})).await;
+    let entries = h["entries"].as_array().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["role"] == "assistant" && e["data"]["tool_uses"][0]["name"] == "Read"),
+        "{h}"
+    );
+    assert!(entries.iter().any(|e| e["role"] == "tool"), "{h}");
+    let s = c.ok("get_session_status", json!({"name": "rec"})).await;
+    assert_eq!(
+        (s["status"].as_str(), s["turns"].as_i64()),
+        (Some("idle"), Some(4)),
+        "{s}"
+    );
+    c.close().await;
+
+    // A process resumed by 2.1.332 reports the conversation's total ($0.018 after two
+    // earlier turns) on its first result; the turn itself cost $0.006.
+    let dir = DataDir::new();
+    let c = dir
+        .connect_with_env(None, &replay_env("claude-2.1.332-resumed.jsonl"))
+        .await;
+    let r = c
+        .ok(
+            "spawn_session",
+            json!({"name": "resumed", "prompt": "REPLAY"}),
+        )
+        .await;
+    assert_eq!(r["status"], "completed", "{r}");
+    assert!(close(r["cost_usd"].as_f64().unwrap(), 0.006), "{r}");
+    assert!(close(r["session_cost_usd"].as_f64().unwrap(), 0.006), "{r}");
+    c.close().await;
+}

@@ -37,8 +37,13 @@ pub(crate) struct TurnResult {
     pub errors: Vec<String>,
     /// Model round trips in this turn.
     pub num_turns: i64,
-    /// Cumulative for the process (it restarts at zero after `--resume`).
+    /// Cumulative: for the process up to Claude Code 2.1.2xx (it restarted at zero after
+    /// `--resume`), for the whole conversation since (a resumed process starts from what
+    /// the session had spent).
     pub total_cost_usd: f64,
+    /// What this turn cost, where the CLI says so (`model_usage_since_last_result`, from
+    /// 2.1.3xx): the sum of each model's `costUSD` since the previous result.
+    pub turn_cost_usd: Option<f64>,
     pub permission_denials: Vec<Value>,
     pub duration_ms: Option<i64>,
 }
@@ -109,6 +114,9 @@ pub(crate) fn parse(line: &str) -> Result<Line, String> {
                 .collect(),
             num_turns: v["num_turns"].as_i64().unwrap_or(0),
             total_cost_usd: v["total_cost_usd"].as_f64().unwrap_or(0.0),
+            turn_cost_usd: v["model_usage_since_last_result"]
+                .as_object()
+                .map(|models| models.values().filter_map(|m| m["costUSD"].as_f64()).sum()),
             permission_denials: v["permission_denials"]
                 .as_array()
                 .cloned()
@@ -183,6 +191,46 @@ mod tests {
             matches!(parse(tool), Ok(Line::ToolResults(v)) if v == vec![("t1".to_string(), "nope".to_string(), true)])
         );
         assert!(matches!(parse(r#"{"type":"keep_alive"}"#), Ok(Line::Other)));
+    }
+
+    /// Every line Claude Code 2.1.332 printed in a recorded session (a tool call, a turn
+    /// per `system/init`, many fields clearctx does not read) parses, with each turn's cost.
+    #[test]
+    fn parses_what_claude_2_1_332_prints() {
+        let recorded = include_str!("../../../tests/fixtures/stream-json/claude-2.1.332.jsonl");
+        let lines: Vec<Line> = recorded
+            .lines()
+            .map(|l| parse(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        let results: Vec<&TurnResult> = lines
+            .iter()
+            .filter_map(|l| match l {
+                Line::Result(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        // The first turn called a tool: two model requests at $0.006 each.
+        let seen: Vec<(i64, Option<f64>)> = results
+            .iter()
+            .map(|r| (r.num_turns, r.turn_cost_usd))
+            .collect();
+        assert_eq!(seen, [(2, Some(0.012)), (1, Some(0.006)), (1, Some(0.006))]);
+        assert!((results[2].total_cost_usd - 0.024).abs() < 1e-9);
+        assert!(lines.iter().any(|l| matches!(l, Line::ToolResults(_))));
+        assert!(
+            lines
+                .iter()
+                .any(|l| matches!(l, Line::Assistant { tool_uses, .. } if tool_uses.len() == 1))
+        );
+        let resumed =
+            include_str!("../../../tests/fixtures/stream-json/claude-2.1.332-resumed.jsonl");
+        let last = resumed.lines().last().unwrap();
+        let Ok(Line::Result(r)) = parse(last) else {
+            panic!("{last}")
+        };
+        // The conversation's total, across processes; the turn cost a third of it.
+        assert!((r.total_cost_usd - 0.018).abs() < 1e-9);
+        assert_eq!(r.turn_cost_usd, Some(0.006));
     }
 
     #[test]

@@ -524,12 +524,7 @@ impl Supervisor {
         let paused = self.paused;
         let stop_for_budget = self.store.write(|tx| {
             let row = super::get_row(tx, &name)?;
-            // total_cost_usd counts from the start of this process; add only what is new.
-            let delta = if r.total_cost_usd >= row.process_cost_usd {
-                r.total_cost_usd - row.process_cost_usd
-            } else {
-                r.total_cost_usd
-            };
+            let delta = turn_cost(&r, row.process_cost_usd);
             let text = r.text.clone().unwrap_or_default();
             let output = (!r.is_error).then(|| clip(&text, LAST_OUTPUT_BYTES));
             tx.add_session_usage(&name, delta, r.total_cost_usd, r.num_turns, output.as_deref())?;
@@ -653,17 +648,23 @@ impl Supervisor {
                 return;
             }
         };
-        // A turn in flight when the tree's budget ran out (a child spent it): stop now.
-        if self.current.is_some()
-            && self.ending.is_none()
+        // The tree's budget ran out (this session, a child or a sibling spent it). A turn
+        // in flight stops now, mid-turn; an idle process is let go, since no turn of it
+        // could run. Both stay resumable once someone raises the budget.
+        if self.ending.is_none()
             && let Some(("cost_exceeded", why)) = b.refusal(&row)
         {
-            self.kill_now(Ending {
+            let ending = Ending {
                 status: "stopped",
                 stop_reason: "cost_exceeded",
                 error: Some(why),
                 turn_status: "cost_exceeded",
-            });
+            };
+            if self.current.is_some() {
+                self.kill_now(ending);
+            } else {
+                self.stop(ending);
+            }
         }
         if let Some(c) = &self.current
             && c.started.elapsed() > self.launch.turn_timeout
@@ -784,6 +785,16 @@ impl Supervisor {
             }
             Err(e) => log_err(&name, Err(e)),
         }
+    }
+}
+
+/// What a turn cost. Where the CLI reports it, its own figure; else what is new in its
+/// running total since the previous result of this process (`seen`).
+fn turn_cost(r: &TurnResult, seen: f64) -> f64 {
+    match r.turn_cost_usd {
+        Some(cost) => cost.max(0.0),
+        None if r.total_cost_usd >= seen => r.total_cost_usd - seen,
+        None => r.total_cost_usd,
     }
 }
 
