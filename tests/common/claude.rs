@@ -14,7 +14,7 @@ pub fn claude_bin() -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root");
-    let bin = match std::env::var_os("CLEARCTX_TEST_CLAUDE") {
+    let bin = match std::env::var_os("CLEARCTX_TEST_CLAUDE").filter(|p| !p.is_empty()) {
         Some(path) => PathBuf::from(path),
         None => workspace.join(".cache/claude-code/node_modules/.bin/claude"),
     };
