@@ -214,3 +214,65 @@ fn claude_calls_clearctx_tools_through_mcp() {
         "{inbox}"
     );
 }
+
+/// What a model searches for, in a user's words, and the deferred tool it must find.
+const SEARCHES: &[(&str, &str)] = &[
+    ("pause a worker", "pause_session"),
+    ("branch a conversation", "fork_session"),
+    ("compare two versions of an artifact", "artifact_diff"),
+    ("answer a delegated task", "continue_task"),
+];
+
+#[test]
+fn a_model_finds_deferred_clearctx_tools_by_searching_in_plain_words() {
+    // Each request: the next search, then a plain answer once all were made.
+    let model = MockModel::start(|req| {
+        let searched = req.tool_results().len();
+        let deferring = req.tool_names().iter().any(|t| t == "ToolSearch");
+        Some(match SEARCHES.get(searched) {
+            Some((query, _)) if deferring => {
+                Reply::tool_use("ToolSearch", json!({"query": query, "max_results": 3}))
+            }
+            _ => Reply::text("searched"),
+        })
+    });
+    let dir = DataDir::new();
+    let claude = claude_with_clearctx(&model, &dir);
+    let out = claude.run(
+        &["-p", "Find the tools", "--output-format", "json"],
+        TIMEOUT,
+    );
+    let context = claude::describe(&out);
+    assert!(out.status.success(), "{context}");
+    let requests = model.requests();
+    if !requests[0].tool_names().iter().any(|t| t == "ToolSearch") {
+        // Claude Code 2.1.197 loads every MCP tool up front: nothing to search for.
+        let tools = requests[0].tool_names();
+        for tool in clearctx::mcp::tool_names() {
+            let name = format!("mcp__clearctx__{tool}");
+            assert!(tools.contains(&name), "{name} missing: {tools:?}");
+        }
+        return;
+    }
+    let results = requests.last().unwrap().tool_results();
+    assert_eq!(results.len(), SEARCHES.len(), "{context}");
+    // 2.1.332 answers with `tool_reference` blocks, best match first.
+    for ((query, tool), result) in SEARCHES.iter().zip(&results) {
+        assert_eq!(
+            result.content.lines().next(),
+            Some(format!("mcp__clearctx__{tool}").as_str()),
+            "searching for `{query}` did not find {tool} first: {}",
+            result.content
+        );
+    }
+    // Found tools are callable from then on.
+    let last = requests.last().unwrap().tool_names();
+    for (_, tool) in SEARCHES {
+        let name = format!("mcp__clearctx__{tool}");
+        assert!(
+            last.contains(&name),
+            "{name} not loaded after the search: {last:?}"
+        );
+    }
+    assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
+}

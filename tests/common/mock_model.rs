@@ -29,7 +29,8 @@ pub struct Request {
 pub struct ToolResult {
     pub tool_use_id: String,
     pub name: Option<String>,
-    /// The result's text (text blocks joined with newlines).
+    /// The result's text (text blocks joined with newlines; a `tool_reference` block, as
+    /// Claude Code's tool search answers, counts as the tool's name).
     pub content: String,
     pub is_error: bool,
 }
@@ -158,7 +159,7 @@ impl Request {
                     Value::String(s) => s.clone(),
                     Value::Array(parts) => parts
                         .iter()
-                        .filter_map(|p| p["text"].as_str())
+                        .filter_map(|p| p["text"].as_str().or(p["tool_name"].as_str()))
                         .collect::<Vec<_>>()
                         .join("\n"),
                     _ => String::new(),
