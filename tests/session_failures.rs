@@ -233,6 +233,9 @@ async fn pause_holds_messages_until_resumed() {
     c.close().await;
 }
 
+/// 2^63 seconds: past what any clock can add.
+const HUGE: u64 = 1 << 63;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_inputs_are_refused_and_change_nothing() {
     let dir = DataDir::new();
@@ -303,6 +306,48 @@ async fn bad_inputs_are_refused_and_change_nothing() {
             "delete_session",
             json!({"name": "one"}),
             "stop_session or kill_session it first",
+        ),
+        // A wait past any deadline is refused before a worker starts or a turn is paid for.
+        (
+            "spawn_session",
+            json!({"name": "x", "prompt": "hi", "timeout_s": HUGE}),
+            "timeout_s: 9223372036854775808 is out of range",
+        ),
+        (
+            "send_message",
+            json!({"name": "one", "message": "hi", "timeout_s": HUGE}),
+            "timeout_s",
+        ),
+        (
+            "resume_session",
+            json!({"name": "one", "message": "hi", "timeout_s": HUGE}),
+            "timeout_s",
+        ),
+        (
+            "fork_session",
+            json!({"name": "one", "new_name": "y", "message": "hi", "timeout_s": HUGE}),
+            "timeout_s",
+        ),
+        (
+            "delegate_task",
+            json!({"name": "x", "task": "t", "timeout_s": HUGE}),
+            "timeout_s",
+        ),
+        (
+            "continue_task",
+            json!({"name": "one", "message": "hi", "timeout_s": HUGE}),
+            "timeout_s",
+        ),
+        (
+            "batch_spawn",
+            json!({"sessions": [{"name": "x", "prompt": "hi"}, {"name": "y", "prompt": "hi", "timeout_s": HUGE}]}),
+            "sessions[1].timeout_s",
+        ),
+        // A budget no request fits in is refused at once, not after a wasted start.
+        (
+            "spawn_session",
+            json!({"name": "x", "prompt": "hi", "max_cost": 1e-10}),
+            "give at least $0.0001",
         ),
     ];
     let root = std::process::Command::new("id")

@@ -309,7 +309,10 @@ impl Manager {
         timeout: Duration,
         mut follow: Option<&mut dyn FnMut(&HistoryEntry)>,
     ) -> Result<RequestRow> {
-        let deadline = Instant::now() + timeout;
+        // Checked at the call's entry; a far deadline still must not panic.
+        let deadline = Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(MAX_WAIT_S));
         let mut last_reap = Instant::now();
         let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
         // Output of this request's turn: what follows the user message it starts with.
@@ -409,7 +412,10 @@ impl Manager {
         timeout: Duration,
         done: impl Fn(&str) -> bool,
     ) -> Result<()> {
-        let deadline = Instant::now() + timeout;
+        // Checked at the call's entry; a far deadline still must not panic.
+        let deadline = Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(MAX_WAIT_S));
         let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
         let mut last_reap = Instant::now();
         while Instant::now() < deadline {
@@ -538,6 +544,7 @@ impl Manager {
     ) -> Result<TurnReply> {
         check_id("name", &req.name)?;
         check_message("message", &req.message)?;
+        check_wait(req.timeout_s)?;
         self.reap()?;
         let (resumed, id) = self.write(|tx| {
             let row = get_row(tx, &req.name)?;
@@ -572,6 +579,7 @@ impl Manager {
         follow: Option<&mut dyn FnMut(&HistoryEntry)>,
     ) -> Result<TurnReply> {
         check_id("name", &req.name)?;
+        check_wait(req.timeout_s)?;
         if let Some(m) = &req.message {
             check_message("message", m)?;
         }
@@ -623,6 +631,7 @@ impl Manager {
     ) -> Result<TurnReply> {
         check_id("name", &req.name)?;
         check_id("new_name", &req.new_name)?;
+        check_wait(req.timeout_s)?;
         if let Some(m) = &req.message {
             check_message("message", m)?;
         }
@@ -774,6 +783,7 @@ impl Manager {
         follow: Option<&mut dyn FnMut(&HistoryEntry)>,
     ) -> Result<TaskReply> {
         check_message("task", &req.task)?;
+        check_wait(req.timeout_s)?;
         let preset = req.preset.unwrap_or(Preset::Edit);
         let spawn = SpawnRequest {
             name: req.name.clone(),
@@ -803,6 +813,7 @@ impl Manager {
     ) -> Result<TaskReply> {
         check_id("name", &req.name)?;
         check_message("message", &req.message)?;
+        check_wait(req.timeout_s)?;
         // Out of budget is the task's status, not an error of the call.
         let refusal = self.read(|tx| {
             let row = get_row(tx, &req.name)?;

@@ -36,6 +36,10 @@ pub const DEFAULT_TURN_TIMEOUT_S: u64 = 30 * 60;
 pub const MAX_TURN_TIMEOUT_S: u64 = 24 * 3600;
 /// How long a tool call waits for a turn by default before answering `running`.
 pub const DEFAULT_WAIT_S: u64 = 15 * 60;
+/// Longest a call may wait for a turn (the turn itself goes on after).
+pub const MAX_WAIT_S: u64 = 24 * 3600;
+/// The smallest budget clearctx takes: below it no model request fits.
+pub const MIN_BUDGET_USD: f64 = 0.0001;
 /// Statuses in which a session has (or is getting) a process.
 pub const LIVE: &[&str] = &["starting", "idle", "busy", "paused"];
 
@@ -562,6 +566,7 @@ pub fn budget(tx: &Tx<'_>, row: &SessionRow) -> Result<Budget> {
 /// Checks a spawn request before anything starts.
 pub fn check_spawn(req: &SpawnRequest) -> Result<()> {
     check_id("name", &req.name)?;
+    check_wait(req.timeout_s)?;
     check_opt_id("team", req.team.as_deref())?;
     check_opt_id("role", req.role.as_deref())?;
     if let Some(p) = &req.prompt {
@@ -617,6 +622,14 @@ pub fn check_spawn(req: &SpawnRequest) -> Result<()> {
             format!("{c} is not a budget: give a positive number of USD"),
         ));
     }
+    if let Some(c) = req.max_cost
+        && c < MIN_BUDGET_USD
+    {
+        return Err(Error::invalid(
+            "max_cost",
+            format!("${c} is less than any model request costs: give at least ${MIN_BUDGET_USD}"),
+        ));
+    }
     if req.max_turns == Some(0) {
         return Err(Error::invalid("max_turns", "must be at least 1"));
     }
@@ -635,6 +648,19 @@ pub fn check_spawn(req: &SpawnRequest) -> Result<()> {
         ));
     }
     check_permission_mode(req.permission_mode.unwrap_or(PermissionMode::Default))
+}
+
+/// A call's `timeout_s`: how long it waits before answering `running`.
+pub fn check_wait(timeout_s: Option<u64>) -> Result<()> {
+    match timeout_s {
+        Some(t) if t > MAX_WAIT_S => Err(Error::invalid(
+            "timeout_s",
+            format!(
+                "{t} is out of range 0..={MAX_WAIT_S} (seconds; the turn goes on after the wait)"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub fn check_message(field: &str, text: &str) -> Result<()> {
