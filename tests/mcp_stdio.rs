@@ -684,3 +684,29 @@ async fn cycles_through_other_contracts_are_impossible_to_create() {
     assert!(e.contains("already exists"), "{e}");
     c.close().await;
 }
+
+/// `clearctx … | head -1`: a reader that stops reading ends the command quietly, with no
+/// panic, for plain and `--json` output alike.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let dir = DataDir::new();
+    for args in [
+        &["contract", "list"][..],
+        &["--json", "status"],
+        &["completions", "bash"],
+    ] {
+        let mut child = std::process::Command::new(common::bin())
+            .arg("--home")
+            .arg(dir.path())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before anything is written
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

@@ -11,17 +11,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(matches!(cli.command, Command::Serve));
     if let Command::Completions { shell } = cli.command {
-        cli::completions(shell);
-        return ExitCode::SUCCESS;
+        return print_stdout(cli::completions(shell).trim_end());
     }
     let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Hub(e)) => {
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } })
+                let _ = print_stdout(
+                    &serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } })
+                        .to_string(),
                 );
             } else {
                 eprintln!("error: {e}");
@@ -71,18 +70,33 @@ fn run(cli: Cli) -> Result<(), Failure> {
     // Sessions this command started stop with it (they stay resumable).
     hub.sessions().shutdown();
     let output = output?;
-    if cli.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&output.json).expect("JSON serializes")
-        );
+    let text = if cli.json {
+        serde_json::to_string_pretty(&output.json).expect("JSON serializes")
     } else {
-        println!("{}", output.text);
+        output.text
+    };
+    if print_stdout(&text) != ExitCode::SUCCESS {
+        return Err(Failure::Exit(3));
     }
     if output.code != 0 {
         return Err(Failure::Exit(output.code));
     }
     Ok(())
+}
+
+/// Prints a command's output. A reader that stopped reading (`clearctx … | head -1`) ends
+/// the command quietly, as `ls` and `git` do; any other write failure is reported.
+fn print_stdout(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write the output: {e}");
+            ExitCode::from(3)
+        }
+    }
 }
 
 /// Logs go to stderr, never stdout: in `serve`, stdout is the MCP channel. `CLEARCTX_LOG`

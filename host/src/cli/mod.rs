@@ -859,13 +859,11 @@ fn plugin(hub: &Hub, command: PluginCommand) -> Result<Output> {
 }
 
 /// Writes a completion script for `shell` to stdout.
-pub fn completions(shell: clap_complete::Shell) {
-    clap_complete::generate(
-        shell,
-        &mut Cli::command(),
-        "clearctx",
-        &mut std::io::stdout(),
-    );
+/// The completion script for `shell`.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "clearctx", &mut script);
+    String::from_utf8_lossy(&script).into_owned()
 }
 
 /// Exit code for an error, as documented at the top of this module.
