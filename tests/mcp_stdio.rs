@@ -710,3 +710,94 @@ fn a_closed_pipe_ends_a_command_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
 }
+
+/// A well-formed call that cannot be done is a tool result with `isError` and the error as
+/// data the model can act on, the same shape the CLI prints with `--json`; only malformed
+/// calls (an unknown tool, arguments that do not match the schema) are JSON-RPC errors.
+#[tokio::test]
+async fn refusals_are_tool_results_with_detail_and_malformed_calls_are_protocol_errors() {
+    let dir = DataDir::new();
+    let c = dir.connect(None).await;
+    let bad_publish =
+        json!({"artifact_id": "spec", "type": "api-contract", "data": {"endpoints": 3}});
+    let r = c
+        .call_raw("artifact_publish", bad_publish.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.is_error, Some(true), "{r:?}");
+    let error = &r.structured_content.as_ref().unwrap()["error"];
+    assert_eq!(error["code"], "invalid_input", "{error}");
+    assert_eq!(error["plugin"], "std-json-schema", "{error}");
+    assert!(error["violations"][0]["path"].is_string(), "{error}");
+    assert!(
+        common::text_of(&r).contains("artifact_publish: data: not a valid"),
+        "{r:?}"
+    );
+
+    for (tool, args, code) in [
+        ("contract_get", json!({"contract_id": "nope"}), "not_found"),
+        (
+            "contract_create",
+            json!({"contract_id": "a b", "title": "t", "assignee": "x"}),
+            "invalid_input",
+        ),
+    ] {
+        let r = c.call_raw(tool, args).await.unwrap();
+        assert_eq!(r.is_error, Some(true), "{tool}: {r:?}");
+        assert_eq!(
+            r.structured_content.as_ref().unwrap()["error"]["code"],
+            code,
+            "{tool}: {r:?}"
+        );
+    }
+    c.ok(
+        "contract_create",
+        json!({"contract_id": "c1", "title": "t", "assignee": "x"}),
+    )
+    .await;
+    let r = c
+        .call_raw("contract_complete", json!({"contract_id": "c1"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.structured_content.as_ref().unwrap()["error"]["code"],
+        "conflict",
+        "{r:?}"
+    );
+
+    for (tool, args) in [
+        ("no_such_tool", json!({})),
+        ("contract_get", json!({"contract_id": 7})),
+        (
+            "contract_get",
+            json!({"contract_id": "c1", "surprise": true}),
+        ),
+    ] {
+        match c.call_raw(tool, args.clone()).await {
+            Err(rmcp::service::ServiceError::McpError(e)) => {
+                assert_eq!(e.code.0, -32602, "{tool} {args}: {e:?}")
+            }
+            other => panic!("{tool} {args}: not a JSON-RPC error: {other:?}"),
+        }
+    }
+    c.close().await;
+
+    // The CLI's --json prints the same detail.
+    let out = dir.cli(&[
+        "--json",
+        "artifact",
+        "publish",
+        "spec",
+        "--type",
+        "api-contract",
+        "--data",
+        r#"{"endpoints": 3}"#,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(printed["error"]["plugin"], "std-json-schema", "{printed}");
+    assert!(
+        printed["error"]["violations"][0]["message"].is_string(),
+        "{printed}"
+    );
+}

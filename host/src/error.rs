@@ -99,6 +99,28 @@ impl Error {
         }
     }
 
+    /// The error as data, the same on every surface: `code`, `message`, and what a caller
+    /// acts on (`field`; a rejected artifact's `violations` and `plugin`; a failed plugin's
+    /// `plugin` and `plugin_code`).
+    pub fn detail(&self) -> serde_json::Value {
+        let mut d = serde_json::json!({ "code": self.code(), "message": self.to_string() });
+        match self {
+            Error::Invalid { field, .. } => d["field"] = serde_json::json!(field),
+            Error::Rejected {
+                violations, plugin, ..
+            } => {
+                d["violations"] = serde_json::to_value(violations).unwrap_or_default();
+                d["plugin"] = serde_json::json!(plugin);
+            }
+            Error::Plugin { plugin, code, .. } => {
+                d["plugin"] = serde_json::json!(plugin);
+                d["plugin_code"] = serde_json::json!(code);
+            }
+            _ => {}
+        }
+        d
+    }
+
     /// Short machine-readable code, the same on every surface.
     pub fn code(&self) -> &'static str {
         match self.kind() {

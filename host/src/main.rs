@@ -18,10 +18,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Hub(e)) => {
             if json {
-                let _ = print_stdout(
-                    &serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } })
-                        .to_string(),
-                );
+                // The same shape as an MCP refusal's structured content.
+                let _ = print_stdout(&serde_json::json!({ "error": e.detail() }).to_string());
             } else {
                 eprintln!("error: {e}");
             }

@@ -46,8 +46,10 @@ found by searching for clearctx and what you want to do.";
 #[serde(deny_unknown_fields)]
 pub struct NoArgs {}
 
-/// A tool's headline for people and its structured JSON result.
-type ToolOutput = Result<(String, Value), McpError>;
+/// A tool's outcome: a headline for people and its structured JSON result, or the hub's
+/// refusal. The outer error is for calls that are malformed (unknown tool, arguments that
+/// do not match the schema): those are JSON-RPC errors, the rest are tool results.
+type ToolOutput = Result<Result<(String, Value), (String, Error)>, McpError>;
 
 /// Arguments of `plugin_info`.
 #[derive(Debug, serde::Deserialize, JsonSchema)]
@@ -105,32 +107,19 @@ fn parse<T: DeserializeOwned>(tool: &str, args: Value) -> Result<T, McpError> {
     })
 }
 
-fn hub_error(tool: &str, e: Error) -> McpError {
-    let mut data = json!({ "code": e.code() });
-    match &e {
-        Error::Rejected {
-            violations, plugin, ..
-        } => {
-            data["violations"] = to_value(violations);
-            data["plugin"] = json!(plugin);
-        }
-        Error::Plugin { plugin, code, .. } => {
-            data["plugin"] = json!(plugin);
-            data["plugin_code"] = json!(code);
-        }
-        _ => {}
-    }
-    let data = Some(data);
+/// What a call the hub could not carry out answers. A refusal (bad input, not found, wrong
+/// state, an invalid artifact, a failed plugin) is a tool result with `isError: true` and
+/// the error as structured data, so the model sees it and can act on it; a fault of
+/// clearctx itself is a JSON-RPC internal error.
+fn refusal(tool: &str, e: Error) -> Result<CallToolResult, McpError> {
     let message = format!("{tool}: {e}");
-    match e.kind() {
-        ErrorKind::Internal => {
-            tracing::error!(tool, error = %e, "tool failed");
-            McpError::internal_error(message, data)
-        }
-        // Not the caller's input; the plugin call log has the details.
-        ErrorKind::Plugin => McpError::internal_error(message, data),
-        _ => McpError::invalid_params(message, data),
+    if e.kind() == ErrorKind::Internal {
+        tracing::error!(tool, error = %e, "tool failed");
+        return Err(McpError::internal_error(message, Some(e.detail())));
     }
+    let mut result = CallToolResult::structured_error(json!({ "error": e.detail() }));
+    result.content = vec![ContentBlock::text(message)];
+    Ok(result)
 }
 
 fn to_value<T: Serialize>(v: &T) -> Value {
@@ -150,8 +139,8 @@ macro_rules! tools {
                     let $req: $args = parse($name, args)?;
                     let $hub = &*server.hub;
                     let _ = &$req;
-                    let (headline, value): (String, Value) = ($body).map_err(|e| hub_error($name, e))?;
-                    Ok((headline, value))
+                    let outcome: Result<(String, Value), Error> = $body;
+                    Ok(outcome.map_err(|e| ($name.to_string(), e)))
                 },
             },)*
         ];
@@ -456,9 +445,13 @@ impl ServerHandler for Server {
         let server = self.clone();
         // The hub blocks on SQLite (and may wait for another process's write lock), so it
         // runs off the async workers.
-        let (headline, value) = tokio::task::spawn_blocking(move || server.call(&name, args))
+        let outcome = tokio::task::spawn_blocking(move || server.call(&name, args))
             .await
             .map_err(|e| McpError::internal_error(format!("tool task failed: {e}"), None))??;
+        let (headline, value) = match outcome {
+            Ok(done) => done,
+            Err((tool, e)) => return refusal(&tool, e).map(Into::into),
+        };
         let mut result = CallToolResult::structured(value);
         // A headline for people, then the JSON for clients that read only `content`.
         let json = result

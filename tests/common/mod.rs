@@ -97,33 +97,57 @@ impl DataDir {
     }
 }
 
+/// The text blocks of a tool result, joined.
+pub fn text_of(result: &rmcp::model::CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub struct Client {
     pub service: RunningService<RoleClient, ()>,
 }
 
 impl Client {
-    /// Calls a tool; `Ok` holds its structured content, `Err` the error message.
+    /// Calls a tool; `Ok` holds its structured content, `Err` the error message, whether the
+    /// call was refused (a result with `isError`) or malformed (a JSON-RPC error).
     pub async fn call(&self, tool: &str, args: Value) -> Result<Value, String> {
+        match self.call_raw(tool, args).await {
+            Ok(result) if result.is_error == Some(true) => {
+                let detail = &result
+                    .structured_content
+                    .as_ref()
+                    .expect("structured error")["error"];
+                assert!(
+                    detail["code"].is_string() && detail["message"].is_string(),
+                    "{tool}: a refusal without its detail: {result:?}"
+                );
+                Err(text_of(&result))
+            }
+            Ok(result) => Ok(result
+                .structured_content
+                .expect("every tool returns structured content")),
+            Err(rmcp::service::ServiceError::McpError(e)) => Err(e.message.to_string()),
+            Err(other) => panic!("{tool}: transport failure: {other}"),
+        }
+    }
+
+    /// Calls a tool and returns what came back as it is.
+    pub async fn call_raw(
+        &self,
+        tool: &str,
+        args: Value,
+    ) -> Result<rmcp::model::CallToolResult, rmcp::service::ServiceError> {
         let args = match args {
             Value::Object(map) => map,
             Value::Null => Default::default(),
             other => panic!("tool arguments must be an object, not {other}"),
         };
         let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
-        match self.service.call_tool(params).await {
-            Ok(result) => {
-                assert_ne!(
-                    result.is_error,
-                    Some(true),
-                    "{tool} returned an error result: {result:?}"
-                );
-                Ok(result
-                    .structured_content
-                    .expect("every tool returns structured content"))
-            }
-            Err(rmcp::service::ServiceError::McpError(e)) => Err(e.message.to_string()),
-            Err(other) => panic!("{tool}: transport failure: {other}"),
-        }
+        self.service.call_tool(params).await
     }
 
     /// Calls a tool that must succeed.
