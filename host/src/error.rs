@@ -40,6 +40,16 @@ pub enum Error {
         plugin: String,
         violations: Vec<crate::plugins::Violation>,
     },
+    /// The database was written by a newer clearctx; it is left as it is.
+    #[error(
+        "`{}` was written by a newer clearctx (schema version {found}; this clearctx reads up to {supported}): nothing in it was changed; upgrade clearctx, or use another data dir (--home)",
+        path.display()
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
@@ -92,7 +102,7 @@ impl Error {
             Error::Invalid { .. } | Error::Rejected { .. } => ErrorKind::InvalidInput,
             Error::Plugin { .. } => ErrorKind::Plugin,
             Error::NotFound { .. } => ErrorKind::NotFound,
-            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::Conflict(_) | Error::NewerSchema { .. } => ErrorKind::Conflict,
             Error::DataDir { .. } | Error::Sqlite(_) | Error::Migration(_) | Error::Corrupt(_) => {
                 ErrorKind::Internal
             }

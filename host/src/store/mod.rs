@@ -29,11 +29,10 @@ pub use sessions::{MessageRow, RequestRow, SessionFilter, SessionRow};
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+const SCHEMAS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!("schema_v1.sql")),
-        M::up(include_str!("schema_v2.sql")),
-    ])
+    Migrations::new(SCHEMAS.iter().map(|sql| M::up(sql)).collect())
 }
 
 pub struct Store {
@@ -57,6 +56,15 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // A file from a newer clearctx is refused before anything here writes to it.
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > SCHEMAS.len() as i64 {
+            return Err(Error::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+                supported: SCHEMAS.len() as i64,
+            });
+        }
         // WAL lets readers run beside the one writer; FULL makes every commit durable.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -165,6 +173,33 @@ mod tests {
         assert_eq!(mode, "wal");
         assert_eq!(a.integrity_check().unwrap(), "ok");
         assert_eq!(migrations().pending_migrations(&b.conn).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_clearctx_is_refused_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clearctx.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 7;")
+                .unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let Err(e) = Store::open(&path) else {
+            panic!("a schema-7 file was opened")
+        };
+        let message = e.to_string();
+        assert!(
+            message.contains("newer clearctx") && message.contains("schema version 7"),
+            "{message}"
+        );
+        assert!(message.contains("nothing in it was changed"), "{message}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the refused file changed"
+        );
+        assert!(!dir.path().join("clearctx.db-wal").exists());
     }
 
     #[test]
