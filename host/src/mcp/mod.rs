@@ -2,7 +2,8 @@
 //!
 //! The only module that knows rmcp. Each tool is one row of the `tools!` table: its name,
 //! the hub request type that doubles as its JSON Schema, a description a model can act on,
-//! and the one hub call it makes. Stdout carries the protocol and nothing else.
+//! and the one hub call it makes. Stdout carries the protocol and nothing else; `framing`
+//! makes sure every line the client sends is answered.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -18,6 +19,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+
+mod framing;
 
 use crate::artifacts;
 use crate::contracts;
@@ -480,10 +483,12 @@ pub async fn serve(hub: Arc<Hub>) -> anyhow::Result<()> {
             }
         }
     });
-    let service = Server::new(hub)
-        .serve(rmcp::transport::stdio_pipes())
-        .await?;
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    let (transport, writer) = framing::guard(stdin, stdout);
+    let service = Server::new(hub).serve(transport).await?;
     let result = service.waiting().await;
+    // Every answer already made reaches the client before the server goes.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;
     // The workers this server runs stop with it (they stay resumable).
     let _ = tokio::task::spawn_blocking(move || hub_for_shutdown.sessions().shutdown()).await;
     result?;

@@ -1,0 +1,137 @@
+//! A hostile client over raw stdio: every line gets an answer with its `id` (or `null` when
+//! none can be read), and the server keeps serving after each.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::DataDir;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+
+/// `clearctx serve` driven line by line.
+struct Raw {
+    _child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+}
+
+impl Raw {
+    async fn start(dir: &DataDir) -> Raw {
+        let mut child = tokio::process::Command::new(common::bin())
+            .args(["serve", "--home"])
+            .arg(dir.path())
+            .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
+            .env_remove("CLEARCTX_SESSION")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut raw = Raw {
+            _child: child,
+            stdin,
+            lines,
+        };
+        raw.send(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "hostile", "version": "0"}}}).to_string()).await;
+        raw.reply().await;
+        raw.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string())
+            .await;
+        raw
+    }
+
+    async fn send(&mut self, line: &str) {
+        self.stdin.write_all(line.as_bytes()).await.unwrap();
+        self.stdin.write_all(b"\n").await.unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    /// The next line the server writes; panics if none comes within 30 s.
+    async fn reply(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(30), self.lines.next_line())
+            .await
+            .expect("the server answered within 30 s")
+            .unwrap()
+            .expect("the server is still running");
+        serde_json::from_str(&line).expect("the server writes JSON")
+    }
+
+    async fn call(&mut self, id: u64, tool: &str, args: Value) -> Value {
+        self.send(
+            &json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tool, "arguments": args}})
+            .to_string(),
+        )
+        .await;
+        self.reply().await
+    }
+}
+
+fn nested(depth: usize) -> String {
+    format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+#[tokio::test]
+async fn every_line_is_answered_with_its_id_and_the_server_keeps_serving() {
+    let dir = DataDir::new();
+    let mut s = Raw::start(&dir).await;
+    let cases: Vec<(String, Value, i64, &str)> = vec![
+        ("{not json".into(), Value::Null, -32700, "not valid JSON"),
+        (
+            r#"{"jsonrpc":"2.0","id":11,"method":"tools/call","params":[1,2]}"#.into(),
+            json!(11),
+            -32600,
+            "`params` must be an object",
+        ),
+        (
+            format!(
+                r#"{{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{{"name":"artifact_publish","arguments":{{"artifact_id":"deep","type":"json","data":{}}}}}}}"#,
+                nested(125)
+            ),
+            json!(12),
+            -32600,
+            "at most 100 levels",
+        ),
+        (
+            format!(
+                r#"{{"jsonrpc":"2.0","id":"thirteen","method":"tools/call","params":{{"name":"contract_create","arguments":{{"contract_id":"c","title":"t","assignee":"a","inputs":{}}}}}}}"#,
+                nested(10_000)
+            ),
+            json!("thirteen"),
+            -32600,
+            "at most 100 levels",
+        ),
+        (
+            format!(
+                r#"{{"jsonrpc":"2.0","id":14,"method":"tools/call","params":{{"name":"artifact_publish","arguments":{{"artifact_id":"big","type":"json","data":"{}"}}}}}}"#,
+                "x".repeat(17 * 1024 * 1024)
+            ),
+            json!(14),
+            -32600,
+            "at most 16777215 bytes",
+        ),
+    ];
+    for (line, id, code, says) in cases {
+        s.send(&line).await;
+        let r = s.reply().await;
+        assert_eq!(r["id"], id, "{r}");
+        assert_eq!(r["error"]["code"], code, "{r}");
+        let message = r["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+        // Still serving, and nothing was written by the refused line.
+        let ok = s.call(99, "artifact_list", json!({})).await;
+        assert_eq!(ok["id"], 99, "{ok}");
+        assert_eq!(ok["result"]["structuredContent"]["count"], 0, "{ok}");
+    }
+    // Nesting within the limit still works.
+    let r = s
+        .call(20, "artifact_publish", json!({"artifact_id": "ok", "type": "json", "data": serde_json::from_str::<Value>(&nested(90)).unwrap()}))
+        .await;
+    assert_eq!(r["result"]["structuredContent"]["version"], 1, "{r}");
+}
