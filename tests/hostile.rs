@@ -135,3 +135,107 @@ async fn every_line_is_answered_with_its_id_and_the_server_keeps_serving() {
         .await;
     assert_eq!(r["result"]["structuredContent"]["version"], 1, "{r}");
 }
+
+/// Stored values are capped (a reply can always be read back), and each refusal names the
+/// field that caused it.
+#[tokio::test]
+async fn stored_values_are_bounded_and_refusals_name_their_cause() {
+    let dir = DataDir::new();
+    let c = dir.connect(None).await;
+    let big = json!({"blob": "x".repeat(2 * 1024 * 1024)});
+    let e = c
+        .err(
+            "contract_create",
+            json!({"contract_id": "c", "title": "t", "assignee": "me", "inputs": big}),
+        )
+        .await;
+    assert!(
+        e.contains("inputs: is") && e.contains("the limit is 1048576"),
+        "{e}"
+    );
+    c.ok(
+        "contract_create",
+        json!({"contract_id": "c", "title": "t", "assignee": "me"}),
+    )
+    .await;
+    c.ok("contract_start", json!({"contract_id": "c"})).await;
+    let e = c
+        .err(
+            "contract_complete",
+            json!({"contract_id": "c", "result": big}),
+        )
+        .await;
+    assert!(e.contains("result: is"), "{e}");
+    let still = c.ok("contract_get", json!({"contract_id": "c"})).await;
+    assert_eq!(
+        still["status"], "in_progress",
+        "the refused completion changed nothing"
+    );
+    // `contract_get` has no `by` to ignore.
+    let e = c
+        .err("contract_get", json!({"contract_id": "c", "by": "someone"}))
+        .await;
+    assert!(e.contains("by"), "{e}");
+
+    c.ok(
+        "artifact_publish",
+        json!({"artifact_id": "a", "type": "json", "data": {}}),
+    )
+    .await;
+    let e = c
+        .err(
+            "artifact_diff",
+            json!({"artifact_id": "a", "to_version": 4294967295u64}),
+        )
+        .await;
+    assert!(
+        e.contains("to_version: artifact `a` has no version 4294967295"),
+        "{e}"
+    );
+
+    // An unknown template is the caller's mistake, said as such, with the known names.
+    let r = c
+        .call_raw(
+            "spawn_session",
+            json!({"name": "w", "template": "no-such-template"}),
+        )
+        .await
+        .unwrap();
+    let error = &r.structured_content.as_ref().unwrap()["error"];
+    assert_eq!(
+        (error["code"].as_str(), error["field"].as_str()),
+        (Some("invalid_input"), Some("template")),
+        "{error}"
+    );
+    assert!(
+        error["message"].as_str().unwrap().contains("worker"),
+        "{error}"
+    );
+    c.close().await;
+}
+
+/// The CLI reads at most what it could take, whatever is piped in.
+#[test]
+fn the_cli_refuses_oversized_input_before_holding_it() {
+    let dir = DataDir::new();
+    let out = std::process::Command::new(common::bin())
+        .args(["--home"])
+        .arg(dir.path())
+        .args([
+            "artifact",
+            "publish",
+            "big",
+            "--type",
+            "json",
+            "--data-file",
+            "/dev/zero",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--data-file: `/dev/zero` holds more than"),
+        "{stderr}"
+    );
+}

@@ -479,8 +479,9 @@ pub fn diff(tx: &Tx<'_>, req: &DiffRequest) -> Result<Diff> {
                 )
             })
     };
-    let old = load("from_version", from)?;
+    // `to` first: a bad `to_version` also makes the default `from` bad, and is the cause.
     let new = load("to_version", to)?;
+    let old = load("from_version", from)?;
     let patch = json_patch::diff(&old, &new);
     let (mut added, mut removed, mut changed) = (0, 0, 0);
     for op in patch.iter() {

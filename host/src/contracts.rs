@@ -20,7 +20,12 @@ use crate::store::{ContractFilter, Event, NewEvent, Tx};
 
 pub const MAX_TEXT_CHARS: usize = 16 * 1024;
 pub const MAX_DEPENDENCIES: usize = 256;
-/// A day; longer work should be split or re-armed.
+/// `inputs` and `result`, serialized: they are stored with their event and returned whole by
+/// `contract_get`, so a reply stays far below what a client reads in one line.
+pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
+/// Expected outputs and acceptance criteria per contract.
+pub const MAX_LIST_ITEMS: usize = 256;
+/// A week; longer work should be split or re-armed.
 pub const MAX_TIMEOUT_S: u64 = 7 * 24 * 3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -176,7 +181,15 @@ pub struct CreateRequest {
     pub team: Option<String>,
 }
 
-/// Arguments of `contract_start` and `contract_get`.
+/// Arguments of `contract_get`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetRequest {
+    /// ID of the contract.
+    pub contract_id: String,
+}
+
+/// Arguments of `contract_start`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractIdRequest {
@@ -319,6 +332,21 @@ fn check_text(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+fn check_value_size(field: &str, value: &Value) -> Result<()> {
+    let len = serde_json::to_vec(value)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if len > MAX_VALUE_BYTES {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "is {len} bytes; the limit is {MAX_VALUE_BYTES} (publish large data as an artifact and name it here)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn check_create(req: &CreateRequest) -> Result<()> {
     check_id("contract_id", &req.contract_id)?;
     check_id("assignee", &req.assignee)?;
@@ -331,10 +359,22 @@ fn check_create(req: &CreateRequest) -> Result<()> {
     if let Some(d) = &req.description {
         check_text("description", d)?;
     }
-    if let Some(inputs) = &req.inputs
-        && !inputs.is_object()
-    {
-        return Err(Error::invalid("inputs", "must be a JSON object"));
+    if let Some(inputs) = &req.inputs {
+        if !inputs.is_object() {
+            return Err(Error::invalid("inputs", "must be a JSON object"));
+        }
+        check_value_size("inputs", inputs)?;
+    }
+    for (field, n) in [
+        ("expected_outputs", req.expected_outputs.len()),
+        ("acceptance_criteria", req.acceptance_criteria.len()),
+    ] {
+        if n > MAX_LIST_ITEMS {
+            return Err(Error::invalid(
+                field,
+                format!("lists {n}; the limit is {MAX_LIST_ITEMS}"),
+            ));
+        }
     }
     if req.dependencies.len() > MAX_DEPENDENCIES {
         return Err(Error::invalid(
@@ -553,6 +593,9 @@ pub fn complete(tx: &Tx<'_>, caller: &Caller, req: &CompleteRequest) -> Result<(
     check_opt_id("by", req.by.as_deref())?;
     if let Some(s) = &req.summary {
         check_text("summary", s)?;
+    }
+    if let Some(r) = &req.result {
+        check_value_size("result", r)?;
     }
     let mut row = load(tx, &req.contract_id)?;
     if row.status != Status::InProgress {

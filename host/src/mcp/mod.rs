@@ -199,7 +199,7 @@ tools! {
     "Reopen a completed, failed or in-progress contract with a reason (counts against max_retries). It becomes ready again when its dependencies hold, and the assignee is notified with the reason.",
     |hub, req| hub.contract_reopen(&req).map(|c| (format!("contract `{}` reopened: {}", c.contract_id, c.status.as_str()), to_value(&c)));
 
-    "contract_get" [Worker] "contract task details dependencies inputs status history", contracts::ContractIdRequest,
+    "contract_get" [Worker] "contract task details dependencies inputs status history", contracts::GetRequest,
     "One contract with its dependencies (and whether each holds), expected outputs and full history of events.",
     |hub, req| hub.contract_get(&req.contract_id).map(|c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(&c)));
 

@@ -571,8 +571,30 @@ impl PluginHost {
     /// Renders template `name` with the plugin that provides it.
     pub fn render(&self, name: &str, variables: &Value) -> Result<(String, Receipt, String)> {
         let plugin = self.template_plugin(name)?;
-        let (text, receipt) = self.render_with(&plugin, name, variables)?;
-        Ok((text, receipt, plugin.id))
+        match self.render_with(&plugin, name, variables) {
+            Ok((text, receipt)) => Ok((text, receipt, plugin.id)),
+            // A name no plugin declares is the caller's mistake, not the plugin's failure.
+            Err(
+                e @ Error::Plugin {
+                    code: "plugin_invalid_input",
+                    ..
+                },
+            ) => {
+                let known = self.declared_templates(&plugin)?;
+                if known.iter().any(|t| t.name == name) {
+                    return Err(e);
+                }
+                let names: Vec<&str> = known.iter().map(|t| t.name.as_str()).collect();
+                Err(Error::invalid(
+                    "template",
+                    format!(
+                        "no template `{name}`; the templates are: {} (a template plugin adds more)",
+                        names.join(", ")
+                    ),
+                ))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub fn render_with(
