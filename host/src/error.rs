@@ -50,6 +50,16 @@ pub enum Error {
         found: i64,
         supported: i64,
     },
+    /// The database file could not be opened or first read (missing permissions, a
+    /// read-only file system, a directory in its place, a damaged file).
+    #[error(
+        "cannot open the database `{}`: {source}; the data dir and the file in it must be readable and writable by this user (choose another data dir with --home or CLEARCTX_HOME)",
+        path.display()
+    )]
+    OpenDatabase {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database migration failed: {0}")]
@@ -103,9 +113,11 @@ impl Error {
             Error::Plugin { .. } => ErrorKind::Plugin,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::Conflict(_) | Error::NewerSchema { .. } => ErrorKind::Conflict,
-            Error::DataDir { .. } | Error::Sqlite(_) | Error::Migration(_) | Error::Corrupt(_) => {
-                ErrorKind::Internal
-            }
+            Error::DataDir { .. }
+            | Error::OpenDatabase { .. }
+            | Error::Sqlite(_)
+            | Error::Migration(_)
+            | Error::Corrupt(_) => ErrorKind::Internal,
         }
     }
 

@@ -424,19 +424,41 @@ fn read_json_arg(name: &str, text: Option<&str>, file: Option<&PathBuf>) -> Resu
         (Some(text), _) => parse_json(&format!("--{name}"), text).map(Some),
         (None, Some(path)) => {
             let flag = format!("--{name}-file");
-            let mut text = String::new();
-            let read = if path.as_os_str() == "-" {
-                std::io::stdin().read_to_string(&mut text)
+            // Pretty-printed JSON of the largest data the hub takes fits in twice its size.
+            let limit = 2 * crate::artifacts::MAX_DATA_BYTES;
+            let text = if path.as_os_str() == "-" {
+                read_limited(std::io::stdin(), limit, &flag, "stdin")?
             } else {
-                std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+                let file = std::fs::File::open(path).map_err(|e| {
+                    Error::invalid(&flag, format!("cannot read `{}`: {e}", path.display()))
+                })?;
+                read_limited(file, limit, &flag, &format!("`{}`", path.display()))?
             };
-            read.map_err(|e| {
-                Error::invalid(&flag, format!("cannot read `{}`: {e}", path.display()))
-            })?;
             parse_json(&flag, &text).map(Some)
         }
         (None, None) => Ok(None),
     }
+}
+
+/// Reads at most `limit` bytes of UTF-8 text; more is refused before it is held in memory.
+pub(crate) fn read_limited(
+    reader: impl std::io::Read,
+    limit: usize,
+    flag: &str,
+    what: &str,
+) -> Result<String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::invalid(flag, format!("cannot read {what}: {e}")))?;
+    if bytes.len() > limit {
+        return Err(Error::invalid(
+            flag,
+            format!("{what} holds more than {limit} bytes, the most clearctx reads"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| Error::invalid(flag, format!("{what} is not UTF-8 text")))
 }
 
 /// What a command produced: the JSON (for `--json`), the text for people, and the exit

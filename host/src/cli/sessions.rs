@@ -3,7 +3,7 @@
 //! worker produces it (unless `--json`). A session this command had to start runs only
 //! while the command does; it is left `stopped` and resumable (`clearctx send` resumes it).
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -138,11 +138,13 @@ fn text_arg(flag: &str, text: String) -> Result<String> {
     if text != "-" {
         return Ok(text);
     }
-    let mut s = String::new();
-    std::io::stdin()
-        .read_to_string(&mut s)
-        .map_err(|e| Error::invalid(flag, format!("cannot read stdin: {e}")))?;
-    Ok(s)
+    // A message is at most MAX_MESSAGE_CHARS characters of up to 4 bytes each.
+    super::read_limited(
+        std::io::stdin(),
+        4 * sessions::MAX_MESSAGE_CHARS,
+        flag,
+        "stdin",
+    )
 }
 
 /// Runs `call` with a follower that prints the worker's output as it is recorded (none

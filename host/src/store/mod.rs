@@ -49,15 +49,22 @@ pub struct Tx<'a> {
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store> {
+        let cannot = |source| Error::OpenDatabase {
+            path: path.to_path_buf(),
+            source,
+        };
         let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        )
+        .map_err(cannot)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // A file from a newer clearctx is refused before anything here writes to it.
-        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(cannot)?;
         if found > SCHEMAS.len() as i64 {
             return Err(Error::NewerSchema {
                 path: path.to_path_buf(),
@@ -66,7 +73,9 @@ impl Store {
             });
         }
         // WAL lets readers run beside the one writer; FULL makes every commit durable.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // The first write: a read-only file or directory fails here.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(cannot)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
@@ -200,6 +209,23 @@ mod tests {
             "the refused file changed"
         );
         assert!(!dir.path().join("clearctx.db-wal").exists());
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_opened_is_named_with_the_cause_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clearctx.db");
+        std::fs::create_dir(&path).unwrap(); // a directory where the file should be
+        let Err(e) = Store::open(&path) else {
+            panic!("opened a directory")
+        };
+        let message = e.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(
+            message.contains("unable to open database file"),
+            "{message}"
+        );
+        assert!(message.contains("--home"), "{message}");
     }
 
     #[test]
