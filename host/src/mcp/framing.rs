@@ -347,6 +347,40 @@ mod tests {
         assert_eq!(check(s.as_bytes()), Verdict::Forward);
     }
 
+    /// Random bytes and mutations of a real request are judged without a panic, and what
+    /// is forwarded is JSON rmcp can read.
+    #[test]
+    fn mangled_lines_never_panic() {
+        let base = br#"{"jsonrpc":"2.0","id":"x-1","method":"tools/call","params":{"name":"artifact_publish","arguments":{"artifact_id":"a","data":{"k":[1,""]",{}]}}}}"#;
+        let mut seed = 0x5eed_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let mut m = base.to_vec();
+            for _ in 0..1 + next() % 4 {
+                if m.is_empty() {
+                    break;
+                }
+                let at = (next() % m.len() as u64) as usize;
+                match next() % 4 {
+                    0 => m.truncate(at.max(1)),
+                    1 => m[at] = (next() % 256) as u8,
+                    2 => m.insert(at, b"{[\"]}"[(next() % 5) as usize]),
+                    _ => {
+                        m.remove(at);
+                    }
+                };
+            }
+            if check(&m) == Verdict::Forward {
+                assert!(serde_json::from_slice::<Value>(&m).is_ok());
+            }
+        }
+    }
+
     #[tokio::test]
     async fn reads_an_oversized_line_to_its_end_keeping_only_its_start() {
         let mut input =

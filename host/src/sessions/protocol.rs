@@ -233,6 +233,33 @@ mod tests {
         assert_eq!(r.turn_cost_usd, Some(0.006));
     }
 
+    /// Mutations of every recorded line (cut short, bytes replaced) parse or are refused;
+    /// none panics.
+    #[test]
+    fn mangled_lines_never_panic() {
+        let recorded = include_str!("../../../tests/fixtures/stream-json/claude-2.1.332.jsonl");
+        let mut seed = 0x2026_1201_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for line in recorded.lines() {
+            let bytes = line.as_bytes();
+            for _ in 0..300 {
+                let mut m = bytes.to_vec();
+                let at = (next() % m.len() as u64) as usize;
+                match next() % 3 {
+                    0 => m.truncate(at),
+                    1 => m[at] = b"{}[]\\\":,0x"[(next() % 10) as usize],
+                    _ => m.insert(at, b'"'),
+                }
+                let _ = parse(&String::from_utf8_lossy(&m));
+            }
+        }
+    }
+
     #[test]
     fn refuses_what_is_not_a_message() {
         assert!(parse("Error: something broke").is_err());
