@@ -230,3 +230,32 @@ async fn sigkill_mid_burst_leaves_whole_versions_only() {
     ]);
     assert_eq!(next["version"], n + 1);
 }
+
+/// Eight processes starting together on a new data dir all open it (switching a new file to
+/// WAL does not wait on SQLite's busy handler, so they must take turns).
+#[test]
+fn processes_starting_together_on_a_new_data_dir_all_open_it() {
+    for _ in 0..50 {
+        let dir = DataDir::new();
+        let children: Vec<_> = (0..8)
+            .map(|_| {
+                std::process::Command::new(common::bin())
+                    .arg("--home")
+                    .arg(dir.path())
+                    .arg("status")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
