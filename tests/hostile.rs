@@ -239,3 +239,51 @@ fn the_cli_refuses_oversized_input_before_holding_it() {
         "{stderr}"
     );
 }
+
+/// The largest artifact there may be comes back in a reply a client can read: under the
+/// 16 MiB a line may be, although its JSON, quoted again as text, would be three times that.
+#[tokio::test]
+async fn the_largest_result_fits_in_a_readable_reply() {
+    let dir = DataDir::new();
+    let mut s = Raw::start(&dir).await;
+    let data = json!({"q": "\"".repeat(4_000_000)});
+    // A type no validator declares: the standard JSON Schema plugin runs out of fuel on
+    // data this size (plugin speed is an issue of its own).
+    let r = s
+        .call(
+            1,
+            "artifact_publish",
+            json!({"artifact_id": "big", "type": "big-blob", "data": data}),
+        )
+        .await;
+    assert_eq!(
+        r["result"]["structuredContent"]["version"],
+        1,
+        "{}",
+        &r.to_string()[..300.min(r.to_string().len())]
+    );
+    s.send(
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "artifact_get", "arguments": {"artifact_id": "big"}}})
+        .to_string(),
+    )
+    .await;
+    let line = tokio::time::timeout(Duration::from_secs(30), s.lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        line.len() < 16 * 1024 * 1024,
+        "a reply of {} bytes",
+        line.len()
+    );
+    let r: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(r["result"]["structuredContent"]["data"], data);
+    let text = r["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("too large to repeat as text"),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+}

@@ -44,6 +44,10 @@ name. Call server_version first. The tools for everyday work are loaded from the
 the rest (artifact history and diffs, pausing, forking or stopping workers, plugins) are \
 found by searching for clearctx and what you want to do.";
 
+/// The largest result also repeated as text in `content`; the largest reply is then about
+/// one copy of the largest result (8 MiB of artifact data), under the 16 MiB a line may be.
+const MAX_TEXT_COPY_BYTES: usize = 512 * 1024;
+
 /// Arguments of tools that take none.
 #[derive(Debug, Default, serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -455,14 +459,19 @@ impl ServerHandler for Server {
             Ok(done) => done,
             Err((tool, e)) => return refusal(&tool, e).map(Into::into),
         };
+        let json = value.to_string();
         let mut result = CallToolResult::structured(value);
-        // A headline for people, then the JSON for clients that read only `content`.
-        let json = result
-            .structured_content
-            .as_ref()
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        result.content = vec![ContentBlock::text(format!("{headline}\n{json}"))];
+        // A headline for people, then the JSON for clients that read only `content`, unless
+        // repeating it would make the reply too large to read (the text escapes it again).
+        let text = if json.len() <= MAX_TEXT_COPY_BYTES {
+            format!("{headline}\n{json}")
+        } else {
+            format!(
+                "{headline}\n(the result is {} bytes of JSON, too large to repeat as text: it is in structuredContent)",
+                json.len()
+            )
+        };
+        result.content = vec![ContentBlock::text(text)];
         Ok(result.into())
     }
 }
