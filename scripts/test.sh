@@ -14,5 +14,6 @@ rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add was
 cargo test --workspace --locked "$@"
 if [ $# -eq 0 ]; then
   echo "== the tests that drive the real CLI, on Claude Code $oldest" >&2
-  CLEARCTX_TEST_CLAUDE="$oldest_bin" cargo test --locked --test claude_cli --test sessions
+  # --workspace: the same features as the run above, so nothing is built again.
+  CLEARCTX_TEST_CLAUDE="$oldest_bin" cargo test --workspace --locked --test claude_cli --test sessions
 fi
