@@ -287,3 +287,75 @@ async fn the_largest_result_fits_in_a_readable_reply() {
         &text[..200.min(text.len())]
     );
 }
+
+/// Every list pages: at most `limit` items, and a `next_cursor` that leads through the rest
+/// exactly once; the CLI says how to go on.
+#[tokio::test]
+async fn lists_page_through_everything_exactly_once() {
+    let dir = DataDir::new();
+    let c = dir.connect(None).await;
+    for i in 0..5 {
+        c.ok(
+            "contract_create",
+            json!({"contract_id": format!("c{i}"), "title": "t", "assignee": "a"}),
+        )
+        .await;
+        c.ok(
+            "artifact_publish",
+            json!({"artifact_id": format!("a{i}"), "type": "json", "data": {}}),
+        )
+        .await;
+        c.ok(
+            "artifact_publish",
+            json!({"artifact_id": "many", "type": "json", "data": {"i": i}}),
+        )
+        .await;
+    }
+    for (tool, key, args, expected) in [
+        ("contract_list", "contracts", json!({}), 5),
+        ("artifact_list", "artifacts", json!({}), 6),
+        (
+            "artifact_history",
+            "versions",
+            json!({"artifact_id": "many"}),
+            5,
+        ),
+    ] {
+        let mut seen = Vec::new();
+        let mut cursor = Value::Null;
+        loop {
+            let mut a = args.clone();
+            a["limit"] = json!(2);
+            if !cursor.is_null() {
+                a["cursor"] = cursor.clone();
+            }
+            let p = c.ok(tool, a).await;
+            let items = p[key].as_array().unwrap();
+            assert!(items.len() <= 2, "{tool}: {p}");
+            seen.extend(items.iter().map(|i| i.to_string()));
+            cursor = p["next_cursor"].clone();
+            if cursor.is_null() {
+                break;
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!((seen.len(), unique.len()), (expected, expected), "{tool}");
+    }
+    let e = c.err("contract_list", json!({"limit": 0})).await;
+    assert!(e.contains("limit: 0 is out of range 1..=1000"), "{e}");
+    let e = c.err("artifact_list", json!({"cursor": "nonsense"})).await;
+    assert!(e.contains("cursor: `nonsense` is not a cursor"), "{e}");
+    c.close().await;
+
+    let out = dir.cli(&["contract", "list", "--limit", "2"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("more: add --cursor o2"), "{text}");
+    let page = dir.cli_json(&["contract", "list", "--limit", "2", "--cursor", "o4"]);
+    assert_eq!(
+        (page["count"].as_u64(), page["next_cursor"].is_null()),
+        (Some(1), true),
+        "{page}"
+    );
+}

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::ids::{check_id, check_opt_id};
+use crate::page::{self, Page};
 use crate::store::{ArtifactFilter, NewEvent, Tx};
 
 /// Largest `data` accepted, serialized.
@@ -105,6 +106,12 @@ pub struct ListRequest {
     /// Only artifacts of this team.
     #[serde(default)]
     pub team: Option<String>,
+    /// Most items to return [default 100, at most 1000].
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Where to go on from: the `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// Arguments of the tools that take just an artifact ID.
@@ -113,6 +120,20 @@ pub struct ListRequest {
 pub struct ArtifactIdRequest {
     /// ID of the artifact.
     pub artifact_id: String,
+}
+
+/// Arguments of `artifact_history`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryRequest {
+    /// ID of the artifact.
+    pub artifact_id: String,
+    /// Most items to return [default 100, at most 1000].
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Where to go on from: the `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// Arguments of `artifact_diff`.
@@ -407,24 +428,28 @@ pub fn get(tx: &Tx<'_>, caller: &crate::hub::Caller, req: &GetRequest) -> Result
     Ok(v)
 }
 
-pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Vec<Version>> {
+pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Page<Version>> {
     check_opt_id("type", req.artifact_type.as_deref())?;
     check_opt_id("publisher", req.publisher.as_deref())?;
     check_opt_id("team", req.team.as_deref())?;
-    tx.list_artifacts(&ArtifactFilter {
+    let window = page::window(req.limit, req.cursor.as_deref())?;
+    let rows = tx.list_artifacts(&ArtifactFilter {
         artifact_type: req.artifact_type.as_deref(),
         publisher: req.publisher.as_deref(),
         team: req.team.as_deref(),
-    })
+        window,
+    })?;
+    Ok(page::page(window, rows))
 }
 
-pub fn history(tx: &Tx<'_>, artifact_id: &str) -> Result<Vec<Version>> {
-    check_id("artifact_id", artifact_id)?;
-    let versions = tx.history(artifact_id)?;
-    if versions.is_empty() {
-        return Err(missing(artifact_id));
+/// One page of an artifact's versions, oldest first.
+pub fn history(tx: &Tx<'_>, req: &HistoryRequest) -> Result<Page<Version>> {
+    check_id("artifact_id", &req.artifact_id)?;
+    let window = page::window(req.limit, req.cursor.as_deref())?;
+    if tx.artifact_head(&req.artifact_id)?.is_none() {
+        return Err(missing(&req.artifact_id));
     }
-    Ok(versions)
+    Ok(page::page(window, tx.history(&req.artifact_id, window)?))
 }
 
 pub fn readers(tx: &Tx<'_>, artifact_id: &str) -> Result<Readers> {

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::hub::Caller;
 use crate::ids::{check_id, check_opt_id};
 use crate::inbox;
+use crate::page::{self, Page};
 use crate::store::{ContractFilter, Event, NewEvent, Tx};
 
 pub const MAX_TEXT_CHARS: usize = 16 * 1024;
@@ -247,6 +248,12 @@ pub struct ListRequest {
     /// Only contracts of this team.
     #[serde(default)]
     pub team: Option<String>,
+    /// Most items to return [default 100, at most 1000].
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Where to go on from: the `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// A contract row as stored; mutated in Rust and saved whole.
@@ -876,15 +883,17 @@ pub fn get(tx: &Tx<'_>, contract_id: &str) -> Result<Contract> {
     view(tx, row, true)
 }
 
-pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Vec<Contract>> {
+pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Page<Contract>> {
     check_opt_id("assignee", req.assignee.as_deref())?;
     check_opt_id("assigner", req.assigner.as_deref())?;
     check_opt_id("team", req.team.as_deref())?;
+    let window = page::window(req.limit, req.cursor.as_deref())?;
     let rows = tx.list_contracts(&ContractFilter {
         assignee: req.assignee.as_deref(),
         assigner: req.assigner.as_deref(),
         status: req.status,
         team: req.team.as_deref(),
+        window,
     })?;
-    rows.into_iter().map(|r| view(tx, r, false)).collect()
+    page::page(window, rows).try_map(|r| view(tx, r, false))
 }

@@ -17,6 +17,7 @@ use crate::contracts::{
 use crate::error::{Error, Result};
 use crate::ids::check_id;
 use crate::inbox::{self, CheckRequest, Inbox};
+use crate::page::Page;
 use crate::plugins::{self, PluginHost};
 use crate::resolver;
 use crate::sessions::{self, HistoryEntry, SpawnRequest, TurnReply};
@@ -185,12 +186,30 @@ impl Hub {
             .write(|tx| artifacts::get(tx, &self.caller, req))
     }
 
-    pub fn artifact_list(&self, req: &artifacts::ListRequest) -> Result<Vec<Version>> {
+    pub fn artifact_list(&self, req: &artifacts::ListRequest) -> Result<Page<Version>> {
         self.query(|tx| artifacts::list(tx, req))
     }
 
+    pub fn artifact_history_page(&self, req: &artifacts::HistoryRequest) -> Result<Page<Version>> {
+        self.query(|tx| artifacts::history(tx, req))
+    }
+
+    /// Every version of an artifact, page after page (for checks and tools, not replies).
     pub fn artifact_history(&self, artifact_id: &str) -> Result<Vec<Version>> {
-        self.query(|tx| artifacts::history(tx, artifact_id))
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.artifact_history_page(&artifacts::HistoryRequest {
+                artifact_id: artifact_id.to_string(),
+                limit: Some(crate::page::MAX_LIMIT),
+                cursor,
+            })?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
     }
 
     pub fn artifact_readers(&self, artifact_id: &str) -> Result<Readers> {
@@ -307,7 +326,7 @@ impl Hub {
         self.query(|tx| contracts::get(tx, contract_id))
     }
 
-    pub fn contract_list(&self, req: &contracts::ListRequest) -> Result<Vec<Contract>> {
+    pub fn contract_list(&self, req: &contracts::ListRequest) -> Result<Page<Contract>> {
         self.query(|tx| contracts::list(tx, req))
     }
 
@@ -322,15 +341,19 @@ impl Hub {
         let db = self.store().path().display().to_string();
         self.query(|tx| {
             let (artifacts, artifact_versions) = tx.artifact_count()?;
-            let open = contracts::list(tx, &contracts::ListRequest::default())?
-                .into_iter()
-                .filter(|c| {
-                    !matches!(
-                        c.status,
-                        contracts::Status::Completed | contracts::Status::Failed
-                    )
-                })
-                .collect();
+            // The first page of each open status: a summary, not the whole list.
+            let mut open = Vec::new();
+            for status in [
+                contracts::Status::InProgress,
+                contracts::Status::Ready,
+                contracts::Status::Pending,
+            ] {
+                let req = contracts::ListRequest {
+                    status: Some(status),
+                    ..Default::default()
+                };
+                open.extend(contracts::list(tx, &req)?.items);
+            }
             Ok(StatusReport {
                 data_dir: home,
                 database: db,

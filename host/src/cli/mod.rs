@@ -99,6 +99,8 @@ pub enum Command {
         /// Sessions delegated by this one
         #[arg(long)]
         parent: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Inspect, delete and clean up sessions
     #[command(subcommand)]
@@ -137,9 +139,15 @@ pub enum ArtifactCommand {
         publisher: Option<String>,
         #[arg(long)]
         team: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
     },
-    /// List every version of an artifact
-    History { artifact_id: String },
+    /// List the versions of an artifact, oldest first
+    History {
+        artifact_id: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
     /// Show who read which version
     Readers { artifact_id: String },
     /// Structural diff between two versions [default: latest against the one before]
@@ -233,7 +241,28 @@ pub enum ContractCommand {
         status: Option<Status>,
         #[arg(long)]
         team: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
     },
+}
+
+/// Paging for the list commands.
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// Most items to show [default 100, at most 1000]
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Go on from here: the `next_cursor` a previous page printed
+    #[arg(long)]
+    pub cursor: Option<String>,
+}
+
+/// The line that tells a person how to see the next page.
+pub(crate) fn more_line<T>(p: &crate::page::Page<T>) -> String {
+    match &p.next_cursor {
+        Some(c) => format!("\n… more: add --cursor {c}"),
+        None => String::new(),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -495,12 +524,15 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
             status,
             team,
             parent,
+            page,
         } => sessions::list(
             hub,
             crate::sessions::ListRequest {
                 status,
                 team,
                 parent,
+                limit: page.limit,
+                cursor: page.cursor,
             },
         ),
         Command::Session(c) => sessions::session(hub, c),
@@ -571,23 +603,30 @@ fn artifact(hub: &Hub, command: ArtifactCommand) -> Result<Output> {
             artifact_type,
             publisher,
             team,
+            page,
         } => {
-            let list = hub.artifact_list(&artifacts::ListRequest {
+            let p = hub.artifact_list(&artifacts::ListRequest {
                 artifact_type,
                 publisher,
                 team,
+                limit: page.limit,
+                cursor: page.cursor,
             })?;
-            let text = render::artifacts(&list);
+            let text = render::artifacts(&p.items) + &more_line(&p);
             Ok(out(
-                &json!({ "count": list.len(), "artifacts": list }),
+                &json!({ "count": p.items.len(), "artifacts": p.items, "next_cursor": p.next_cursor }),
                 text,
             ))
         }
-        ArtifactCommand::History { artifact_id } => {
-            let list = hub.artifact_history(&artifact_id)?;
-            let text = render::history(&list);
+        ArtifactCommand::History { artifact_id, page } => {
+            let p = hub.artifact_history_page(&artifacts::HistoryRequest {
+                artifact_id: artifact_id.clone(),
+                limit: page.limit,
+                cursor: page.cursor,
+            })?;
+            let text = render::history(&p.items) + &more_line(&p);
             Ok(out(
-                &json!({ "artifact_id": artifact_id, "versions": list }),
+                &json!({ "artifact_id": artifact_id, "versions": p.items, "next_cursor": p.next_cursor }),
                 text,
             ))
         }
@@ -679,16 +718,19 @@ fn contract(hub: &Hub, command: ContractCommand) -> Result<Output> {
             assigner,
             status,
             team,
+            page,
         } => {
-            let list = hub.contract_list(&contracts::ListRequest {
+            let p = hub.contract_list(&contracts::ListRequest {
                 assignee,
                 assigner,
                 status,
                 team,
+                limit: page.limit,
+                cursor: page.cursor,
             })?;
-            let text = render::contracts(&list);
+            let text = render::contracts(&p.items) + &more_line(&p);
             return Ok(out(
-                &json!({ "count": list.len(), "contracts": list }),
+                &json!({ "count": p.items.len(), "contracts": p.items, "next_cursor": p.next_cursor }),
                 text,
             ));
         }

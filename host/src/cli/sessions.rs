@@ -303,12 +303,13 @@ pub fn control(hub: &Hub, name: String, kind: &str) -> Result<Output> {
 }
 
 pub fn list(hub: &Hub, req: sessions::ListRequest) -> Result<Output> {
-    let l = hub.sessions().list(&req)?;
+    let p = hub.sessions().list(&req)?;
+    let l = &p.items;
     let mut text = String::new();
     if l.is_empty() {
         text.push_str("no sessions");
     }
-    for s in &l {
+    for s in l {
         let budget = s
             .budget_left_usd
             .map(|b| format!(" (${b:.4} left)"))
@@ -331,8 +332,8 @@ pub fn list(hub: &Hub, req: sessions::ListRequest) -> Result<Output> {
         ));
     }
     Ok(out(
-        &json!({ "count": l.len(), "sessions": l }),
-        text.trim_end().to_string(),
+        &json!({ "count": l.len(), "sessions": l, "next_cursor": p.next_cursor }),
+        text.trim_end().to_string() + &super::more_line(&p),
     ))
 }
 

@@ -165,11 +165,11 @@ tools! {
 
     "artifact_list" [Orchestrator] "list browse find artifacts outputs results by type publisher", artifacts::ListRequest,
     "List artifacts with their latest version (no data), optionally filtered by type, publisher or team.",
-    |hub, req| hub.artifact_list(&req).map(|list| (format!("{} artifact(s)", list.len()), json!({ "count": list.len(), "artifacts": list })));
+    |hub, req| hub.artifact_list(&req).map(|p| (format!("{} artifact(s){}", p.items.len(), more(&p)), json!({ "count": p.items.len(), "artifacts": p.items, "next_cursor": p.next_cursor })));
 
-    "artifact_history" [] "history versions of an artifact changes over time lineage", artifacts::ArtifactIdRequest,
+    "artifact_history" [] "history versions of an artifact changes over time lineage", artifacts::HistoryRequest,
     "List every version of an artifact, oldest first, with publisher, summary, sha256 and lineage inputs (no data).",
-    |hub, req| hub.artifact_history(&req.artifact_id).map(|list| (format!("`{}`: {} version(s)", req.artifact_id, list.len()), json!({ "artifact_id": req.artifact_id, "versions": list })));
+    |hub, req| hub.artifact_history_page(&req).map(|p| (format!("`{}`: {} version(s){}", req.artifact_id, p.items.len(), more(&p)), json!({ "artifact_id": req.artifact_id, "versions": p.items, "next_cursor": p.next_cursor })));
 
     "artifact_readers" [] "who read an artifact readers seen latest", artifacts::ArtifactIdRequest,
     "Who read which version of an artifact, and whether each reader has seen the latest.",
@@ -209,7 +209,7 @@ tools! {
 
     "contract_list" [Orchestrator] "list contracts tasks work assigned status progress", contracts::ListRequest,
     "List contracts, highest priority first, optionally filtered by assignee, assigner, status or team.",
-    |hub, req| hub.contract_list(&req).map(|list| (format!("{} contract(s)", list.len()), json!({ "count": list.len(), "contracts": list })));
+    |hub, req| hub.contract_list(&req).map(|p| (format!("{} contract(s){}", p.items.len(), more(&p)), json!({ "count": p.items.len(), "contracts": p.items, "next_cursor": p.next_cursor })));
 
     "team_check_inbox" [Orchestrator, Worker] "inbox notifications messages unread what changed ready work", inbox::CheckRequest,
     "Unread notifications for the caller (or `recipient`): contracts that became ready, were reopened, failed or completed. Marks them read unless `mark_read` is false.",
@@ -265,7 +265,7 @@ tools! {
 
     "list_sessions" [Orchestrator] "list workers sessions team status cost budget", sessions::ListRequest,
     "Sessions with status, cost, turns and budget, optionally filtered by status, team or parent (the session that delegated them). Sessions of a server that died show as stopped.",
-    |hub, req| hub.sessions().list(&req).map(|l| (format!("{} session(s)", l.len()), json!({ "count": l.len(), "sessions": l })));
+    |hub, req| hub.sessions().list(&req).map(|p| (format!("{} session(s){}", p.items.len(), more(&p)), json!({ "count": p.items.len(), "sessions": p.items, "next_cursor": p.next_cursor })));
 
     "delete_session" [] "delete remove a worker session", sessions::DeleteRequest,
     "Delete a session and its history. A running session is refused unless `force` (then it is killed first).",
@@ -298,6 +298,15 @@ tools! {
     "server_version" [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs,
     "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",
     |hub, req| Ok::<_, Error>(version_info(hub));
+}
+
+/// A headline's note that the list goes on.
+fn more<T>(p: &crate::page::Page<T>) -> &'static str {
+    if p.next_cursor.is_some() {
+        "; more with `cursor`: next_cursor"
+    } else {
+        ""
+    }
 }
 
 fn turn(r: &TurnReply, verb: &str) -> (String, Value) {

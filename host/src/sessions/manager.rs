@@ -766,7 +766,7 @@ impl Manager {
         self.read(|tx| get(tx, name))
     }
 
-    pub fn list(&self, req: &ListRequest) -> Result<Vec<Session>> {
+    pub fn list(&self, req: &ListRequest) -> Result<crate::page::Page<Session>> {
         self.reap()?;
         self.read(|tx| list(tx, req))
     }

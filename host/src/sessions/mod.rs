@@ -205,6 +205,12 @@ pub struct ListRequest {
     /// Sessions delegated by this one.
     #[serde(default)]
     pub parent: Option<String>,
+    /// Most items to return [default 100, at most 1000].
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Where to go on from: the `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// Arguments of `batch_spawn`.
@@ -455,7 +461,7 @@ pub fn get(tx: &Tx<'_>, name: &str) -> Result<Session> {
     view(tx, &get_row(tx, name)?)
 }
 
-pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Vec<Session>> {
+pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<crate::page::Page<Session>> {
     if let Some(s) = &req.status
         && !matches!(
             s.as_str(),
@@ -471,12 +477,14 @@ pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Vec<Session>> {
     }
     check_opt_id("team", req.team.as_deref())?;
     check_opt_id("parent", req.parent.as_deref())?;
+    let window = crate::page::window(req.limit, req.cursor.as_deref())?;
     let rows = tx.list_sessions(&SessionFilter {
         status: req.status.as_deref(),
         team: req.team.as_deref(),
         parent: req.parent.as_deref(),
+        window,
     })?;
-    rows.iter().map(|r| view(tx, r)).collect()
+    crate::page::page(window, rows).try_map(|r| view(tx, &r))
 }
 
 pub fn history(tx: &Tx<'_>, req: &HistoryRequest) -> Result<Vec<HistoryEntry>> {

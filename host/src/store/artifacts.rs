@@ -10,6 +10,7 @@ pub struct ArtifactFilter<'a> {
     pub artifact_type: Option<&'a str>,
     pub publisher: Option<&'a str>,
     pub team: Option<&'a str>,
+    pub window: super::Window,
 }
 
 const VERSION_COLUMNS: &str = "v.artifact_id, a.type, a.team, v.version, a.latest_version, v.sha256, v.summary, v.publisher, v.published_at_ms, v.seq";
@@ -143,11 +144,12 @@ impl Tx<'_> {
             "SELECT {VERSION_COLUMNS} FROM artifacts a JOIN artifact_versions v
                ON v.artifact_id = a.artifact_id AND v.version = a.latest_version
              WHERE (?1 IS NULL OR a.type = ?1) AND (?2 IS NULL OR v.publisher = ?2) AND (?3 IS NULL OR a.team = ?3)
-             ORDER BY a.artifact_id"
+             ORDER BY a.artifact_id LIMIT ?4 OFFSET ?5"
         );
         let mut stmt = self.tx.prepare_cached(&sql)?;
+        let (limit, offset) = f.window.sql();
         let rows = stmt.query_map(
-            params![f.artifact_type, f.publisher, f.team],
+            params![f.artifact_type, f.publisher, f.team, limit, offset],
             version_from_row,
         )?;
         let mut out: Vec<Version> = rows.collect::<rusqlite::Result<_>>()?;
@@ -157,14 +159,15 @@ impl Tx<'_> {
         Ok(out)
     }
 
-    /// Every version of one artifact, oldest first, without data.
-    pub(crate) fn history(&self, artifact_id: &str) -> Result<Vec<Version>> {
+    /// The versions of one artifact in `window`, oldest first, without data.
+    pub(crate) fn history(&self, artifact_id: &str, window: super::Window) -> Result<Vec<Version>> {
         let sql = format!(
             "SELECT {VERSION_COLUMNS} FROM artifact_versions v JOIN artifacts a USING (artifact_id)
-             WHERE v.artifact_id = ?1 ORDER BY v.version"
+             WHERE v.artifact_id = ?1 ORDER BY v.version LIMIT ?2 OFFSET ?3"
         );
         let mut stmt = self.tx.prepare_cached(&sql)?;
-        let rows = stmt.query_map([artifact_id], version_from_row)?;
+        let (limit, offset) = window.sql();
+        let rows = stmt.query_map(params![artifact_id, limit, offset], version_from_row)?;
         let mut out: Vec<Version> = rows.collect::<rusqlite::Result<_>>()?;
         for v in &mut out {
             v.derived_from = self.inputs_of(&v.artifact_id, v.version)?;

@@ -12,6 +12,7 @@ pub struct ContractFilter<'a> {
     pub assigner: Option<&'a str>,
     pub status: Option<Status>,
     pub team: Option<&'a str>,
+    pub window: super::Window,
 }
 
 const COLUMNS: &str =
@@ -269,11 +270,19 @@ impl Tx<'_> {
         let sql = format!(
             "SELECT {COLUMNS} FROM contracts
              WHERE (?1 IS NULL OR assignee = ?1) AND (?2 IS NULL OR assigner = ?2) AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR team = ?4)
-             ORDER BY priority DESC, created_at_ms, contract_id"
+             ORDER BY priority DESC, created_at_ms, contract_id LIMIT ?5 OFFSET ?6"
         );
         let mut stmt = self.tx.prepare_cached(&sql)?;
+        let (limit, offset) = f.window.sql();
         let rows = stmt.query_map(
-            params![f.assignee, f.assigner, f.status.map(Status::as_str), f.team],
+            params![
+                f.assignee,
+                f.assigner,
+                f.status.map(Status::as_str),
+                f.team,
+                limit,
+                offset
+            ],
             raw,
         )?;
         rows.map(|r| decode(r?)).collect()

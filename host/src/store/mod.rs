@@ -26,6 +26,21 @@ pub use contracts::ContractFilter;
 pub use events::{Event, NewEvent};
 pub use sessions::{MessageRow, RequestRow, SessionFilter, SessionRow};
 
+/// A slice of a list: `limit` rows after the first `offset`. Queries fetch one row more,
+/// so the caller knows whether another page follows.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub offset: u64,
+    pub limit: u32,
+}
+
+impl Window {
+    /// The SQL `LIMIT` and `OFFSET` for this window (one row more than the page).
+    pub(crate) fn sql(&self) -> (i64, i64) {
+        (self.limit as i64 + 1, self.offset as i64)
+    }
+}
+
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -78,11 +78,12 @@ fn with_config((mut row, config): (SessionRow, String)) -> Result<SessionRow> {
 }
 
 /// Filters of `list_sessions`; `None` matches everything.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SessionFilter<'a> {
     pub status: Option<&'a str>,
     pub team: Option<&'a str>,
     pub parent: Option<&'a str>,
+    pub window: super::Window,
 }
 
 /// A live session's name, owner id, owner pid and last heartbeat.
@@ -173,9 +174,13 @@ impl Tx<'_> {
         let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT {SESSION_COLS} FROM sessions
              WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR team = ?2) AND (?3 IS NULL OR parent = ?3)
-             ORDER BY created_at_ms, name"
+             ORDER BY created_at_ms, name LIMIT ?4 OFFSET ?5"
         ))?;
-        let rows = stmt.query_map(params![f.status, f.team, f.parent], session_row)?;
+        let (limit, offset) = f.window.sql();
+        let rows = stmt.query_map(
+            params![f.status, f.team, f.parent, limit, offset],
+            session_row,
+        )?;
         rows.map(|r| with_config(r?)).collect()
     }
 
