@@ -181,14 +181,7 @@ async fn sigkill_mid_burst_leaves_whole_versions_only() {
     drop(writer);
 
     // The store is intact and holds whole versions numbered without a gap.
-    let hub = clearctx::Hub::open(
-        dir.path(),
-        clearctx::Caller {
-            session: "check".into(),
-            team: "default".into(),
-        },
-    )
-    .unwrap();
+    let hub = clearctx::Hub::open(dir.path(), clearctx::Caller::new("check", "default")).unwrap();
     assert_eq!(hub.integrity_check().unwrap(), "ok");
     let history = hub.artifact_history("burst").unwrap();
     let n = history.len() as u32;

@@ -137,14 +137,7 @@ fn acknowledged_writes_survive_a_hundred_sigkills() {
         drop(writer.join());
     }
 
-    let hub = clearctx::Hub::open(
-        dir.path(),
-        clearctx::Caller {
-            session: "check".into(),
-            team: "default".into(),
-        },
-    )
-    .unwrap();
+    let hub = clearctx::Hub::open(dir.path(), clearctx::Caller::new("check", "default")).unwrap();
     assert_eq!(hub.integrity_check().unwrap(), "ok");
     let mut versions = 0;
     for a in 0..4 {

@@ -155,7 +155,7 @@ async fn stored_values_are_bounded_and_refusals_name_their_cause() {
     );
     c.ok(
         "contract_create",
-        json!({"contract_id": "c", "title": "t", "assignee": "me"}),
+        json!({"contract_id": "c", "title": "t", "assignee": "orchestrator"}),
     )
     .await;
     c.ok("contract_start", json!({"contract_id": "c"})).await;

@@ -147,14 +147,7 @@ fn eight_servers_on_one_data_dir_lose_and_duplicate_nothing() {
     let (tallies, dir, wall) = run(8, ops);
     report("8 servers", &tallies, wall);
 
-    let hub = clearctx::Hub::open(
-        dir.path(),
-        clearctx::Caller {
-            session: "check".into(),
-            team: "default".into(),
-        },
-    )
-    .unwrap();
+    let hub = clearctx::Hub::open(dir.path(), clearctx::Caller::new("check", "default")).unwrap();
     assert_eq!(hub.integrity_check().unwrap(), "ok");
     // The shared artifact: every acknowledged version exactly once, no gap, nothing more.
     let mut shared: Vec<u64> = tallies

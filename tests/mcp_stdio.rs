@@ -282,7 +282,9 @@ async fn versions_are_gapless_immutable_and_diffable() {
         assert_eq!(v["latest_version"], i);
         assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
     }
-    let v1 = c
+    // The orchestrator (not bound to one worker) may read for qa.
+    let orch = dir.connect(None).await;
+    let v1 = orch
         .ok(
             "artifact_get",
             json!({"artifact_id": "conv", "version": 1, "reader": "qa"}),
@@ -395,8 +397,13 @@ async fn artifact_dependency_waits_for_min_version() {
 async fn reopen_counts_retries_and_requires_fresh_outputs() {
     let dir = DataDir::new();
     let c = dir.connect(Some("api-dev")).await;
-    c.ok("contract_create", json!({"contract_id": "build-api", "title": "API", "assignee": "api-dev",
-        "assigner": "orchestrator", "max_retries": 1, "expected_outputs": [{"artifact_id": "api-spec"}]})).await;
+    let orch = dir.connect(None).await;
+    orch.ok(
+        "contract_create",
+        json!({"contract_id": "build-api", "title": "API", "assignee": "api-dev",
+        "max_retries": 1, "expected_outputs": [{"artifact_id": "api-spec"}]}),
+    )
+    .await;
     c.ok("contract_start", json!({"contract_id": "build-api"}))
         .await;
     c.ok(
@@ -407,7 +414,8 @@ async fn reopen_counts_retries_and_requires_fresh_outputs() {
     c.ok("contract_complete", json!({"contract_id": "build-api"}))
         .await;
 
-    let reopened = c.ok("contract_reopen", json!({"contract_id": "build-api", "reason": "Tests failing: 3 failures", "by": "qa-dev"})).await;
+    // The orchestrator reopens it for qa-dev; the event records both.
+    let reopened = orch.ok("contract_reopen", json!({"contract_id": "build-api", "reason": "Tests failing: 3 failures", "by": "qa-dev"})).await;
     assert_eq!(reopened["status"], "ready");
     assert_eq!(reopened["retries"], 1);
     assert_eq!(reopened["reason"], "Tests failing: 3 failures");
@@ -447,7 +455,7 @@ async fn reopen_counts_retries_and_requires_fresh_outputs() {
         done["outputs"],
         json!([{"artifact_id": "api-spec", "version": 2}])
     );
-    let e = c
+    let e = orch
         .err(
             "contract_reopen",
             json!({"contract_id": "build-api", "reason": "again"}),
@@ -461,7 +469,8 @@ async fn reopen_counts_retries_and_requires_fresh_outputs() {
 async fn overdue_contract_fails_with_the_reason() {
     let dir = DataDir::new();
     let c = dir.connect(Some("w")).await;
-    c.ok("contract_create", json!({"contract_id": "slow", "title": "Slow", "assignee": "w", "assigner": "boss", "timeout_s": 1})).await;
+    let orch = dir.connect(None).await;
+    orch.ok("contract_create", json!({"contract_id": "slow", "title": "Slow", "assignee": "w", "assigner": "boss", "timeout_s": 1})).await;
     let started = c.ok("contract_start", json!({"contract_id": "slow"})).await;
     assert!(started["deadline_at"].is_string());
     tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
@@ -475,7 +484,9 @@ async fn overdue_contract_fails_with_the_reason() {
     assert_eq!(last["kind"], "contract.failed");
     assert_eq!(last["actor"], "clearctx");
     // The assigner hears of it.
-    let boss = c.ok("team_check_inbox", json!({"recipient": "boss"})).await;
+    let boss = orch
+        .ok("team_check_inbox", json!({"recipient": "boss"}))
+        .await;
     assert!(
         boss["unread"]
             .as_array()
@@ -799,5 +810,161 @@ async fn refusals_are_tool_results_with_detail_and_malformed_calls_are_protocol_
     assert!(
         printed["error"]["violations"][0]["message"].is_string(),
         "{printed}"
+    );
+}
+
+/// Only the assignee moves its contract; its assigner (or the orchestrator) reopens it; a
+/// worker's server acts only as that worker; the orchestrator and the CLI may act for a
+/// session, and the event records both.
+#[tokio::test]
+async fn roles_hold_and_a_worker_cannot_claim_another_identity() {
+    let dir = DataDir::new();
+    let orch = dir.connect(None).await;
+    let lead = dir.connect(Some("lead")).await;
+    let api = dir.connect(Some("api-dev")).await;
+    let qa = dir.connect(Some("qa-dev")).await;
+    lead.ok(
+        "contract_create",
+        json!({"contract_id": "c1", "title": "API", "assignee": "api-dev"}),
+    )
+    .await;
+
+    let e = qa.err("contract_start", json!({"contract_id": "c1"})).await;
+    assert!(
+        e.contains("only `api-dev`, its assignee, may start contract `c1`; `qa-dev` may not"),
+        "{e}"
+    );
+    let e = qa
+        .err(
+            "contract_start",
+            json!({"contract_id": "c1", "by": "api-dev"}),
+        )
+        .await;
+    assert!(e.contains("by: this server acts only as `qa-dev`"), "{e}");
+    let e = orch
+        .err("contract_start", json!({"contract_id": "c1"}))
+        .await;
+    assert!(e.contains("to act for it, give `by` = `api-dev`"), "{e}");
+    api.ok("contract_start", json!({"contract_id": "c1"})).await;
+    let e = qa
+        .err("contract_fail", json!({"contract_id": "c1", "reason": "x"}))
+        .await;
+    assert!(e.contains("only `api-dev`, its assignee, may fail"), "{e}");
+    let e = qa
+        .err("contract_complete", json!({"contract_id": "c1"}))
+        .await;
+    assert!(e.contains("may complete"), "{e}");
+    // The orchestrator may act for the assignee; the event says who did.
+    orch.ok(
+        "contract_complete",
+        json!({"contract_id": "c1", "by": "api-dev"}),
+    )
+    .await;
+    let got = orch.ok("contract_get", json!({"contract_id": "c1"})).await;
+    let done = got["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "contract.completed")
+        .unwrap();
+    assert_eq!(
+        (done["actor"].as_str(), done["payload"]["via"].as_str()),
+        (Some("api-dev"), Some("orchestrator")),
+        "{done}"
+    );
+
+    // Reopening is for the assigner or the orchestrator, not the assignee or a bystander.
+    for (c, who) in [(&api, "api-dev"), (&qa, "qa-dev")] {
+        let e = c
+            .err(
+                "contract_reopen",
+                json!({"contract_id": "c1", "reason": "again"}),
+            )
+            .await;
+        assert!(e.contains(&format!("only `lead`, who assigned it, or the orchestrator may reopen contract `c1`; `{who}` may not")), "{e}");
+    }
+    lead.ok(
+        "contract_reopen",
+        json!({"contract_id": "c1", "reason": "tests fail"}),
+    )
+    .await;
+
+    let a = orch
+        .ok(
+            "artifact_publish",
+            json!({"artifact_id": "a", "type": "json", "data": {}, "publisher": "api-dev"}),
+        )
+        .await;
+    assert_eq!(a["publisher"], "api-dev");
+    // Other identities a worker might claim.
+    for (tool, args, field) in [
+        (
+            "artifact_publish",
+            json!({"artifact_id": "a", "type": "json", "data": {}, "publisher": "api-dev"}),
+            "publisher",
+        ),
+        (
+            "artifact_get",
+            json!({"artifact_id": "a", "reader": "api-dev"}),
+            "reader",
+        ),
+        (
+            "contract_create",
+            json!({"contract_id": "c2", "title": "t", "assignee": "x", "assigner": "lead"}),
+            "assigner",
+        ),
+        (
+            "team_check_inbox",
+            json!({"recipient": "api-dev"}),
+            "recipient",
+        ),
+    ] {
+        let e = qa.err(tool, args).await;
+        assert!(
+            e.contains(&format!("{field}: this server acts only as `qa-dev`")),
+            "{tool}: {e}"
+        );
+    }
+
+    for c in [orch, lead, api, qa] {
+        c.close().await;
+    }
+
+    // The CLI: a session named in the environment is bound too; a person may override.
+    dir.cli_json(&[
+        "contract",
+        "create",
+        "c3",
+        "--title",
+        "t",
+        "--assignee",
+        "api-dev",
+    ]);
+    let out = dir.cli_env(
+        &["contract", "start", "c3"],
+        &[("CLEARCTX_SESSION".into(), "qa-dev".into())],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("only `api-dev`, its assignee, may start")
+    );
+    let out = dir.cli(&["contract", "start", "c3", "--by", "qa-dev"]);
+    assert_eq!(out.status.code(), Some(1));
+    let started = dir.cli_json(&["contract", "start", "c3", "--override"]);
+    assert_eq!(started["status"], "in_progress", "{started}");
+    let got = dir.cli_json(&["contract", "get", "c3"]);
+    let event = got["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "contract.started")
+        .unwrap();
+    assert_eq!(
+        (
+            event["actor"].as_str(),
+            event["payload"]["override"].as_bool()
+        ),
+        (Some("cli"), Some(true)),
+        "{event}"
     );
 }

@@ -214,10 +214,7 @@ fn hub_publishes(
     receipts: &mut Receipts,
 ) -> Res<(f64, Duration)> {
     let dir = tempfile::tempdir()?;
-    let caller = Caller {
-        session: "bench".into(),
-        team: "default".into(),
-    };
+    let caller = Caller::new("bench", "default");
     let hub = Hub::open(dir.path(), caller)?;
     // Requests are built before the clock starts: we time the hub, not the cloning.
     let requests: Vec<PublishRequest> = (0..ARTIFACT_IDS)

@@ -319,7 +319,7 @@ pub fn publish(
     validated_by: Option<ValidatedBy>,
 ) -> Result<Version> {
     let data = check_publish(req)?;
-    let publisher = req.publisher.as_deref().unwrap_or(&caller.session);
+    let publisher: &str = &caller.act_as("publisher", req.publisher.as_deref())?;
     let head = tx.artifact_head(&req.artifact_id)?;
     if let Some(head) = &head
         && head.artifact_type != req.artifact_type
@@ -423,7 +423,7 @@ pub fn get(tx: &Tx<'_>, caller: &crate::hub::Caller, req: &GetRequest) -> Result
                 ),
             )
         })?;
-    let reader = req.reader.as_deref().unwrap_or(&caller.session);
+    let reader: &str = &caller.act_as("reader", req.reader.as_deref())?;
     tx.insert_read(&req.artifact_id, version, reader)?;
     Ok(v)
 }

@@ -199,6 +199,10 @@ pub struct ContractIdRequest {
     /// Acting session; defaults to the caller.
     #[serde(default)]
     pub by: Option<String>,
+    /// A person at the CLI overriding who may do this (never over MCP).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub override_roles: bool,
 }
 
 /// Arguments of `contract_complete`.
@@ -217,6 +221,10 @@ pub struct CompleteRequest {
     /// Acting session; defaults to the caller.
     #[serde(default)]
     pub by: Option<String>,
+    /// A person at the CLI overriding who may do this (never over MCP).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub override_roles: bool,
 }
 
 /// Arguments of `contract_fail` and `contract_reopen`.
@@ -230,6 +238,10 @@ pub struct ReasonRequest {
     /// Acting session; defaults to the caller.
     #[serde(default)]
     pub by: Option<String>,
+    /// A person at the CLI overriding who may do this (never over MCP).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub override_roles: bool,
 }
 
 /// Arguments of `contract_list`.
@@ -468,10 +480,7 @@ pub fn create(tx: &Tx<'_>, caller: &Caller, req: &CreateRequest) -> Result<()> {
             cycle.join(" → ")
         )));
     }
-    let assigner = req
-        .assigner
-        .clone()
-        .unwrap_or_else(|| caller.session.clone());
+    let assigner = caller.act_as("assigner", req.assigner.as_deref())?;
     let team = req.team.clone().unwrap_or_else(|| caller.team.clone());
     let row = Row {
         contract_id: req.contract_id.clone(),
@@ -571,6 +580,81 @@ fn wrong_status(row: &Row, action: &str, allowed: &str) -> Error {
     ))
 }
 
+/// Who acts on a contract, as the event records it.
+pub(crate) struct Actor {
+    pub by: String,
+    /// The caller, when it acted for `by`.
+    pub via: Option<String>,
+    /// A person at the CLI overrode the roles.
+    pub overridden: bool,
+}
+
+impl Actor {
+    /// clearctx itself (deadlines; later, pipelines acting for the team).
+    pub(crate) fn system() -> Actor {
+        Actor {
+            by: "clearctx".into(),
+            via: None,
+            overridden: false,
+        }
+    }
+
+    /// Adds who else acted, and any override, to an event's payload.
+    fn stamp(&self, mut payload: Value) -> Value {
+        if let Some(via) = &self.via {
+            payload["via"] = json!(via);
+        }
+        if self.overridden {
+            payload["override"] = json!(true);
+        }
+        payload
+    }
+}
+
+/// Who may do what: only the assignee starts, completes or fails its contract; its
+/// assigner, or an unbound caller acting for the team (the orchestrator, the CLI), reopens
+/// it. An unbound caller acts for another session with `by`; a person at the CLI may
+/// override the roles, and the event says so.
+fn actor(
+    caller: &Caller,
+    row: &Row,
+    by: Option<&str>,
+    verb: &str,
+    overridden: bool,
+) -> Result<Actor> {
+    let who = caller.act_as("by", by)?;
+    let allowed = match verb {
+        "reopen" => who == row.assigner || !caller.bound,
+        _ => who == row.assignee,
+    };
+    let overridden = overridden && !allowed && !caller.bound;
+    if !allowed && !overridden {
+        let (may, hint) = match verb {
+            "reopen" => (
+                format!("`{}`, who assigned it, or the orchestrator", row.assigner),
+                String::new(),
+            ),
+            _ => (
+                format!("`{}`, its assignee,", row.assignee),
+                if caller.bound {
+                    String::new()
+                } else {
+                    format!(" (to act for it, give `by` = `{}`)", row.assignee)
+                },
+            ),
+        };
+        return Err(Error::Forbidden(format!(
+            "only {may} may {verb} contract `{}`; `{who}` may not{hint}",
+            row.contract_id
+        )));
+    }
+    Ok(Actor {
+        via: caller.via(&who).map(String::from),
+        by: who,
+        overridden,
+    })
+}
+
 /// ready → in_progress.
 pub fn start(tx: &Tx<'_>, caller: &Caller, req: &ContractIdRequest) -> Result<()> {
     check_opt_id("by", req.by.as_deref())?;
@@ -578,7 +662,8 @@ pub fn start(tx: &Tx<'_>, caller: &Caller, req: &ContractIdRequest) -> Result<()
     if row.status != Status::Ready {
         return Err(wrong_status(&row, "start", "ready"));
     }
-    let by = req.by.as_deref().unwrap_or(&caller.session);
+    let a = actor(caller, &row, req.by.as_deref(), "start", req.override_roles)?;
+    let by = a.by.as_str();
     row.status = Status::InProgress;
     row.started_at_ms = Some(tx.now_ms());
     row.deadline_at_ms = row.timeout_s.map(|t| tx.now_ms() + (t as i64) * 1000);
@@ -589,7 +674,7 @@ pub fn start(tx: &Tx<'_>, caller: &Caller, req: &ContractIdRequest) -> Result<()
         actor: by,
         team: &row.team,
         subject: subject(&row.contract_id),
-        payload: json!({ "contract_id": row.contract_id, "by": by, "deadline_at": row.deadline_at_ms.map(crate::time::rfc3339) }),
+        payload: a.stamp(json!({ "contract_id": row.contract_id, "by": by, "deadline_at": row.deadline_at_ms.map(crate::time::rfc3339) })),
     })?;
     Ok(())
 }
@@ -608,6 +693,13 @@ pub fn complete(tx: &Tx<'_>, caller: &Caller, req: &CompleteRequest) -> Result<(
     if row.status != Status::InProgress {
         return Err(wrong_status(&row, "complete", "in_progress"));
     }
+    let a = actor(
+        caller,
+        &row,
+        req.by.as_deref(),
+        "complete",
+        req.override_roles,
+    )?;
     let since = row.ready_seq.unwrap_or(0);
     let mut outputs = Vec::new();
     let mut missing = Vec::new();
@@ -629,7 +721,7 @@ pub fn complete(tx: &Tx<'_>, caller: &Caller, req: &CompleteRequest) -> Result<(
             missing.join(", ")
         )));
     }
-    let by = req.by.as_deref().unwrap_or(&caller.session).to_string();
+    let by = a.by.clone();
     row.status = Status::Completed;
     row.result = match (&req.result, &req.summary) {
         (Some(r), _) => Some(r.clone()),
@@ -646,7 +738,7 @@ pub fn complete(tx: &Tx<'_>, caller: &Caller, req: &CompleteRequest) -> Result<(
         actor: &by,
         team: &row.team,
         subject: subject(&row.contract_id),
-        payload: json!({ "contract_id": row.contract_id, "by": by, "summary": req.summary, "outputs": outputs }),
+        payload: a.stamp(json!({ "contract_id": row.contract_id, "by": by, "summary": req.summary, "outputs": outputs })),
     })?;
     if row.assigner != by {
         inbox::notify(
@@ -667,7 +759,8 @@ pub fn complete(tx: &Tx<'_>, caller: &Caller, req: &CompleteRequest) -> Result<(
 
 /// Fails a contract that is not yet finished. Used by `contract_fail` and by the resolver
 /// for overdue contracts.
-pub(crate) fn fail_row(tx: &Tx<'_>, mut row: Row, by: &str, reason: &str) -> Result<()> {
+pub(crate) fn fail_row(tx: &Tx<'_>, mut row: Row, a: &Actor, reason: &str) -> Result<()> {
+    let by = a.by.as_str();
     if matches!(row.status, Status::Completed | Status::Failed) {
         return Err(wrong_status(&row, "fail", "pending, ready or in_progress"));
     }
@@ -681,7 +774,7 @@ pub(crate) fn fail_row(tx: &Tx<'_>, mut row: Row, by: &str, reason: &str) -> Res
         actor: by,
         team: &row.team,
         subject: subject(&row.contract_id),
-        payload: json!({ "contract_id": row.contract_id, "by": by, "reason": reason }),
+        payload: a.stamp(json!({ "contract_id": row.contract_id, "by": by, "reason": reason })),
     })?;
     let message = format!(
         "Contract `{}` ({}) failed: {reason}",
@@ -714,8 +807,11 @@ fn check_reason(req: &ReasonRequest) -> Result<()> {
 pub fn fail(tx: &Tx<'_>, caller: &Caller, req: &ReasonRequest) -> Result<()> {
     check_reason(req)?;
     let row = load(tx, &req.contract_id)?;
-    let by = req.by.as_deref().unwrap_or(&caller.session);
-    fail_row(tx, row, by, &req.reason)
+    if matches!(row.status, Status::Completed | Status::Failed) {
+        return Err(wrong_status(&row, "fail", "pending, ready or in_progress"));
+    }
+    let a = actor(caller, &row, req.by.as_deref(), "fail", req.override_roles)?;
+    fail_row(tx, row, &a, &req.reason)
 }
 
 /// completed | failed | in_progress → pending (the resolver then makes it ready).
@@ -737,7 +833,14 @@ pub fn reopen(tx: &Tx<'_>, caller: &Caller, req: &ReasonRequest) -> Result<()> {
             row.contract_id
         )));
     }
-    let by = req.by.as_deref().unwrap_or(&caller.session).to_string();
+    let a = actor(
+        caller,
+        &row,
+        req.by.as_deref(),
+        "reopen",
+        req.override_roles,
+    )?;
+    let by = a.by.clone();
     let previous = row.status;
     row.status = Status::Pending;
     row.retries += 1;
@@ -751,7 +854,7 @@ pub fn reopen(tx: &Tx<'_>, caller: &Caller, req: &ReasonRequest) -> Result<()> {
         actor: &by,
         team: &row.team,
         subject: subject(&row.contract_id),
-        payload: json!({ "contract_id": row.contract_id, "by": by, "reason": req.reason, "from": previous, "retry": row.retries }),
+        payload: a.stamp(json!({ "contract_id": row.contract_id, "by": by, "reason": req.reason, "from": previous, "retry": row.retries })),
     })?;
     if row.assignee != by {
         inbox::notify(

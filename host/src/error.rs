@@ -21,6 +21,10 @@ pub enum Error {
     /// duplicate ID, dependency cycle, retries used up).
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not do this (another session's contract, another identity); the
+    /// message says who may.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("cannot open the data dir `{path}`: {source}")]
     DataDir {
         path: PathBuf,
@@ -74,6 +78,7 @@ pub enum ErrorKind {
     InvalidInput,
     NotFound,
     Conflict,
+    Forbidden,
     /// A plugin failed (a trap, a limit, its own error): not the caller's input.
     Plugin,
     Internal,
@@ -113,6 +118,7 @@ impl Error {
             Error::Plugin { .. } => ErrorKind::Plugin,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::Conflict(_) | Error::NewerSchema { .. } => ErrorKind::Conflict,
+            Error::Forbidden(_) => ErrorKind::Forbidden,
             Error::DataDir { .. }
             | Error::OpenDatabase { .. }
             | Error::Sqlite(_)
@@ -149,6 +155,7 @@ impl Error {
             ErrorKind::InvalidInput => "invalid_input",
             ErrorKind::NotFound => "not_found",
             ErrorKind::Conflict => "conflict",
+            ErrorKind::Forbidden => "forbidden",
             ErrorKind::Plugin => "plugin_failed",
             ErrorKind::Internal => "internal",
         }

@@ -56,10 +56,7 @@ pub(crate) fn notify(
 
 pub fn check(tx: &Tx<'_>, caller: &Caller, req: &CheckRequest) -> Result<Inbox> {
     check_opt_id("recipient", req.recipient.as_deref())?;
-    let recipient = req
-        .recipient
-        .clone()
-        .unwrap_or_else(|| caller.session.clone());
+    let recipient = caller.act_as("recipient", req.recipient.as_deref())?;
     let unread = tx.unread_notifications(&recipient)?;
     let mark = req.mark_read.unwrap_or(true);
     if mark {

@@ -17,7 +17,7 @@ pub fn run(tx: &Tx<'_>) -> Result<()> {
             "timed out: in progress for more than {}s (timeout_s)",
             row.timeout_s.unwrap_or_default()
         );
-        contracts::fail_row(tx, row, "clearctx", &reason)?;
+        contracts::fail_row(tx, row, &contracts::Actor::system(), &reason)?;
     }
     for row in tx.ready_candidates()? {
         contracts::mark_ready(tx, row)?;

@@ -199,8 +199,12 @@ pub enum ContractCommand {
     /// Start a ready contract
     Start {
         contract_id: String,
+        /// The session acting [default: $CLEARCTX_SESSION, else `cli`]
         #[arg(long)]
         by: Option<String>,
+        /// Act although the roles say otherwise (recorded in the event)
+        #[arg(long = "override")]
+        override_roles: bool,
     },
     /// Complete an in-progress contract
     Complete {
@@ -210,24 +214,38 @@ pub enum ContractCommand {
         /// Structured result, as JSON
         #[arg(long, value_name = "JSON")]
         result: Option<String>,
+        /// The session acting [default: $CLEARCTX_SESSION, else `cli`]
         #[arg(long)]
         by: Option<String>,
+        /// Act although the roles say otherwise (recorded in the event)
+        #[arg(long = "override")]
+        override_roles: bool,
     },
     /// Fail an unfinished contract
     Fail {
         contract_id: String,
+        /// Why (shown to the assignee, kept in the history)
         #[arg(long)]
         reason: String,
+        /// The session acting [default: $CLEARCTX_SESSION, else `cli`]
         #[arg(long)]
         by: Option<String>,
+        /// Act although the roles say otherwise (recorded in the event)
+        #[arg(long = "override")]
+        override_roles: bool,
     },
     /// Reopen a finished or in-progress contract
     Reopen {
         contract_id: String,
+        /// Why (shown to the assignee, kept in the history)
         #[arg(long)]
         reason: String,
+        /// The session acting [default: $CLEARCTX_SESSION, else `cli`]
         #[arg(long)]
         by: Option<String>,
+        /// Act although the roles say otherwise (recorded in the event)
+        #[arg(long = "override")]
+        override_roles: bool,
     },
     /// Show one contract with its dependencies and history
     Get { contract_id: String },
@@ -677,14 +695,21 @@ fn contract(hub: &Hub, command: ContractCommand) -> Result<Output> {
             max_retries: a.max_retries,
             team: a.team,
         })?,
-        ContractCommand::Start { contract_id, by } => {
-            hub.contract_start(&contracts::ContractIdRequest { contract_id, by })?
-        }
+        ContractCommand::Start {
+            contract_id,
+            by,
+            override_roles,
+        } => hub.contract_start(&contracts::ContractIdRequest {
+            contract_id,
+            by,
+            override_roles,
+        })?,
         ContractCommand::Complete {
             contract_id,
             summary,
             result,
             by,
+            override_roles,
         } => hub.contract_complete(&contracts::CompleteRequest {
             contract_id,
             summary,
@@ -693,24 +718,29 @@ fn contract(hub: &Hub, command: ContractCommand) -> Result<Output> {
                 .map(|t| parse_json("--result", t))
                 .transpose()?,
             by,
+            override_roles,
         })?,
         ContractCommand::Fail {
             contract_id,
             reason,
             by,
+            override_roles,
         } => hub.contract_fail(&contracts::ReasonRequest {
             contract_id,
             reason,
             by,
+            override_roles,
         })?,
         ContractCommand::Reopen {
             contract_id,
             reason,
             by,
+            override_roles,
         } => hub.contract_reopen(&contracts::ReasonRequest {
             contract_id,
             reason,
             by,
+            override_roles,
         })?,
         ContractCommand::Get { contract_id } => hub.contract_get(&contract_id)?,
         ContractCommand::List {
@@ -933,7 +963,10 @@ pub fn completions(shell: clap_complete::Shell) -> String {
 /// Exit code for an error, as documented at the top of this module.
 pub fn exit_code(e: &Error) -> u8 {
     match e.kind() {
-        ErrorKind::InvalidInput | ErrorKind::NotFound | ErrorKind::Conflict => 1,
+        ErrorKind::InvalidInput
+        | ErrorKind::NotFound
+        | ErrorKind::Conflict
+        | ErrorKind::Forbidden => 1,
         ErrorKind::Internal => 3,
         ErrorKind::Plugin => 4,
     }
