@@ -11,6 +11,7 @@ mod sessions;
 use std::io::Read as _;
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -69,31 +70,48 @@ pub enum Command {
     Spawn(sessions::SpawnArgs),
     /// Send a session a message and stream its reply (a stopped session is resumed)
     Send {
+        /// Session to talk to
         name: String,
         /// The message (`-` reads it from stdin)
         message: String,
     },
     /// Bring back a stopped or paused session, optionally with a message
     Resume {
+        /// Session name
         name: String,
+        /// A message to send once it runs (`-` reads stdin)
         message: Option<String>,
     },
     /// Pause a session: later messages wait until it is resumed
-    Pause { name: String },
+    Pause {
+        /// Session name
+        name: String,
+    },
     /// Stop a session gracefully (it stays resumable)
-    Stop { name: String },
+    Stop {
+        /// Session name
+        name: String,
+    },
     /// Kill a session's process at once (it stays resumable)
-    Kill { name: String },
+    Kill {
+        /// Session name
+        name: String,
+    },
     /// Branch a session into a new one that continues the same conversation
     Fork {
+        /// Session to branch from (left as it is)
         name: String,
+        /// Name of the new session
         new_name: String,
+        /// First message of the branch (`-` reads stdin)
         message: Option<String>,
     },
     /// List sessions with status, cost and budget
     Sessions {
-        #[arg(long)]
+        /// Only sessions in this status
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["starting", "idle", "busy", "paused", "stopped", "failed"]))]
         status: Option<String>,
+        /// Only sessions of this team
         #[arg(long)]
         team: Option<String>,
         /// Sessions delegated by this one
@@ -123,6 +141,7 @@ pub enum ArtifactCommand {
     Publish(PublishArgs),
     /// Print a version of an artifact with its data (records the read)
     Get {
+        /// ID of the artifact
         artifact_id: String,
         /// Version to read [default: latest]
         #[arg(long)]
@@ -133,10 +152,13 @@ pub enum ArtifactCommand {
     },
     /// List artifacts with their latest version
     List {
+        /// Only artifacts of this type
         #[arg(long = "type")]
         artifact_type: Option<String>,
+        /// Only artifacts whose latest version this session published
         #[arg(long)]
         publisher: Option<String>,
+        /// Only this team
         #[arg(long)]
         team: Option<String>,
         #[command(flatten)]
@@ -144,17 +166,24 @@ pub enum ArtifactCommand {
     },
     /// List the versions of an artifact, oldest first
     History {
+        /// ID of the artifact
         artifact_id: String,
         #[command(flatten)]
         page: PageArgs,
     },
     /// Show who read which version
-    Readers { artifact_id: String },
+    Readers {
+        /// ID of the artifact
+        artifact_id: String,
+    },
     /// Structural diff between two versions [default: latest against the one before]
     Diff {
+        /// ID of the artifact
         artifact_id: String,
+        /// Older version [default: the one before `--to`]
         #[arg(long)]
         from: Option<u32>,
+        /// Newer version [default: the latest]
         #[arg(long)]
         to: Option<u32>,
     },
@@ -164,6 +193,7 @@ pub enum ArtifactCommand {
 
 #[derive(Debug, Args)]
 pub struct PublishArgs {
+    /// ID of the artifact
     pub artifact_id: String,
     /// Artifact type, e.g. api-contract, test-results, json
     #[arg(long = "type", value_name = "TYPE")]
@@ -188,6 +218,7 @@ pub struct PublishArgs {
     /// Who publishes [default: $CLEARCTX_SESSION, else `cli`]
     #[arg(long)]
     pub publisher: Option<String>,
+    /// Team of the artifact [default: $CLEARCTX_TEAM, else `default`]
     #[arg(long)]
     pub team: Option<String>,
 }
@@ -198,6 +229,7 @@ pub enum ContractCommand {
     Create(CreateArgs),
     /// Start a ready contract
     Start {
+        /// ID of the contract
         contract_id: String,
         /// The session acting [default: $CLEARCTX_SESSION, else `cli`]
         #[arg(long)]
@@ -208,7 +240,9 @@ pub enum ContractCommand {
     },
     /// Complete an in-progress contract
     Complete {
+        /// ID of the contract
         contract_id: String,
+        /// What was done
         #[arg(long)]
         summary: Option<String>,
         /// Structured result, as JSON
@@ -223,6 +257,7 @@ pub enum ContractCommand {
     },
     /// Fail an unfinished contract
     Fail {
+        /// ID of the contract
         contract_id: String,
         /// Why (shown to the assignee, kept in the history)
         #[arg(long)]
@@ -236,6 +271,7 @@ pub enum ContractCommand {
     },
     /// Reopen a finished or in-progress contract
     Reopen {
+        /// ID of the contract
         contract_id: String,
         /// Why (shown to the assignee, kept in the history)
         #[arg(long)]
@@ -248,15 +284,22 @@ pub enum ContractCommand {
         override_roles: bool,
     },
     /// Show one contract with its dependencies and history
-    Get { contract_id: String },
+    Get {
+        /// ID of the contract
+        contract_id: String,
+    },
     /// List contracts, highest priority first
     List {
+        /// Only contracts assigned to this session
         #[arg(long)]
         assignee: Option<String>,
+        /// Only contracts assigned by this session
         #[arg(long)]
         assigner: Option<String>,
-        #[arg(long, value_parser = parse_status)]
+        /// Only contracts in this status: pending, ready, in_progress, completed or failed
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["pending", "ready", "in_progress", "completed", "failed"]).try_map(|s: String| parse_status(&s)))]
         status: Option<Status>,
+        /// Only this team
         #[arg(long)]
         team: Option<String>,
         #[command(flatten)]
@@ -299,17 +342,29 @@ pub enum PluginCommand {
     /// List installed and standard plugins
     List,
     /// Show a plugin's kinds, limits, grants, health and resource use
-    Info { id: String },
+    Info {
+        /// The plugin id, e.g. `std-json-schema`
+        id: String,
+    },
     /// Uninstall a plugin
-    Remove { id: String },
+    Remove {
+        /// The plugin id, e.g. `std-json-schema`
+        id: String,
+    },
     /// Enable an installed plugin
-    Enable { id: String },
+    Enable {
+        /// The plugin id, e.g. `std-json-schema`
+        id: String,
+    },
     /// Disable an installed plugin (it stays installed)
-    Disable { id: String },
+    Disable {
+        /// The plugin id, e.g. `std-json-schema`
+        id: String,
+    },
     /// Create a plugin crate that builds, tests and installs as it is
     New {
         /// artifact-validator, pipeline-condition, pipeline-action or prompt-template
-        #[arg(long, value_parser = parse_kind)]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["artifact-validator", "pipeline-condition", "pipeline-action", "prompt-template"]).try_map(|s: String| parse_kind(&s)))]
         kind: crate::plugins::Kind,
         /// Name of the plugin (and of its folder)
         name: String,
@@ -353,7 +408,9 @@ fn parse_kind(s: &str) -> std::result::Result<crate::plugins::Kind, String> {
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
+    /// ID of the contract
     pub contract_id: String,
+    /// Short title of the work
     #[arg(long)]
     pub title: String,
     /// Session that will do the work
@@ -362,6 +419,7 @@ pub struct CreateArgs {
     /// Session assigning it [default: $CLEARCTX_SESSION, else `cli`]
     #[arg(long)]
     pub assigner: Option<String>,
+    /// What to do, in full
     #[arg(long)]
     pub description: Option<String>,
     /// Structured inputs, as a JSON object
@@ -376,7 +434,8 @@ pub struct CreateArgs {
     /// An acceptance criterion (repeatable)
     #[arg(long = "criterion", value_name = "TEXT")]
     pub criteria: Vec<String>,
-    #[arg(long, value_parser = parse_priority)]
+    /// low, normal, high or critical [default: normal]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["low", "normal", "high", "critical"]).try_map(|s: String| parse_priority(&s)))]
     pub priority: Option<Priority>,
     /// Seconds it may stay in progress before failing as overdue
     #[arg(long)]
@@ -384,6 +443,7 @@ pub struct CreateArgs {
     /// How many times it may be reopened
     #[arg(long)]
     pub max_retries: Option<u32>,
+    /// Team of the contract [default: $CLEARCTX_TEAM, else `default`]
     #[arg(long)]
     pub team: Option<String>,
 }
@@ -1476,5 +1536,49 @@ mod render {
             let _ = write!(s, "\n{}", contracts(&st.open_contracts));
         }
         s.trim_end().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `clearctx <cmd> --help` explains every argument.
+    #[test]
+    fn every_cli_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") || arg.is_hide_set() {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "clearctx", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:#?}");
+    }
+
+    /// Completions offer the values of `--status`, `--priority`, `--preset`, `--kind` and
+    /// `--permission-mode`, not file names.
+    #[test]
+    fn completions_offer_the_values_of_enumerated_options() {
+        let bash = completions(clap_complete::Shell::Bash);
+        for values in [
+            "pending ready in_progress completed failed",
+            "low normal high critical",
+            "read-only review edit full plan",
+            "artifact-validator pipeline-condition pipeline-action prompt-template",
+            "default acceptEdits bypassPermissions plan",
+            "starting idle busy paused stopped failed",
+        ] {
+            assert!(bash.contains(values), "completions lack `{values}`");
+        }
     }
 }

@@ -6,6 +6,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
@@ -33,7 +34,7 @@ pub struct SpawnArgs {
     #[arg(long)]
     pub work_dir: Option<String>,
     /// default, acceptEdits, bypassPermissions or plan
-    #[arg(long, value_parser = parse_mode)]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["default", "acceptEdits", "bypassPermissions", "plan"]).try_map(|s: String| parse_mode(&s)))]
     pub permission_mode: Option<PermissionMode>,
     /// A tool the worker may use without asking (repeatable), e.g. `Read`
     #[arg(long = "allow", value_name = "TOOL")]
@@ -64,20 +65,29 @@ pub struct SpawnArgs {
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// Status, cost, budget and last error of a session
-    Show { name: String },
+    Show {
+        /// Session name
+        name: String,
+    },
     /// The session's history: messages, replies, tool calls and results
     History {
+        /// Session name
         name: String,
         /// Only entries after this seq
         #[arg(long)]
         after: Option<i64>,
+        /// At most this many entries, the newest [default 200]
         #[arg(long)]
         limit: Option<u32>,
     },
     /// The final text of the last completed turn
-    Output { name: String },
+    Output {
+        /// Session name
+        name: String,
+    },
     /// Delete a session and its history
     Delete {
+        /// Session name
         name: String,
         /// Kill it first if it is running
         #[arg(long)]
@@ -90,35 +100,55 @@ pub enum SessionCommand {
         older_than: Option<u64>,
     },
     /// Start several sessions from a JSON array of spawn_session arguments (`-` is stdin)
-    BatchSpawn { file: PathBuf },
+    BatchSpawn {
+        /// JSON file with a list of spawn_session argument objects (`-` reads stdin)
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TaskCommand {
     /// Send a delegated worker a correction or an answer
-    Continue { name: String, message: String },
+    Continue {
+        /// The delegated task's session
+        name: String,
+        /// The correction or answer for the worker (`-` reads stdin)
+        message: String,
+    },
     /// End a delegated task (its worker stops, resumable)
-    Finish { name: String },
+    Finish {
+        /// Session name
+        name: String,
+    },
     /// Kill a delegated task's worker at once
-    Abort { name: String },
+    Abort {
+        /// Session name
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct DelegateArgs {
+    /// Name of the new session that does the task
     pub name: String,
     /// The task (`-` reads it from stdin)
     pub task: String,
     /// read-only, review, edit, full or plan [default edit]
-    #[arg(long, value_parser = parse_preset)]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["read-only", "review", "edit", "full", "plan"]).try_map(|s: String| parse_preset(&s)))]
     pub preset: Option<Preset>,
+    /// Budget in USD for the task and everything it delegates
     #[arg(long)]
     pub max_cost: Option<f64>,
+    /// Most model turns the task may take
     #[arg(long)]
     pub max_turns: Option<u32>,
+    /// Claude model, e.g. `sonnet` [default: Claude Code's]
     #[arg(long)]
     pub model: Option<String>,
+    /// Working directory of the worker (absolute)
     #[arg(long)]
     pub work_dir: Option<String>,
+    /// Team of the worker [default: $CLEARCTX_TEAM, else `default`]
     #[arg(long)]
     pub team: Option<String>,
 }

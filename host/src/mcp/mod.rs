@@ -531,6 +531,40 @@ mod tests {
         }
     }
 
+    /// A model sees only what the schema says: every parameter, at any depth, is described.
+    #[test]
+    fn every_parameter_of_every_tool_has_a_description() {
+        fn walk(tool: &str, root: &Value, schema: &Value, path: &str, missing: &mut Vec<String>) {
+            let schema = match schema["$ref"].as_str() {
+                Some(r) => &root["$defs"][r.rsplit('/').next().unwrap_or_default()],
+                None => schema,
+            };
+            for (name, prop) in schema["properties"].as_object().into_iter().flatten() {
+                let here = format!("{path}{name}");
+                if prop["description"]
+                    .as_str()
+                    .is_none_or(|d| d.trim().is_empty())
+                {
+                    missing.push(format!("{tool}.{here}"));
+                }
+                walk(tool, root, &prop["items"], &format!("{here}[]."), missing);
+                walk(tool, root, prop, &format!("{here}."), missing);
+                for alt in prop["anyOf"].as_array().into_iter().flatten() {
+                    walk(tool, root, alt, &format!("{here}."), missing);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        for tool in tools(Audience::Orchestrator) {
+            let schema = Value::Object((*tool.input_schema).clone());
+            walk(&tool.name, &schema, &schema, "", &mut missing);
+        }
+        assert!(
+            missing.is_empty(),
+            "parameters without a description: {missing:?}"
+        );
+    }
+
     #[test]
     fn each_audience_has_a_small_core_and_every_tool_a_search_hint() {
         for audience in [Audience::Orchestrator, Audience::Worker] {

@@ -122,7 +122,9 @@ pub struct SpawnRequest {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
+    /// The session's name.
     pub name: String,
+    /// What to tell the worker: its next turn.
     pub message: String,
     /// Wait for the turn's result [default true].
     #[serde(default)]
@@ -136,12 +138,15 @@ pub struct SendRequest {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeRequest {
+    /// The session's name.
     pub name: String,
     /// A message to send once it runs again.
     #[serde(default)]
     pub message: Option<String>,
+    /// Wait for the turn's result [default true].
     #[serde(default)]
     pub wait: Option<bool>,
+    /// Seconds to wait before answering `running` (the turn goes on) [default 900, at most 86400].
     #[serde(default)]
     pub timeout_s: Option<u64>,
 }
@@ -157,8 +162,10 @@ pub struct ForkRequest {
     /// First message of the branch.
     #[serde(default)]
     pub message: Option<String>,
+    /// Wait for the turn's result [default true].
     #[serde(default)]
     pub wait: Option<bool>,
+    /// Seconds to wait before answering `running` (the turn goes on) [default 900, at most 86400].
     #[serde(default)]
     pub timeout_s: Option<u64>,
 }
@@ -167,6 +174,7 @@ pub struct ForkRequest {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NameRequest {
+    /// The session's name.
     pub name: String,
 }
 
@@ -174,6 +182,7 @@ pub struct NameRequest {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteRequest {
+    /// The session's name.
     pub name: String,
     /// Kill a running session first instead of refusing.
     #[serde(default)]
@@ -184,6 +193,7 @@ pub struct DeleteRequest {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryRequest {
+    /// The session's name.
     pub name: String,
     /// Only entries after this `seq` (for following a session).
     #[serde(default)]
@@ -200,6 +210,7 @@ pub struct ListRequest {
     /// starting, idle, busy, paused, stopped or failed.
     #[serde(default)]
     pub status: Option<String>,
+    /// Only sessions of this team.
     #[serde(default)]
     pub team: Option<String>,
     /// Sessions delegated by this one.
@@ -236,6 +247,7 @@ pub struct CleanupRequest {
 pub struct DelegateRequest {
     /// Name of the new session that does the task.
     pub name: String,
+    /// The task, in full: the worker's first message.
     pub task: String,
     /// read-only, review, edit, full or plan [default edit].
     #[serde(default)]
@@ -246,16 +258,22 @@ pub struct DelegateRequest {
     /// Most turns the task may take.
     #[serde(default)]
     pub max_turns: Option<u32>,
+    /// Claude model, e.g. `sonnet` [default: Claude Code's default].
     #[serde(default)]
     pub model: Option<String>,
+    /// Absolute working directory of the worker [default: the server's].
     #[serde(default)]
     pub work_dir: Option<String>,
+    /// Appended to the worker's system prompt.
     #[serde(default)]
     pub system_prompt: Option<String>,
+    /// Team of the worker [default: the caller's team].
     #[serde(default)]
     pub team: Option<String>,
+    /// A turn running longer than this is killed and the task failed [default 1800].
     #[serde(default)]
     pub turn_timeout_s: Option<u64>,
+    /// Seconds to wait before answering `running` (the turn goes on) [default 900, at most 86400].
     #[serde(default)]
     pub timeout_s: Option<u64>,
 }
@@ -264,9 +282,11 @@ pub struct DelegateRequest {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContinueRequest {
+    /// The delegated task's session.
     pub name: String,
     /// The correction or answer for the worker.
     pub message: String,
+    /// Seconds to wait before answering `running` (the turn goes on) [default 900, at most 86400].
     #[serde(default)]
     pub timeout_s: Option<u64>,
 }
