@@ -253,7 +253,7 @@ async fn the_largest_result_fits_in_a_readable_reply() {
         .call(
             1,
             "artifact_publish",
-            json!({"artifact_id": "big", "type": "big-blob", "data": data}),
+            json!({"artifact_id": "big", "type": "big-blob", "data": data, "new_type": true}),
         )
         .await;
     assert_eq!(

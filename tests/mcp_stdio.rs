@@ -968,3 +968,45 @@ async fn roles_hold_and_a_worker_cannot_claim_another_identity() {
         "{event}"
     );
 }
+
+/// A misspelt type is not published unvalidated without a word: a type that no validator
+/// declares and no artifact has is refused with the closest known one, unless started on
+/// purpose.
+#[tokio::test]
+async fn a_typo_in_a_type_is_refused_with_the_closest_known_type() {
+    let dir = DataDir::new();
+    let c = dir.connect(None).await;
+    let e = c
+        .err(
+            "artifact_publish",
+            json!({"artifact_id": "spec", "type": "api-contrat", "data": {}}),
+        )
+        .await;
+    assert!(
+        e.contains("type: no validator declares `api-contrat`")
+            && e.contains("did you mean `api-contract`?"),
+        "{e}"
+    );
+    assert_eq!(c.ok("artifact_list", json!({})).await["count"], 0);
+    let v = c
+        .ok(
+            "artifact_publish",
+            json!({"artifact_id": "notes", "type": "release-notes", "data": {}, "new_type": true}),
+        )
+        .await;
+    assert_eq!(v["version"], 1);
+    // Once in use, the type needs no flag; a near miss of it is caught too.
+    c.ok(
+        "artifact_publish",
+        json!({"artifact_id": "notes2", "type": "release-notes", "data": {}}),
+    )
+    .await;
+    let e = c
+        .err(
+            "artifact_publish",
+            json!({"artifact_id": "n3", "type": "release-note", "data": {}}),
+        )
+        .await;
+    assert!(e.contains("did you mean `release-notes`?"), "{e}");
+    c.close().await;
+}

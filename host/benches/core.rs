@@ -226,6 +226,7 @@ fn hub_publishes(
             derived_from: Vec::new(),
             publisher: None,
             team: None,
+            new_type: true,
         })
         .collect();
     // The first publish compiles (and caches) the validator plugin: a one-off cost, kept

@@ -77,6 +77,10 @@ pub struct PublishRequest {
     /// Team the artifact belongs to (first version only); defaults to the caller's team.
     #[serde(default)]
     pub team: Option<String>,
+    /// Start a type that no validator declares and no artifact has yet (otherwise refused,
+    /// so a typo such as `api-contrat` is not published unvalidated).
+    #[serde(default)]
+    pub new_type: bool,
 }
 
 /// Arguments of `artifact_get`.
@@ -526,6 +530,37 @@ pub fn diff(tx: &Tx<'_>, req: &DiffRequest) -> Result<Diff> {
         changed,
         operations: serde_json::to_value(&patch).expect("a patch serializes"),
     })
+}
+
+/// A type without a validator must be in use already, or started on purpose (`new_type`):
+/// a misspelt type would otherwise skip validation without a word.
+pub fn check_unvalidated_type(
+    tx: &Tx<'_>,
+    req: &PublishRequest,
+    declared: impl FnOnce() -> Result<Vec<String>>,
+) -> Result<()> {
+    if req.new_type || tx.type_in_use(&req.artifact_type)? {
+        return Ok(());
+    }
+    let mut known: Vec<String> = BUILTIN_TYPES.iter().map(|(t, _)| t.to_string()).collect();
+    known.extend(declared()?);
+    known.extend(tx.type_counts()?.into_iter().map(|(t, _)| t));
+    let closest = known
+        .iter()
+        .map(|k| (strsim::levenshtein(k, &req.artifact_type), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min();
+    let hint = match closest {
+        Some((_, k)) => format!(" (did you mean `{k}`?)"),
+        None => String::new(),
+    };
+    Err(Error::invalid(
+        "type",
+        format!(
+            "no validator declares `{}` and no artifact has it yet{hint}; to start a new type on purpose, publish with `new_type` set, or install a validator plugin that declares it",
+            req.artifact_type
+        ),
+    ))
 }
 
 /// Every known type: built-in ones, those validators declare (`declared`), those in use.

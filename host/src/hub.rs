@@ -209,8 +209,21 @@ impl Hub {
                 });
             }
         };
+        let unvalidated = validated_by.is_none();
         self.command(
-            |tx, caller| artifacts::publish(tx, caller, req, validated_by),
+            |tx, caller| {
+                if unvalidated {
+                    artifacts::check_unvalidated_type(tx, req, || {
+                        Ok(self
+                            .plugins
+                            .all_types()?
+                            .into_iter()
+                            .map(|t| t.name)
+                            .collect())
+                    })?;
+                }
+                artifacts::publish(tx, caller, req, validated_by)
+            },
             |_, v| Ok(v),
         )
     }

@@ -221,6 +221,9 @@ pub struct PublishArgs {
     /// Team of the artifact [default: $CLEARCTX_TEAM, else `default`]
     #[arg(long)]
     pub team: Option<String>,
+    /// Start a type no validator declares and no artifact has yet (refused otherwise)
+    #[arg(long)]
+    pub new_type: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -654,6 +657,7 @@ fn artifact(hub: &Hub, command: ArtifactCommand) -> Result<Output> {
                 derived_from: args.derived_from,
                 publisher: args.publisher,
                 team: args.team,
+                new_type: args.new_type,
             })?;
             let text = format!(
                 "published {} v{} ({}) sha256 {}",

@@ -16,6 +16,16 @@ pub struct ArtifactFilter<'a> {
 const VERSION_COLUMNS: &str = "v.artifact_id, a.type, a.team, v.version, a.latest_version, v.sha256, v.summary, v.publisher, v.published_at_ms, v.seq";
 
 impl Tx<'_> {
+    /// Whether any artifact has type `artifact_type` (by the type index).
+    pub(crate) fn type_in_use(&self, artifact_type: &str) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM artifacts WHERE type = ?1 LIMIT 1")?
+            .query_row([artifact_type], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     pub(crate) fn artifact_head(&self, artifact_id: &str) -> Result<Option<Head>> {
         Ok(self
             .tx
