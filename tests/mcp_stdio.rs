@@ -1010,3 +1010,39 @@ async fn a_typo_in_a_type_is_refused_with_the_closest_known_type() {
     assert!(e.contains("did you mean `release-notes`?"), "{e}");
     c.close().await;
 }
+
+/// `clearctx contract get` shows everything a worker needs to do the work.
+#[test]
+fn the_cli_shows_a_contract_in_full() {
+    let dir = DataDir::new();
+    dir.cli_json(&[
+        "contract",
+        "create",
+        "c1",
+        "--title",
+        "Users API",
+        "--assignee",
+        "api-dev",
+        "--priority",
+        "high",
+        "--description",
+        "Build it",
+        "--criterion",
+        "GET /users returns 200",
+        "--inputs",
+        r#"{"spec": "docs/api.md"}"#,
+        "--team",
+        "backend",
+    ]);
+    let out = dir.cli(&["contract", "get", "c1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for shown in [
+        "priority high",
+        "team backend",
+        "Build it",
+        "\"spec\": \"docs/api.md\"",
+        "accept when: GET /users returns 200",
+    ] {
+        assert!(text.contains(shown), "`{shown}` missing:\n{text}");
+    }
+}

@@ -219,14 +219,28 @@ async fn pause_holds_messages_until_resumed() {
     assert_eq!(r["status"], "idle", "{r}");
     let s = c.ok("pause_session", json!({"name": "p"})).await;
     assert_eq!(s["status"], "paused", "{s}");
-    let e = c
-        .err("send_message", json!({"name": "p", "message": "hi"}))
+    // The message waits, as pause_session says; the call does not.
+    let r = c
+        .ok("send_message", json!({"name": "p", "message": "held"}))
         .await;
-    assert!(e.contains("paused; resume_session it first"), "{e}");
+    assert_eq!(r["session"]["status"], "paused", "{r}");
+    assert!(r["response"].is_null(), "{r}");
     let r = c
         .ok("resume_session", json!({"name": "p", "message": "hi"}))
         .await;
-    assert_eq!(r["response"], "echo: hi", "{r}");
+    assert_eq!(
+        r["response"], "echo: hi",
+        "the held message ran first, then this: {r}"
+    );
+    let h = c.ok("get_history", json!({"name": "p"})).await;
+    let users: Vec<&str> = h["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["role"] == "user")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, ["held", "hi"], "{h}");
     let s = c.ok("kill_session", json!({"name": "p"})).await;
     assert_eq!(s["status"], "stopped", "{s}");
     assert_eq!(s["stop_reason"], "killed");

@@ -75,6 +75,14 @@ pub enum Priority {
 }
 
 impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Critical => "critical",
+        }
+    }
     pub fn rank(self) -> i64 {
         self as i64
     }

@@ -1232,11 +1232,30 @@ mod render {
             c.assignee,
             c.title
         );
+        let _ = write!(
+            s,
+            "\npriority {} · team {}{}",
+            c.priority.as_str(),
+            c.team,
+            c.timeout_s
+                .map(|t| format!(" · timeout {t} s"))
+                .unwrap_or_default()
+        );
         if !c.description.is_empty() {
             let _ = write!(s, "\n{}", c.description);
         }
+        if c.inputs.as_object().is_some_and(|o| !o.is_empty()) {
+            let inputs = serde_json::to_string_pretty(&c.inputs).unwrap_or_default();
+            let _ = write!(s, "\ninputs: {inputs}");
+        }
+        for a in &c.acceptance_criteria {
+            let _ = write!(s, "\n  accept when: {a}");
+        }
         if let Some(reason) = &c.reason {
             let _ = write!(s, "\nreason: {reason}");
+        }
+        if let Some(result) = &c.result {
+            let _ = write!(s, "\nresult: {result}");
         }
         for d in &c.dependencies {
             let _ = write!(

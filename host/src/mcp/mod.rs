@@ -228,7 +228,7 @@ tools! {
     |hub, req| hub.session_spawn(&req, None).map(|r| turn(&r, "started"));
 
     "send_message" [Orchestrator] "send message talk tell ask a worker session reply turn", sessions::SendRequest,
-    "Send a message to a session and wait for its reply (`wait: false` queues it and returns). A stopped session is resumed first with its conversation. Returns the reply text, the turn's cost and turns, and the session's totals.",
+    "Send a message to a session and wait for its reply (`wait: false` queues it and returns). A stopped session is resumed first with its conversation; a paused one keeps the message until resume_session (the call returns at once). Returns the reply text, the turn's cost and turns, and the session's totals.",
     |hub, req| hub.sessions().send(hub.caller(), &req, None).map(|r| turn(&r, "answered"));
 
     "resume_session" [] "resume restart continue a stopped session worker", sessions::ResumeRequest,

@@ -546,28 +546,25 @@ impl Manager {
         check_message("message", &req.message)?;
         check_wait(req.timeout_s)?;
         self.reap()?;
-        let (resumed, id) = self.write(|tx| {
+        let (resumed, paused, id) = self.write(|tx| {
             let row = get_row(tx, &req.name)?;
-            if row.status == "paused" {
-                return Err(Error::conflict(format!(
-                    "session `{}` is paused; resume_session it first",
-                    req.name
-                )));
-            }
             if let Some((_, why)) = budget(tx, &row)?.refusal(&row) {
                 return Err(Error::conflict(format!("{why}; nothing was sent")));
             }
-            let resumed = self.claim_if_stopped(tx, caller, &row)?;
+            // A paused session keeps the message until resume_session; nothing to wait for.
+            let paused = row.status == "paused";
+            let resumed = !paused && self.claim_if_stopped(tx, caller, &row)?;
             let id =
                 tx.insert_session_request(&req.name, "turn", Some(&req.message), &caller.session)?;
-            Ok((resumed, id))
+            Ok((resumed, paused, id))
         })?;
+        let wait = if paused { Some(false) } else { req.wait };
         if resumed {
             self.start(&req.name)?;
         } else {
             self.wake(&req.name);
         }
-        let done = self.maybe_wait(&req.name, Some(id), req.wait, req.timeout_s, follow)?;
+        let done = self.maybe_wait(&req.name, Some(id), wait, req.timeout_s, follow)?;
         self.reply(&req.name, done, resumed)
     }
 

@@ -678,7 +678,9 @@ impl Supervisor {
                 ),
             );
         }
-        for req in open {
+        // Controls first: an unpause queued after a turn must let that turn run, in order.
+        let (turns, controls): (Vec<_>, Vec<_>) = open.into_iter().partition(|r| r.kind == "turn");
+        for req in controls.into_iter().chain(turns) {
             match req.kind.as_str() {
                 "kill" => {
                     self.done(req.id);
