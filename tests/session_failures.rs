@@ -662,3 +662,48 @@ async fn a_recorded_2_1_332_transcript_runs_a_session() {
     assert!(close(r["session_cost_usd"].as_f64().unwrap(), 0.006), "{r}");
     c.close().await;
 }
+
+/// A CLI run's worker stops when the command ends: an orderly end, shown as the task's
+/// outcome and not as an error; sessions filter by how their task ended.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_orderly_end_is_not_an_error_and_tasks_filter_by_outcome() {
+    let dir = DataDir::new();
+    let out = dir.cli_env(&["delegate", "d1", "do it"], &fake_env());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.cli_env(&["spawn", "plain", "hello"], &fake_env());
+    let s = dir.cli_json(&["session", "show", "d1"]);
+    assert_eq!(
+        (s["status"].as_str(), s["stop_reason"].as_str()),
+        (Some("stopped"), Some("owner_exited")),
+        "{s}"
+    );
+    assert!(
+        s["last_error"].is_null(),
+        "an orderly end left an error: {s}"
+    );
+    let out = dir.cli_env(&["sessions"], &fake_env());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let d1 = text.lines().find(|l| l.starts_with("d1")).unwrap();
+    assert!(
+        d1.contains("task completed") && !d1.contains("owner_exited"),
+        "{text}"
+    );
+    let only = dir.cli_json(&["sessions", "--task-status", "completed"]);
+    assert_eq!(only["count"], 1, "{only}");
+    assert_eq!(only["sessions"][0]["name"], "d1");
+    let c = connect(&dir).await;
+    let e = c
+        .err("list_sessions", json!({"status": "needs_input"}))
+        .await;
+    assert!(e.contains("filter with `task_status`"), "{e}");
+    let l = c
+        .ok("list_sessions", json!({"task_status": "completed"}))
+        .await;
+    assert_eq!(l["count"], 1, "{l}");
+    c.close().await;
+}

@@ -117,6 +117,9 @@ pub enum Command {
         /// Sessions delegated by this one
         #[arg(long)]
         parent: Option<String>,
+        /// Only delegated tasks that ended so
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["completed", "needs_input", "failed", "cost_exceeded", "turns_exceeded", "aborted"]))]
+        task_status: Option<String>,
         #[command(flatten)]
         page: PageArgs,
     },
@@ -605,6 +608,7 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
             status,
             team,
             parent,
+            task_status,
             page,
         } => sessions::list(
             hub,
@@ -612,6 +616,7 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
                 status,
                 team,
                 parent,
+                task_status,
                 limit: page.limit,
                 cursor: page.cursor,
             },

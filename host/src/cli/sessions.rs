@@ -354,11 +354,12 @@ pub fn list(hub: &Hub, req: sessions::ListRequest) -> Result<Output> {
                 .as_ref()
                 .map(|p| format!(" · under {p}"))
                 .unwrap_or_default(),
-            s.stop_reason
-                .as_ref()
-                .filter(|_| !sessions::is_live(&s.status))
-                .map(|r| format!(" · {r}"))
-                .unwrap_or_default(),
+            // A delegated task's outcome says more than why its process ended.
+            match (&s.task_status, &s.stop_reason) {
+                (Some(t), _) => format!(" · task {t}"),
+                (None, Some(r)) if !sessions::is_live(&s.status) => format!(" · {r}"),
+                _ => String::new(),
+            },
         ));
     }
     Ok(out(

@@ -216,6 +216,10 @@ pub struct ListRequest {
     /// Sessions delegated by this one.
     #[serde(default)]
     pub parent: Option<String>,
+    /// Only delegated tasks that ended so: completed, needs_input, failed, cost_exceeded,
+    /// turns_exceeded or aborted.
+    #[serde(default)]
+    pub task_status: Option<String>,
     /// Most items to return [default 100, at most 1000].
     #[serde(default)]
     pub limit: Option<u32>,
@@ -488,10 +492,33 @@ pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<crate::page::Page<Session>
             "starting" | "idle" | "busy" | "paused" | "stopped" | "failed"
         )
     {
+        let task = matches!(
+            s.as_str(),
+            "completed" | "needs_input" | "failed" | "cost_exceeded" | "turns_exceeded" | "aborted"
+        );
         return Err(Error::invalid(
             "status",
+            if task {
+                format!(
+                    "`{s}` is how a delegated task ended, not a session status: filter with `task_status`"
+                )
+            } else {
+                format!(
+                    "`{s}` is not a session status; use starting, idle, busy, paused, stopped or failed"
+                )
+            },
+        ));
+    }
+    if let Some(t) = &req.task_status
+        && !matches!(
+            t.as_str(),
+            "completed" | "needs_input" | "failed" | "cost_exceeded" | "turns_exceeded" | "aborted"
+        )
+    {
+        return Err(Error::invalid(
+            "task_status",
             format!(
-                "`{s}` is not a session status; use starting, idle, busy, paused, stopped or failed"
+                "`{t}` is not a task outcome; use completed, needs_input, failed, cost_exceeded, turns_exceeded or aborted"
             ),
         ));
     }
@@ -502,6 +529,7 @@ pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<crate::page::Page<Session>
         status: req.status.as_deref(),
         team: req.team.as_deref(),
         parent: req.parent.as_deref(),
+        task_status: req.task_status.as_deref(),
         window,
     })?;
     crate::page::page(window, rows).try_map(|r| view(tx, &r))

@@ -249,13 +249,18 @@ impl Supervisor {
                     break;
                 }
                 Ok(Msg::Shutdown) => {
+                    // An orderly end (the CLI command or the server finished) is not an
+                    // error: the stop reason says it. Only a turn it cut short is one.
+                    let error = self.current.is_some().then(|| {
+                        format!(
+                            "the clearctx process (pid {}) that ran it ended during a turn; resume_session brings it back",
+                            std::process::id()
+                        )
+                    });
                     self.stop(Ending {
                         status: "stopped",
                         stop_reason: "owner_exited",
-                        error: Some(format!(
-                            "the clearctx process (pid {}) that ran it ended; resume_session brings it back",
-                            std::process::id()
-                        )),
+                        error,
                         turn_status: "failed",
                     });
                     // The owner is leaving: a busy turn gets a few seconds, not its timeout.

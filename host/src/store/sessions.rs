@@ -83,6 +83,7 @@ pub struct SessionFilter<'a> {
     pub status: Option<&'a str>,
     pub team: Option<&'a str>,
     pub parent: Option<&'a str>,
+    pub task_status: Option<&'a str>,
     pub window: super::Window,
 }
 
@@ -174,11 +175,12 @@ impl Tx<'_> {
         let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT {SESSION_COLS} FROM sessions
              WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR team = ?2) AND (?3 IS NULL OR parent = ?3)
+               AND (?6 IS NULL OR task_status = ?6)
              ORDER BY created_at_ms, name LIMIT ?4 OFFSET ?5"
         ))?;
         let (limit, offset) = f.window.sql();
         let rows = stmt.query_map(
-            params![f.status, f.team, f.parent, limit, offset],
+            params![f.status, f.team, f.parent, limit, offset, f.task_status],
             session_row,
         )?;
         rows.map(|r| with_config(r?)).collect()
