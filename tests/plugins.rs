@@ -529,3 +529,76 @@ async fn a_scaffolded_validator_builds_passes_its_test_and_is_enforced() {
     assert_eq!(info["kinds"], json!(["artifact-validator"]));
     c.close().await;
 }
+
+/// A second validator for a type is not installed without a word: the conflict is shown at
+/// consent and refused until the user says which plugin validates the type (`--replace`).
+#[test]
+fn a_second_validator_for_a_type_needs_an_explicit_choice() {
+    let dir = DataDir::new();
+    add(&dir, &fixture("require-owner"));
+    let before = dir.cli_json(&["plugin", "list"]);
+    let panics = fixture("panics");
+    let (code, e) = cli_err(&dir, &["plugin", "add", panics.to_str().unwrap(), "--yes"]);
+    assert_eq!(code, 1, "{e}");
+    assert!(
+        e.contains("CONFLICTS with `require-owner`, which validates `json` now"),
+        "{e}"
+    );
+    assert!(
+        e.contains("declares `json` (validated by `require-owner`) already")
+            && e.contains("--replace require-owner"),
+        "{e}"
+    );
+    assert_eq!(
+        dir.cli_json(&["plugin", "list"]),
+        before,
+        "a refused install changed nothing"
+    );
+    let (_, e) = cli_err(
+        &dir,
+        &[
+            "plugin",
+            "add",
+            panics.to_str().unwrap(),
+            "--yes",
+            "--replace",
+            "std-json-schema",
+        ],
+    );
+    assert!(
+        e.contains("replace: `std-json-schema` validates none of the types"),
+        "{e}"
+    );
+
+    cli_ok(
+        &dir,
+        &[
+            "plugin",
+            "add",
+            panics.to_str().unwrap(),
+            "--yes",
+            "--replace",
+            "require-owner",
+        ],
+    );
+    let types = dir.cli_json(&["artifact", "types"]);
+    let json = types["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "json")
+        .unwrap();
+    assert_eq!(json["validator"], "panics", "{json}");
+    let list = dir.cli_json(&["plugin", "list"]);
+    let owner = list["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "require-owner")
+        .unwrap();
+    assert_eq!(
+        owner["types"],
+        json!([]),
+        "require-owner gave `json` up: {owner}"
+    );
+}

@@ -344,6 +344,9 @@ pub enum PluginCommand {
         /// Grant only this capability (repeatable); default: all the plugin requests
         #[arg(long = "grant", value_name = "CAPABILITY")]
         grants: Vec<String>,
+        /// Take over the types this installed plugin validates (repeatable)
+        #[arg(long = "replace", value_name = "PLUGIN")]
+        replace: Vec<String>,
     },
     /// List installed and standard plugins
     List,
@@ -872,11 +875,17 @@ fn plugin(hub: &Hub, command: PluginCommand) -> Result<Output> {
             source,
             yes,
             grants,
+            replace,
         } => {
             let options = AddOptions {
                 grants: (!grants.is_empty()).then_some(grants),
+                replace,
             };
             let report = hub.plugins().plan(&Source::Path(source), &options)?;
+            if let Err(e) = report.check_conflicts() {
+                eprintln!("{}", render::add_report(&report));
+                return Err(e);
+            }
             if yes {
                 eprintln!("{}", render::add_report(&report));
             } else {
@@ -1361,6 +1370,18 @@ mod render {
         }
         if !r.types.is_empty() {
             let _ = write!(s, "\n  validates {}", r.types.join(", "));
+        }
+        for c in &r.conflicts {
+            let what = if r.replace.contains(&c.plugin) {
+                "takes over from"
+            } else {
+                "CONFLICTS with"
+            };
+            let _ = write!(
+                s,
+                "\n  {what} `{}`, which validates `{}` now",
+                c.plugin, c.artifact_type
+            );
         }
         if !r.templates.is_empty() {
             let _ = write!(s, "\n  templates {}", r.templates.join(", "));

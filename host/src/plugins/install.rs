@@ -25,6 +25,15 @@ pub enum Source {
 pub struct AddOptions {
     /// Grant exactly these capabilities instead of all that the plugin requests.
     pub grants: Option<Vec<String>>,
+    /// Installed plugins whose validation of a type this one takes over.
+    pub replace: Vec<String>,
+}
+
+/// A type the new plugin declares that an installed, enabled plugin validates already.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conflict {
+    pub artifact_type: String,
+    pub plugin: String,
 }
 
 /// What installing would do; shown to the user before they consent.
@@ -44,10 +53,43 @@ pub struct AddReport {
     pub templates: Vec<String>,
     /// The version this replaces, if the id was installed already.
     pub replaces: Option<String>,
+    /// Types another installed plugin validates already; installing needs `replace` for them.
+    pub conflicts: Vec<Conflict>,
+    /// The plugins named to give those types up.
+    pub replace: Vec<String>,
     /// The component that was read (for crates, in their target dir).
     pub wasm_path: String,
     #[serde(skip)]
     bytes: Vec<u8>,
+}
+
+impl AddReport {
+    /// Refuses a plugin that would take types over from installed ones without being told
+    /// to (`replace`): two validators for one type would leave one off without a word.
+    pub fn check_conflicts(&self) -> Result<()> {
+        let report = self;
+        let unresolved: Vec<String> = report
+            .conflicts
+            .iter()
+            .filter(|c| !report.replace.contains(&c.plugin))
+            .map(|c| format!("`{}` (validated by `{}`)", c.artifact_type, c.plugin))
+            .collect();
+        if !unresolved.is_empty() {
+            let plugins: std::collections::BTreeSet<&str> =
+                report.conflicts.iter().map(|c| c.plugin.as_str()).collect();
+            return Err(Error::conflict(format!(
+                "plugin `{}` declares {} already; install it with replace ({}) to make it the validator of those types, or remove the other plugin first",
+                report.id,
+                unresolved.join(", "),
+                plugins
+                    .iter()
+                    .map(|p| format!("--replace {p}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )));
+        }
+        Ok(())
+    }
 }
 
 fn bad(message: impl Into<String>) -> Error {
@@ -172,7 +214,36 @@ impl PluginHost {
         } else {
             Vec::new()
         };
-        let replaces = self.state()?.lock.find(&id).map(|e| e.version.clone());
+        let (replaces, conflicts) = {
+            let state = self.state()?;
+            let replaces = state.lock.find(&id).map(|e| e.version.clone());
+            let conflicts: Vec<Conflict> = types
+                .iter()
+                .flat_map(|t| {
+                    state
+                        .lock
+                        .plugins
+                        .iter()
+                        .filter(|e| e.id != id && e.enabled && e.types.contains(t))
+                        .map(|e| Conflict {
+                            artifact_type: t.clone(),
+                            plugin: e.id.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            (replaces, conflicts)
+        };
+        for r in &options.replace {
+            if !conflicts.iter().any(|c| &c.plugin == r) {
+                return Err(Error::invalid(
+                    "replace",
+                    format!(
+                        "`{r}` validates none of the types `{id}` declares; nothing to replace"
+                    ),
+                ));
+            }
+        }
         Ok(AddReport {
             id,
             version: manifest.plugin.version.clone(),
@@ -187,6 +258,8 @@ impl PluginHost {
             types,
             templates,
             replaces,
+            conflicts,
+            replace: options.replace.clone(),
             wasm_path: wasm.display().to_string(),
             bytes,
         })
@@ -194,6 +267,7 @@ impl PluginHost {
 
     /// Copies the component into the data dir and records it in the lock file.
     pub fn commit(&self, report: &AddReport) -> Result<Entry> {
+        report.check_conflicts()?;
         let rel = format!("plugins/{}/{}/plugin.wasm", report.id, report.version);
         let dest = self.home.join(&rel);
         let io = |source| Error::DataDir {
@@ -226,6 +300,12 @@ impl PluginHost {
                 .iter()
                 .position(|e| e.id == entry.id)
                 .map(|i| lock.plugins.remove(i));
+            // A replaced plugin gives up the types the new one takes over, and only those.
+            for c in &report.conflicts {
+                if let Some(e) = lock.plugins.iter_mut().find(|e| e.id == c.plugin) {
+                    e.types.retain(|t| *t != c.artifact_type);
+                }
+            }
             lock.plugins.push(entry.clone());
             Ok(old)
         })?;
