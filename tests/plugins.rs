@@ -602,3 +602,41 @@ fn a_second_validator_for_a_type_needs_an_explicit_choice() {
         "require-owner gave `json` up: {owner}"
     );
 }
+
+/// A validator that was turned off is said on every publish of its type.
+#[test]
+fn a_disabled_validator_is_shown_on_every_publish_of_its_type() {
+    let dir = DataDir::new();
+    add(&dir, &fixture("require-owner"));
+    cli_ok(&dir, &["plugin", "disable", "require-owner"]);
+    for i in 0..2 {
+        let out = cli_ok(
+            &dir,
+            &[
+                "artifact",
+                "publish",
+                "doc",
+                "--type",
+                "json",
+                "--data",
+                &format!("{{\"n\": {i}}}"),
+            ],
+        );
+        assert!(
+            out.contains("warning: validator plugin `require-owner` of type `json` is disabled: this version was checked by `std-json-schema` instead"),
+            "{out}"
+        );
+    }
+    cli_ok(&dir, &["plugin", "enable", "require-owner"]);
+    let v = dir.cli_json(&[
+        "artifact",
+        "publish",
+        "doc",
+        "--type",
+        "json",
+        "--data",
+        r#"{"owner": "me"}"#,
+    ]);
+    assert!(v.get("warnings").is_none(), "{v}");
+    assert_eq!(v["validated_by"]["plugin"], "require-owner");
+}

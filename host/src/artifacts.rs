@@ -176,6 +176,10 @@ pub struct Version {
     /// The validator that accepted this version (publish results only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validated_by: Option<ValidatedBy>,
+    /// What the publisher should know, e.g. that the type's validator is disabled
+    /// (publish results only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Which plugin accepted a version, and what the check used.
@@ -402,6 +406,7 @@ pub fn publish(
         derived_from: req.derived_from.clone(),
         data: None,
         validated_by,
+        warnings: Vec::new(),
     })
 }
 

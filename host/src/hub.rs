@@ -210,7 +210,24 @@ impl Hub {
             }
         };
         let unvalidated = validated_by.is_none();
-        self.command(
+        // A validator someone turned off is said on every publish of its type.
+        let checked_by = validated_by.as_ref().map(|v| v.plugin.clone());
+        let warnings: Vec<String> = self
+            .plugins
+            .disabled_validators_of(&req.artifact_type)?
+            .into_iter()
+            .map(|id| {
+                let instead = match &checked_by {
+                    Some(p) => format!("checked by `{p}` instead"),
+                    None => "not validated".to_string(),
+                };
+                format!(
+                    "validator plugin `{id}` of type `{}` is disabled: this version was {instead} (enable the plugin to check it again)",
+                    req.artifact_type
+                )
+            })
+            .collect();
+        let mut v = self.command(
             |tx, caller| {
                 if unvalidated {
                     artifacts::check_unvalidated_type(tx, req, || {
@@ -225,7 +242,9 @@ impl Hub {
                 artifacts::publish(tx, caller, req, validated_by)
             },
             |_, v| Ok(v),
-        )
+        )?;
+        v.warnings = warnings;
+        Ok(v)
     }
 
     /// Recording the read makes this a command (a small write), not a query.

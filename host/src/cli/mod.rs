@@ -674,6 +674,10 @@ fn artifact(hub: &Hub, command: ArtifactCommand) -> Result<Output> {
                 v.artifact_type,
                 &v.sha256[..12]
             );
+            let text = v
+                .warnings
+                .iter()
+                .fold(text, |t, w| format!("{t}\nwarning: {w}"));
             Ok(out(&v, text))
         }
         ArtifactCommand::Get {

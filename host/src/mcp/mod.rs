@@ -157,7 +157,7 @@ macro_rules! tools {
 tools! {
     "artifact_publish" [Orchestrator, Worker] "publish share save result output artifact version data", artifacts::PublishRequest,
     "Publish a new immutable version of an artifact (versions are numbered 1, 2, 3... per artifact). `data` is the JSON content; `derived_from` lists the exact input versions it was made from. Contracts waiting on this artifact become ready automatically.",
-    |hub, req| hub.artifact_publish(&req).map(|v| (format!("published `{}` v{} ({})", v.artifact_id, v.version, v.artifact_type), to_value(&v)));
+    |hub, req| hub.artifact_publish(&req).map(|v| (format!("published `{}` v{} ({}){}", v.artifact_id, v.version, v.artifact_type, v.warnings.iter().map(|w| format!("; warning: {w}")).collect::<String>()), to_value(&v)));
 
     "artifact_get" [Orchestrator, Worker] "read get fetch artifact result output latest version data", artifacts::GetRequest,
     "Read an artifact's latest version (or a given `version`) with its data. The read is recorded for artifact_readers and phase gates.",

@@ -297,6 +297,22 @@ impl PluginHost {
 
     /// The validator for `artifact_type`: an enabled installed plugin that declares the type
     /// wins over the standard one. `None` when nothing validates the type.
+    /// Installed validators of `artifact_type` that are disabled, by id.
+    pub fn disabled_validators_of(&self, artifact_type: &str) -> Result<Vec<String>> {
+        let state = self.state()?;
+        Ok(state
+            .lock
+            .plugins
+            .iter()
+            .filter(|e| {
+                !e.enabled
+                    && e.kinds.contains(&Kind::ArtifactValidator)
+                    && e.types.iter().any(|t| t == artifact_type)
+            })
+            .map(|e| e.id.clone())
+            .collect())
+    }
+
     pub fn validator_for(&self, artifact_type: &str) -> Result<Option<Resolved>> {
         let state = self.state()?;
         let installed = state.lock.plugins.iter().rev().find(|e| {

@@ -265,5 +265,6 @@ fn version_from_row(r: &Row<'_>) -> rusqlite::Result<Version> {
         derived_from: Vec::new(),
         data: None,
         validated_by: None,
+        warnings: Vec::new(),
     })
 }
