@@ -264,7 +264,10 @@ async fn sandboxed_plugins_see_no_files_env_or_network_and_cannot_write_to_stdou
     // These report what they could reach as a violation message.
     for name in ["reads-env-and-files", "opens-socket"] {
         add(&dir, &fixture(name));
-        let out = dir.cli_json(&["plugin", "test", name, "--input", "{}"]);
+        // They report as violations, so the command exits 1 with its JSON.
+        let out = dir.cli(&["--json", "plugin", "test", name, "--input", "{}"]);
+        assert_eq!(out.status.code(), Some(1));
+        let out: Value = serde_json::from_slice(&out.stdout).unwrap();
         let seen = out["result"]["violations"].to_string();
         println!("{name}: {seen}");
         assert!(!seen.contains("root:"), "{name} read /etc/passwd: {seen}");
@@ -488,16 +491,31 @@ async fn a_scaffolded_validator_builds_passes_its_test_and_is_enforced() {
     // Share one target dir across runs so the SDK is not rebuilt every time.
     let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scaffold-target");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
-        .args(["test", "--quiet", "--manifest-path"])
+    let lib = std::fs::read_to_string(crate_dir.join("src/lib.rs")).unwrap();
+    assert!(
+        lib.contains("struct MyRules;"),
+        "named as Rust names types:\n{lib}"
+    );
+    let out = Command::new(&cargo)
+        .args(["test", "--manifest-path"])
         .arg(crate_dir.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target)
         // Its `tests/in_host.rs` runs the component through this clearctx.
         .env("CLEARCTX_BIN", common::bin())
         .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success(), "the scaffold's own tests fail");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the scaffold's own tests fail:\n{log}"
+    );
+    // Out of the box it builds clean (the SDK's own crates are not the scaffold's).
+    assert!(
+        !log.lines()
+            .any(|l| l.starts_with("warning:") && !l.contains("clearctx-plugin-sdk")),
+        "the scaffold warns:\n{log}"
+    );
 
     let c = dir.connect(None).await;
     let out = Command::new(common::bin())
@@ -639,4 +657,50 @@ fn a_disabled_validator_is_shown_on_every_publish_of_its_type() {
     ]);
     assert!(v.get("warnings").is_none(), "{v}");
     assert_eq!(v["validated_by"]["plugin"], "require-owner");
+}
+
+/// `plugin test <name>` tests the installed plugin, even beside a folder of that name, says
+/// which it tested, and fails on invalid input as `artifact publish` does.
+#[test]
+fn plugin_test_prefers_the_installed_plugin_and_fails_on_violations() {
+    let dir = DataDir::new();
+    add(&dir, &fixture("require-owner"));
+    let here = tempfile::tempdir().unwrap();
+    std::fs::create_dir(here.path().join("require-owner")).unwrap();
+    let run = |data: &str| {
+        Command::new(common::bin())
+            .arg("--home")
+            .arg(dir.path())
+            .args([
+                "plugin",
+                "test",
+                "require-owner",
+                "--type",
+                "json",
+                "--input",
+                data,
+            ])
+            .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
+            .current_dir(here.path())
+            .output()
+            .unwrap()
+    };
+    let out = run("{}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("tested the installed plugin `require-owner`"),
+        "{text}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "violations fail the command: {text}"
+    );
+    let out = run(r#"{"owner": "me"}"#);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -974,16 +974,31 @@ fn plugin(hub: &Hub, command: PluginCommand) -> Result<Output> {
             template,
             config,
         } => {
+            // A plain name is the installed (or standard) plugin, even if a folder of that
+            // name is here; a path (with a `/`) is built and tested without installing.
             let path = PathBuf::from(&plugin);
-            let (resolved, kinds) = if plugin.contains('/') || path.exists() {
-                let report = hub
-                    .plugins()
-                    .plan(&Source::Path(path), &AddOptions::default())?;
-                (hub.plugins().probe(&report), report.kinds)
-            } else {
-                let r = hub.plugins().resolve(&plugin)?;
-                let kinds = hub.plugin_info(&plugin)?.summary.kinds;
-                (r, kinds)
+            let by_name = (!plugin.contains('/'))
+                .then(|| hub.plugins().resolve(&plugin).ok())
+                .flatten();
+            let (resolved, kinds, tested) = match by_name {
+                Some(r) => {
+                    let kinds = hub.plugin_info(&plugin)?.summary.kinds;
+                    let what = format!("the installed plugin `{}` {}", r.id, r.version);
+                    (r, kinds, what)
+                }
+                None if path.exists() => {
+                    let report = hub
+                        .plugins()
+                        .plan(&Source::Path(path), &AddOptions::default())?;
+                    let what = format!("the component built from `{}`", report.source);
+                    (hub.plugins().probe(&report), report.kinds, what)
+                }
+                None => {
+                    let r = hub.plugins().resolve(&plugin)?;
+                    let kinds = hub.plugin_info(&plugin)?.summary.kinds;
+                    let what = format!("the installed plugin `{}` {}", r.id, r.version);
+                    (r, kinds, what)
+                }
             };
             let input = read_json_arg("input", input.as_deref(), input_file.as_ref())?
                 .unwrap_or_else(|| json!({}));
@@ -1028,8 +1043,13 @@ fn plugin(hub: &Hub, command: PluginCommand) -> Result<Output> {
                 }
             };
             let outcome = hub.plugins().test(&resolved, &test)?;
-            let text = render::test_outcome(&outcome);
-            Ok(out(&outcome, text))
+            let text = format!("tested {tested}\n{}", render::test_outcome(&outcome));
+            let mut output = out(&outcome, text);
+            // Invalid input fails the command, as `artifact publish` does.
+            if outcome.result["valid"] == false {
+                output.code = 1;
+            }
+            Ok(output)
         }
     }
 }

@@ -161,13 +161,20 @@ fn in_host_rs(kind: Kind) -> String {
 }
 
 fn lib_rs(kind: Kind, ty: &str) -> String {
-    let ty = format!("{}{}", ty[..1].to_uppercase(), &ty[1..]).replace('_', "");
+    // `my-rules` → `MyRules`: each word capitalised, as a Rust type is named.
+    let ty: String = ty
+        .split(['-', '_'])
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("{}{}", w[..1].to_uppercase(), &w[1..]))
+        .collect();
     match kind {
         Kind::ArtifactValidator => format!(
             r#"//! An artifact validator: says what is wrong with an artifact's data, every problem at once.
 
 use clearctx_plugin_sdk::{{PluginError, TypeInfo, Validator, Value, Violation, validator}};
 
+// Only its functions are called (by the host, through the macro): never constructed.
+#[allow(dead_code)]
 struct {ty};
 
 impl Validator for {ty} {{
@@ -177,7 +184,13 @@ impl Validator for {ty} {{
         vec![TypeInfo::new("release-notes", "Notes for a release: a version and its changes")]
     }}
 
-    fn validate(_artifact_type: &str, data: &Value) -> Result<Vec<Violation>, PluginError> {{
+    fn validate(artifact_type: &str, data: &Value) -> Result<Vec<Violation>, PluginError> {{
+        // The host only sends the types declared above; anything else is a mistake.
+        if artifact_type != "release-notes" {{
+            return Err(PluginError::InvalidInput(format!(
+                "this plugin validates release-notes, not `{{artifact_type}}`"
+            )));
+        }}
         let mut problems = Vec::new();
         if !data.get("version").is_some_and(Value::is_string) {{
             problems.push(Violation::new("/version", "a release needs a `version` string", "required"));
@@ -217,6 +230,8 @@ mod tests {{
 
 use clearctx_plugin_sdk::{{Condition, PluginError, Value, condition}};
 
+// Only its functions are called (by the host, through the macro): never constructed.
+#[allow(dead_code)]
 struct {ty};
 
 impl Condition for {ty} {{
@@ -253,6 +268,8 @@ mod tests {{
 
 use clearctx_plugin_sdk::{{Action, HostCommand, PluginError, Value, action}};
 
+// Only its functions are called (by the host, through the macro): never constructed.
+#[allow(dead_code)]
 struct {ty};
 
 impl Action for {ty} {{
@@ -283,6 +300,8 @@ mod tests {{
 
 use clearctx_plugin_sdk::{{PluginError, Template, TemplateInfo, Value, template}};
 
+// Only its functions are called (by the host, through the macro): never constructed.
+#[allow(dead_code)]
 struct {ty};
 
 impl Template for {ty} {{
