@@ -491,6 +491,14 @@ async fn a_scaffolded_validator_builds_passes_its_test_and_is_enforced() {
     // Share one target dir across runs so the SDK is not rebuilt every time.
     let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("scaffold-target");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // The SDK comes from the copy clearctx carries, in the data dir: never a path on the
+    // machine clearctx was built on.
+    let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    let data_dir = dir.path().canonicalize().unwrap();
+    assert!(
+        manifest.contains(&format!("{}/sdk/", data_dir.display())),
+        "{manifest}"
+    );
     let lib = std::fs::read_to_string(crate_dir.join("src/lib.rs")).unwrap();
     assert!(
         lib.contains("struct MyRules;"),
@@ -509,6 +517,11 @@ async fn a_scaffolded_validator_builds_passes_its_test_and_is_enforced() {
     assert!(
         out.status.success(),
         "the scaffold's own tests fail:\n{log}"
+    );
+    // The build of the component inside its test is shown, not silent.
+    assert!(
+        log.contains("for wasm32-wasip2 ..."),
+        "no progress shown:\n{log}"
     );
     // Out of the box it builds clean (the SDK's own crates are not the scaffold's).
     assert!(

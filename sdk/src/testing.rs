@@ -13,7 +13,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::{Value, Violation};
 
@@ -36,6 +36,10 @@ pub fn run(plugin: impl AsRef<Path>, args: &[&str]) -> Result<Value, String> {
         .args(["--json", "plugin", "test"])
         .arg(plugin.as_ref())
         .args(args)
+        // Its messages, and cargo's progress while the first build of the component takes
+        // its time, go straight to the terminal (libtest captures only `print!`).
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
         .output()
         .map_err(|e| {
             format!(
@@ -45,12 +49,8 @@ pub fn run(plugin: impl AsRef<Path>, args: &[&str]) -> Result<Value, String> {
         })?;
     let _ = std::fs::remove_dir_all(&home);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let parsed: Value = serde_json::from_str(&stdout).map_err(|_| {
-        format!(
-            "clearctx failed: {}{stdout}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })?;
+    let parsed: Value = serde_json::from_str(&stdout)
+        .map_err(|_| format!("clearctx failed (its messages are above): {stdout}"))?;
     if let Some(error) = parsed.get("error") {
         return Err(error["message"]
             .as_str()

@@ -380,7 +380,7 @@ pub enum PluginCommand {
         /// Where to create the folder [default: the current directory]
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
-        /// The clearctx-plugin-sdk crate [default: the sdk/ of this clearctx's sources]
+        /// The clearctx-plugin-sdk crate to depend on [default: the copy this clearctx carries, written into the data dir]
         #[arg(long, value_name = "PATH")]
         sdk: Option<PathBuf>,
     },
@@ -953,6 +953,7 @@ fn plugin(hub: &Hub, command: PluginCommand) -> Result<Output> {
                 name: name.clone(),
                 dir,
                 sdk,
+                home: hub.home().to_path_buf(),
             })?;
             let text = format!(
                 "created {} ({})\nnext: cd {} && cargo test && clearctx plugin add .",

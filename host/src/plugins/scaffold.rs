@@ -11,29 +11,91 @@ pub struct NewOptions {
     pub name: String,
     /// Parent folder; the crate goes into `<dir>/<name>`.
     pub dir: PathBuf,
-    /// The SDK crate to depend on; defaults to the one beside this clearctx's sources.
+    /// The SDK crate to depend on; defaults to the copy this clearctx carries, written
+    /// into the data dir.
     pub sdk: Option<PathBuf>,
+    /// The data dir, where the carried SDK is written.
+    pub home: PathBuf,
 }
 
-/// Where the SDK is: `--sdk`, `CLEARCTX_SDK_PATH`, or the `sdk/` of the tree this binary was
-/// built from.
-fn sdk_path(explicit: Option<&Path>) -> Result<PathBuf> {
-    let candidates = [
-        explicit.map(Path::to_path_buf),
-        std::env::var_os("CLEARCTX_SDK_PATH").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk")),
-    ];
-    for c in candidates.into_iter().flatten() {
-        if c.join("Cargo.toml").is_file() {
-            return c
-                .canonicalize()
-                .map_err(|e| Error::invalid("--sdk", format!("{}: {e}", c.display())));
+/// The SDK's sources, carried in the binary so a scaffold never points at the machine
+/// clearctx was built on. `carries_every_sdk_file` keeps the list whole.
+const SDK_FILES: &[(&str, &str)] = &[
+    ("sdk/Cargo.toml", include_str!("../../../sdk/Cargo.toml")),
+    ("sdk/README.md", include_str!("../../../sdk/README.md")),
+    ("sdk/src/lib.rs", include_str!("../../../sdk/src/lib.rs")),
+    (
+        "sdk/src/action.rs",
+        include_str!("../../../sdk/src/action.rs"),
+    ),
+    (
+        "sdk/src/bindings.rs",
+        include_str!("../../../sdk/src/bindings.rs"),
+    ),
+    (
+        "sdk/src/condition.rs",
+        include_str!("../../../sdk/src/condition.rs"),
+    ),
+    ("sdk/src/log.rs", include_str!("../../../sdk/src/log.rs")),
+    (
+        "sdk/src/template.rs",
+        include_str!("../../../sdk/src/template.rs"),
+    ),
+    (
+        "sdk/src/testing.rs",
+        include_str!("../../../sdk/src/testing.rs"),
+    ),
+    (
+        "sdk/src/validator.rs",
+        include_str!("../../../sdk/src/validator.rs"),
+    ),
+    (
+        "wit/clearctx-plugin.wit",
+        include_str!("../../../wit/clearctx-plugin.wit"),
+    ),
+];
+
+/// Writes the carried SDK under `<home>/sdk/<version>/` (once; a copy left half-written by
+/// a crash is written again) and returns its crate folder.
+fn carried_sdk(home: &Path) -> Result<PathBuf> {
+    let root = home.join("sdk").join(env!("CARGO_PKG_VERSION"));
+    let io = |path: &Path, source| Error::DataDir {
+        path: path.to_path_buf(),
+        source,
+    };
+    let done = root.join(".complete");
+    if !done.is_file() {
+        for (rel, text) in SDK_FILES {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().expect("has a folder"))
+                .map_err(|e| io(&path, e))?;
+            std::fs::write(&path, text).map_err(|e| io(&path, e))?;
         }
+        std::fs::write(&done, "").map_err(|e| io(&done, e))?;
     }
-    Err(Error::invalid(
-        "--sdk",
-        "cannot find the clearctx-plugin-sdk crate; pass --sdk <path to clearctx's sdk/ folder> or set CLEARCTX_SDK_PATH",
-    ))
+    Ok(root.join("sdk"))
+}
+
+/// Where the SDK is: `--sdk`, `CLEARCTX_SDK_PATH`, or the copy this clearctx carries.
+fn sdk_path(explicit: Option<&Path>, home: &Path) -> Result<PathBuf> {
+    let chosen = explicit
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("CLEARCTX_SDK_PATH").map(PathBuf::from));
+    let path = match chosen {
+        Some(c) if c.join("Cargo.toml").is_file() => c,
+        Some(c) => {
+            return Err(Error::invalid(
+                "--sdk",
+                format!(
+                    "`{}` holds no Cargo.toml of the clearctx-plugin-sdk crate",
+                    c.display()
+                ),
+            ));
+        }
+        None => carried_sdk(home)?,
+    };
+    path.canonicalize()
+        .map_err(|e| Error::invalid("--sdk", format!("{}: {e}", path.display())))
 }
 
 /// Writes the crate and returns its folder.
@@ -46,7 +108,7 @@ pub fn scaffold(options: &NewOptions) -> Result<PathBuf> {
             root.display()
         )));
     }
-    let sdk = sdk_path(options.sdk.as_deref())?;
+    let sdk = sdk_path(options.sdk.as_deref(), &options.home)?;
     let name = &options.name;
     let type_name = name.replace(['-', '.'], "_");
     let files: Vec<(&str, String)> = vec![
@@ -335,5 +397,28 @@ mod tests {{
 }}
 "#
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file added to the SDK must be carried too, or scaffolds would not build.
+    #[test]
+    fn carries_every_sdk_file() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut on_disk: Vec<String> = std::fs::read_dir(root.join("sdk/src"))
+            .unwrap()
+            .map(|e| format!("sdk/src/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        on_disk.sort();
+        let mut carried: Vec<String> = SDK_FILES
+            .iter()
+            .map(|(p, _)| p.to_string())
+            .filter(|p| p.starts_with("sdk/src/"))
+            .collect();
+        carried.sort();
+        assert_eq!(carried, on_disk);
     }
 }
