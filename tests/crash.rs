@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 
 use common::DataDir;
 use serde_json::{Value, json};
@@ -40,16 +39,7 @@ fn acknowledged_writes_survive_a_hundred_sigkills() {
         seed
     };
     for round in 0..rounds() {
-        let mut child = Command::new(common::bin())
-            .args(["serve", "--home"])
-            .arg(dir.path())
-            .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
-            .env_remove("CLEARCTX_SESSION")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = common::serve_command(dir.path()).spawn().unwrap();
         let mut stdin = child.stdin.take().unwrap();
         let mut replies = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut reply = || -> Option<Value> {

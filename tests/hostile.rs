@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::DataDir;
@@ -20,14 +19,7 @@ struct Raw {
 
 impl Raw {
     async fn start(dir: &DataDir) -> Raw {
-        let mut child = tokio::process::Command::new(common::bin())
-            .args(["serve", "--home"])
-            .arg(dir.path())
-            .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
-            .env_remove("CLEARCTX_SESSION")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+        let mut child = tokio::process::Command::from(common::serve_command(dir.path()))
             .kill_on_drop(true)
             .spawn()
             .unwrap();

@@ -8,7 +8,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::DataDir;
@@ -22,14 +21,8 @@ struct Tally {
 }
 
 fn worker(home: std::path::PathBuf, me: usize, ops: usize) -> Tally {
-    let mut child = Command::new(common::bin())
-        .args(["serve", "--home"])
-        .arg(&home)
-        .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
+    let mut child = common::serve_command(&home)
         .env("CLEARCTX_SESSION", format!("load-{me}"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();

@@ -21,6 +21,20 @@ pub fn plugin_cache() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plugin-cache")
 }
 
+/// `clearctx serve` on `home` for a raw JSON-RPC client: stdin and stdout piped, stderr
+/// dropped, the shared plugin cache, and no worker identity from the test's environment.
+pub fn serve_command(home: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(["serve", "--home"])
+        .arg(home)
+        .env("CLEARCTX_CACHE_DIR", plugin_cache())
+        .env_remove("CLEARCTX_SESSION")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    cmd
+}
+
 /// A fresh data dir, removed when dropped.
 pub struct DataDir {
     dir: tempfile::TempDir,
