@@ -324,7 +324,7 @@ async fn versions_are_gapless_immutable_and_diffable() {
     assert_eq!(list["count"], 1);
     assert_eq!(list["artifacts"][0]["version"], 3);
     assert!(
-        list["artifacts"][0].get("data").is_none(),
+        list["artifacts"][0]["data"].is_null(),
         "listings carry no data"
     );
     let types = c.ok("artifact_types", json!({})).await;

@@ -668,7 +668,7 @@ fn a_disabled_validator_is_shown_on_every_publish_of_its_type() {
         "--data",
         r#"{"owner": "me"}"#,
     ]);
-    assert!(v.get("warnings").is_none(), "{v}");
+    assert_eq!(v["warnings"], json!([]), "{v}");
     assert_eq!(v["validated_by"]["plugin"], "require-owner");
 }
 

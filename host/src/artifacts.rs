@@ -164,21 +164,17 @@ pub struct Version {
     pub version: u32,
     pub latest_version: u32,
     pub sha256: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     pub publisher: String,
     pub published_at: String,
     /// Event that published it.
     pub seq: i64,
     pub derived_from: Vec<VersionRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
     /// The validator that accepted this version (publish results only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub validated_by: Option<ValidatedBy>,
     /// What the publisher should know, e.g. that the type's validator is disabled
     /// (publish results only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
@@ -236,14 +232,12 @@ pub struct TypeInfo {
     #[serde(rename = "type")]
     pub artifact_type: String,
     pub builtin: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Artifacts of this type in the data dir.
     pub artifacts: u32,
     /// The plugin that checks `data` on publish; without one, any JSON is accepted.
     pub validator: Option<String>,
     /// The JSON Schema the type follows, when its validator declares one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<Value>,
 }
 

@@ -124,7 +124,7 @@ pub struct Dependency {
     /// ID of the artifact or contract waited for.
     pub id: String,
     /// For artifacts: the lowest version that satisfies the dependency (default 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub min_version: Option<u32>,
 }
 
@@ -133,10 +133,10 @@ pub struct Dependency {
 #[serde(deny_unknown_fields)]
 pub struct ExpectedOutput {
     /// Any artifact of this type satisfies it. Give this or `artifact_id`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub artifact_type: Option<String>,
     /// This exact artifact satisfies it. Give this or `artifact_type`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub artifact_id: Option<String>,
     /// Whether completion is refused without it (default true).
     #[serde(default = "yes")]
@@ -327,25 +327,17 @@ pub struct Contract {
     pub acceptance_criteria: Vec<String>,
     pub dependencies: Vec<DependencyState>,
     pub expected_outputs: Vec<ExpectedOutput>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_retries: Option<u32>,
     pub retries: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Vec<VersionRef>>,
     pub created_at: String,
     pub updated_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline_at: Option<String>,
     /// Every event about this contract, oldest first (`contract_get` only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<Event>>,
 }
 

@@ -396,7 +396,6 @@ pub struct HistoryEntry {
     pub at: String,
     pub role: String,
     pub text: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
 }
 
