@@ -384,8 +384,7 @@ mod tests {
     #[tokio::test]
     async fn reads_an_oversized_line_to_its_end_keeping_only_its_start() {
         let mut input =
-            format!(r#"{{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{{"x":""#)
-                .into_bytes();
+            br#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"x":""#.to_vec();
         input.extend(std::iter::repeat_n(b'a', MAX_LINE_BYTES + 10));
         input.extend_from_slice(b"\"}}\n{\"next\":1}\n");
         let mut r = BufReader::new(&input[..]);
