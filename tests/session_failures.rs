@@ -82,8 +82,10 @@ async fn each_failure_ends_only_its_own_session() {
         .await;
     assert_eq!(r["status"], "failed", "{r}");
     assert_eq!(r["session"]["stop_reason"], "turn_timeout", "{r}");
+    // A turn's error has the shape of every other error: the status is its code.
+    assert_eq!(r["error"]["code"], "failed", "{r}");
     assert!(
-        r["error"]
+        r["error"]["message"]
             .as_str()
             .unwrap()
             .contains("turn_timeout_s (1 s)"),
@@ -98,7 +100,7 @@ async fn each_failure_ends_only_its_own_session() {
         .await;
     assert_eq!(r["session"]["stop_reason"], "malformed_output", "{r}");
     assert!(
-        r["error"]
+        r["error"]["message"]
             .as_str()
             .unwrap()
             .contains("Error: this is not stream-json"),
@@ -697,10 +699,15 @@ async fn an_orderly_end_is_not_an_error_and_tasks_filter_by_outcome() {
     assert_eq!(only["count"], 1, "{only}");
     assert_eq!(only["sessions"][0]["name"], "d1");
     let c = connect(&dir).await;
-    let e = c
-        .err("list_sessions", json!({"status": "needs_input"}))
+    // A task outcome reads as a status too, on both surfaces.
+    let l = c
+        .ok("list_sessions", json!({"status": "needs_input"}))
         .await;
-    assert!(e.contains("filter with `task_status`"), "{e}");
+    assert_eq!(l["count"], 0, "{l}");
+    let by_status = dir.cli_json(&["sessions", "--status", "completed"]);
+    assert_eq!(by_status["count"], 1, "{by_status}");
+    let e = c.err("list_sessions", json!({"status": "sleeping"})).await;
+    assert!(e.contains("is not a session status"), "{e}");
     let l = c
         .ok("list_sessions", json!({"task_status": "completed"}))
         .await;

@@ -262,7 +262,9 @@ async fn delegate_ends_with_each_status() {
         .await;
     assert_eq!(t["status"], "failed", "{t}");
     assert!(
-        t["error"].as_str().is_some_and(|e| !e.is_empty())
+        t["error"]["message"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty())
             || t["response"].as_str().unwrap().contains("mock refuses"),
         "{t}"
     );
@@ -274,6 +276,7 @@ async fn delegate_ends_with_each_status() {
         )
         .await;
     assert_eq!(t["status"], "cost_exceeded", "{t}");
+    assert_eq!(t["error"]["code"], "cost_exceeded", "{t}");
     assert_eq!(t["session"]["status"], "stopped", "{t}");
     assert_eq!(t["session"]["stop_reason"], "cost_exceeded");
     assert!(t["cost_usd"].as_f64().unwrap() > 0.01, "{t}");

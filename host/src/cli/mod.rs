@@ -108,8 +108,8 @@ pub enum Command {
     },
     /// List sessions with status, cost and budget
     Sessions {
-        /// Only sessions in this status
-        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["starting", "idle", "busy", "paused", "stopped", "failed"]))]
+        /// Only sessions in this status, or whose task ended so
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["starting", "idle", "busy", "paused", "stopped", "failed", "completed", "needs_input", "cost_exceeded", "turns_exceeded", "aborted"]))]
         status: Option<String>,
         /// Only sessions of this team
         #[arg(long)]

@@ -54,19 +54,47 @@ pub struct Manager {
 }
 
 /// What the delegation tools return.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct TaskReply {
     pub name: String,
     /// completed, needs_input, failed, cost_exceeded, turns_exceeded; `running` when the
     /// wait ended first; `aborted` after abort_task.
     pub status: String,
     pub response: String,
+    /// Why it did not complete; on the wire `{code, message}`, the code being the status.
     pub error: Option<String>,
     /// What the task's session has spent and used in total.
     pub cost_usd: f64,
     pub turns: i64,
     pub permission_denials: Vec<Value>,
     pub session: Session,
+}
+
+impl Serialize for TaskReply {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            name: &'a str,
+            status: &'a str,
+            response: &'a str,
+            error: Option<super::ErrorDetail<'a>>,
+            cost_usd: f64,
+            turns: i64,
+            permission_denials: &'a [Value],
+            session: &'a Session,
+        }
+        Wire {
+            name: &self.name,
+            status: &self.status,
+            response: &self.response,
+            error: super::error_detail(&self.status, &self.error),
+            cost_usd: self.cost_usd,
+            turns: self.turns,
+            permission_denials: &self.permission_denials,
+            session: &self.session,
+        }
+        .serialize(s)
+    }
 }
 
 /// How a supervisor starts `claude`.

@@ -207,7 +207,8 @@ pub struct HistoryRequest {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListRequest {
-    /// starting, idle, busy, paused, stopped or failed.
+    /// starting, idle, busy, paused, stopped or failed; or how a delegated task ended
+    /// (completed, needs_input, cost_exceeded, turns_exceeded, aborted).
     #[serde(default)]
     pub status: Option<String>,
     /// Only sessions of this team.
@@ -331,14 +332,14 @@ pub struct Session {
 }
 
 /// How a turn ended, as stored on its request and returned by send/delegate tools.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct TurnOutcome {
     /// completed, needs_input, failed, cost_exceeded or turns_exceeded.
     pub status: String,
     /// The worker's final text for the turn.
     pub response: String,
     /// Why it did not complete, when it did not.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "error_text")]
     pub error: Option<String>,
     /// Cost and model turns of this turn alone.
     pub cost_usd: f64,
@@ -353,6 +354,71 @@ pub struct TurnOutcome {
     pub subtype: Option<String>,
     #[serde(default)]
     pub duration_ms: Option<i64>,
+}
+
+/// An error as every result shows one: `{code, message}`; for a turn the code is how it
+/// ended (its status).
+#[derive(Serialize)]
+pub(crate) struct ErrorDetail<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+}
+
+pub(crate) fn error_detail<'a>(
+    status: &'a str,
+    error: &'a Option<String>,
+) -> Option<ErrorDetail<'a>> {
+    error.as_deref().map(|message| ErrorDetail {
+        code: status,
+        message,
+    })
+}
+
+/// Reads a stored outcome's error: its message, whether it was kept as a plain string (as
+/// before) or as `{code, message}`.
+fn error_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Text(String),
+        Detail { message: String },
+    }
+    Ok(Option::<Stored>::deserialize(d)?.map(|s| match s {
+        Stored::Text(t) | Stored::Detail { message: t } => t,
+    }))
+}
+
+impl Serialize for TurnOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            status: &'a str,
+            response: &'a str,
+            error: Option<ErrorDetail<'a>>,
+            cost_usd: f64,
+            turns: i64,
+            session_cost_usd: f64,
+            session_turns: i64,
+            permission_denials: &'a [Value],
+            subtype: &'a Option<String>,
+            duration_ms: Option<i64>,
+        }
+        Wire {
+            status: &self.status,
+            response: &self.response,
+            error: error_detail(&self.status, &self.error),
+            cost_usd: self.cost_usd,
+            turns: self.turns,
+            session_cost_usd: self.session_cost_usd,
+            session_turns: self.session_turns,
+            permission_denials: &self.permission_denials,
+            subtype: &self.subtype,
+            duration_ms: self.duration_ms,
+        }
+        .serialize(s)
+    }
 }
 
 impl TurnOutcome {
@@ -485,32 +551,34 @@ pub fn get(tx: &Tx<'_>, name: &str) -> Result<Session> {
 }
 
 pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<crate::page::Page<Session>> {
-    if let Some(s) = &req.status
+    // How a delegated task ended reads as a status too (`needs_input`, `cost_exceeded`…);
+    // `failed` stays the session's status.
+    let task_only = |s: &str| {
+        matches!(
+            s,
+            "completed" | "needs_input" | "cost_exceeded" | "turns_exceeded" | "aborted"
+        )
+    };
+    let (status, task_status) = match (req.status.as_deref(), req.task_status.as_deref()) {
+        (Some(s), None) if task_only(s) => (None, Some(s)),
+        (s, t) => (s, t),
+    };
+    if let Some(s) = status
         && !matches!(
-            s.as_str(),
+            s,
             "starting" | "idle" | "busy" | "paused" | "stopped" | "failed"
         )
     {
-        let task = matches!(
-            s.as_str(),
-            "completed" | "needs_input" | "failed" | "cost_exceeded" | "turns_exceeded" | "aborted"
-        );
         return Err(Error::invalid(
             "status",
-            if task {
-                format!(
-                    "`{s}` is how a delegated task ended, not a session status: filter with `task_status`"
-                )
-            } else {
-                format!(
-                    "`{s}` is not a session status; use starting, idle, busy, paused, stopped or failed"
-                )
-            },
+            format!(
+                "`{s}` is not a session status; use starting, idle, busy, paused, stopped or failed, or a task outcome (completed, needs_input, cost_exceeded, turns_exceeded, aborted)"
+            ),
         ));
     }
-    if let Some(t) = &req.task_status
+    if let Some(t) = task_status
         && !matches!(
-            t.as_str(),
+            t,
             "completed" | "needs_input" | "failed" | "cost_exceeded" | "turns_exceeded" | "aborted"
         )
     {
@@ -525,10 +593,10 @@ pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<crate::page::Page<Session>
     check_opt_id("parent", req.parent.as_deref())?;
     let window = crate::page::window(req.limit, req.cursor.as_deref())?;
     let rows = tx.list_sessions(&SessionFilter {
-        status: req.status.as_deref(),
+        status,
         team: req.team.as_deref(),
         parent: req.parent.as_deref(),
-        task_status: req.task_status.as_deref(),
+        task_status,
         window,
     })?;
     crate::page::page(window, rows).try_map(|r| view(tx, &r))
@@ -858,4 +926,33 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}… [{} more bytes]", &s[..end], s.len() - end)
+}
+
+#[cfg(test)]
+mod outcome_tests {
+    use super::*;
+
+    /// A turn's error goes out as `{code, message}`; outcomes stored before, with a plain
+    /// string, still read back.
+    #[test]
+    fn a_turn_error_is_an_error_detail_and_old_outcomes_still_read() {
+        let o = TurnOutcome::failed("cost_exceeded", "no budget left", None);
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(
+            v["error"],
+            serde_json::json!({"code": "cost_exceeded", "message": "no budget left"})
+        );
+        let back: TurnOutcome = serde_json::from_value(v).unwrap();
+        assert_eq!(back, o);
+        let mut old = serde_json::to_value(&o).unwrap();
+        old["error"] = serde_json::json!("no budget left");
+        let read: TurnOutcome = serde_json::from_value(old).unwrap();
+        assert_eq!(read.error.as_deref(), Some("no budget left"));
+        let none: TurnOutcome = serde_json::from_value(serde_json::json!({
+            "status": "completed", "response": "ok", "cost_usd": 0.0, "turns": 1,
+            "session_cost_usd": 0.0, "session_turns": 1
+        }))
+        .unwrap();
+        assert_eq!(none.error, None);
+    }
 }
