@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::ids::{check_id, check_opt_id};
-use crate::page::{self, Page};
+use crate::store::page::{self, Page};
 use crate::store::{ArtifactFilter, NewEvent, Tx};
 
 /// Largest `data` accepted, serialized.

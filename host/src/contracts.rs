@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::hub::Caller;
 use crate::ids::{check_id, check_opt_id};
 use crate::inbox;
-use crate::page::{self, Page};
+use crate::store::page::{self, Page};
 use crate::store::{ContractFilter, Event, NewEvent, Tx};
 
 pub const MAX_TEXT_CHARS: usize = 16 * 1024;
@@ -757,13 +757,18 @@ pub fn complete(tx: &Tx<'_>, caller: &Caller, req: &CompleteRequest) -> Result<(
     Ok(())
 }
 
+fn check_failable(row: &Row) -> Result<()> {
+    if matches!(row.status, Status::Completed | Status::Failed) {
+        return Err(wrong_status(row, "fail", "pending, ready or in_progress"));
+    }
+    Ok(())
+}
+
 /// Fails a contract that is not yet finished. Used by `contract_fail` and by the resolver
 /// for overdue contracts.
 pub(crate) fn fail_row(tx: &Tx<'_>, mut row: Row, a: &Actor, reason: &str) -> Result<()> {
     let by = a.by.as_str();
-    if matches!(row.status, Status::Completed | Status::Failed) {
-        return Err(wrong_status(&row, "fail", "pending, ready or in_progress"));
-    }
+    check_failable(&row)?;
     row.status = Status::Failed;
     row.reason = Some(reason.to_string());
     row.deadline_at_ms = None;
@@ -807,9 +812,8 @@ fn check_reason(req: &ReasonRequest) -> Result<()> {
 pub fn fail(tx: &Tx<'_>, caller: &Caller, req: &ReasonRequest) -> Result<()> {
     check_reason(req)?;
     let row = load(tx, &req.contract_id)?;
-    if matches!(row.status, Status::Completed | Status::Failed) {
-        return Err(wrong_status(&row, "fail", "pending, ready or in_progress"));
-    }
+    // The state first, then who may: a finished contract says so to anyone.
+    check_failable(&row)?;
     let a = actor(caller, &row, req.by.as_deref(), "fail", req.override_roles)?;
     fail_row(tx, row, &a, &req.reason)
 }

@@ -17,10 +17,10 @@ use crate::contracts::{
 use crate::error::{Error, Result};
 use crate::ids::check_id;
 use crate::inbox::{self, CheckRequest, Inbox};
-use crate::page::Page;
 use crate::plugins::{self, PluginHost};
 use crate::resolver;
 use crate::sessions::{self, HistoryEntry, SpawnRequest, TurnReply};
+use crate::store::page::Page;
 use crate::store::{NewEvent, Store, Tx};
 
 /// Name of the database file inside the data dir.
@@ -194,7 +194,23 @@ impl Hub {
     /// then publishes; a rejected artifact creates no version and no event.
     pub fn artifact_publish(&self, req: &PublishRequest) -> Result<Version> {
         let data = artifacts::check_publish(req)?;
-        let validated_by = match self.plugins.validate(&req.artifact_type, &data)? {
+        let checked = self.plugins.validate(&req.artifact_type, &data)?;
+        // A validator someone turned off is said on every publish of its type.
+        let instead = match &checked.validation {
+            Some(v) => format!("checked by `{}` instead", v.plugin),
+            None => "not validated".to_string(),
+        };
+        let warnings: Vec<String> = checked
+            .disabled
+            .iter()
+            .map(|id| {
+                format!(
+                    "validator plugin `{id}` of type `{}` is disabled: this version was {instead} (enable the plugin to check it again)",
+                    req.artifact_type
+                )
+            })
+            .collect();
+        let validated_by = match checked.validation {
             None => None,
             Some(v) if v.violations.is_empty() => Some(artifacts::ValidatedBy {
                 plugin: v.plugin,
@@ -210,23 +226,6 @@ impl Hub {
             }
         };
         let unvalidated = validated_by.is_none();
-        // A validator someone turned off is said on every publish of its type.
-        let checked_by = validated_by.as_ref().map(|v| v.plugin.clone());
-        let warnings: Vec<String> = self
-            .plugins
-            .disabled_validators_of(&req.artifact_type)?
-            .into_iter()
-            .map(|id| {
-                let instead = match &checked_by {
-                    Some(p) => format!("checked by `{p}` instead"),
-                    None => "not validated".to_string(),
-                };
-                format!(
-                    "validator plugin `{id}` of type `{}` is disabled: this version was {instead} (enable the plugin to check it again)",
-                    req.artifact_type
-                )
-            })
-            .collect();
         let mut v = self.command(
             |tx, caller| {
                 if unvalidated {
@@ -268,7 +267,7 @@ impl Hub {
         loop {
             let page = self.artifact_history_page(&artifacts::HistoryRequest {
                 artifact_id: artifact_id.to_string(),
-                limit: Some(crate::page::MAX_LIMIT),
+                limit: Some(crate::store::page::MAX_LIMIT),
                 cursor,
             })?;
             all.extend(page.items);

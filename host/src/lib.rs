@@ -11,7 +11,6 @@ pub mod hub;
 pub mod ids;
 pub mod inbox;
 pub mod mcp;
-pub mod page;
 pub mod plugins;
 pub mod resolver;
 pub mod schema;

@@ -109,7 +109,7 @@ pub enum Command {
     /// List sessions with status, cost and budget
     Sessions {
         /// Only sessions in this status, or whose task ended so
-        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["starting", "idle", "busy", "paused", "stopped", "failed", "completed", "needs_input", "cost_exceeded", "turns_exceeded", "aborted"]))]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::sessions::status_filters()))]
         status: Option<String>,
         /// Only sessions of this team
         #[arg(long)]
@@ -118,7 +118,7 @@ pub enum Command {
         #[arg(long)]
         parent: Option<String>,
         /// Only delegated tasks that ended so
-        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["completed", "needs_input", "failed", "cost_exceeded", "turns_exceeded", "aborted"]))]
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::sessions::TASK_OUTCOMES))]
         task_status: Option<String>,
         #[command(flatten)]
         page: PageArgs,
@@ -325,7 +325,7 @@ pub struct PageArgs {
 }
 
 /// The line that tells a person how to see the next page.
-pub(crate) fn more_line<T>(p: &crate::page::Page<T>) -> String {
+pub(crate) fn more_line<T>(p: &crate::store::page::Page<T>) -> String {
     match &p.next_cursor {
         Some(c) => format!("\n… more: add --cursor {c}"),
         None => String::new(),
@@ -707,10 +707,7 @@ fn artifact(hub: &Hub, command: ArtifactCommand) -> Result<Output> {
                 cursor: page.cursor,
             })?;
             let text = render::artifacts(&p.items) + &more_line(&p);
-            Ok(out(
-                &json!({ "count": p.items.len(), "artifacts": p.items, "next_cursor": p.next_cursor }),
-                text,
-            ))
+            Ok(out(&p.envelope("artifacts"), text))
         }
         ArtifactCommand::History { artifact_id, page } => {
             let p = hub.artifact_history_page(&artifacts::HistoryRequest {
@@ -835,10 +832,7 @@ fn contract(hub: &Hub, command: ContractCommand) -> Result<Output> {
                 cursor: page.cursor,
             })?;
             let text = render::contracts(&p.items) + &more_line(&p);
-            return Ok(out(
-                &json!({ "count": p.items.len(), "contracts": p.items, "next_cursor": p.next_cursor }),
-                text,
-            ));
+            return Ok(out(&p.envelope("contracts"), text));
         }
     };
     let text = render::contract(&c);
@@ -978,27 +972,20 @@ fn plugin(hub: &Hub, command: PluginCommand) -> Result<Output> {
             // A plain name is the installed (or standard) plugin, even if a folder of that
             // name is here; a path (with a `/`) is built and tested without installing.
             let path = PathBuf::from(&plugin);
-            let by_name = (!plugin.contains('/'))
-                .then(|| hub.plugins().resolve(&plugin).ok())
-                .flatten();
-            let (resolved, kinds, tested) = match by_name {
-                Some(r) => {
+            let installed = (!plugin.contains('/')).then(|| hub.plugins().resolve(&plugin));
+            let (resolved, kinds, tested) = match installed {
+                Some(Ok(r)) => {
                     let kinds = hub.plugin_info(&plugin)?.summary.kinds;
                     let what = format!("the installed plugin `{}` {}", r.id, r.version);
                     (r, kinds, what)
                 }
-                None if path.exists() => {
+                Some(Err(e)) if !path.exists() => return Err(e),
+                _ => {
                     let report = hub
                         .plugins()
                         .plan(&Source::Path(path), &AddOptions::default())?;
                     let what = format!("the component built from `{}`", report.source);
                     (hub.plugins().probe(&report), report.kinds, what)
-                }
-                None => {
-                    let r = hub.plugins().resolve(&plugin)?;
-                    let kinds = hub.plugin_info(&plugin)?.summary.kinds;
-                    let what = format!("the installed plugin `{}` {}", r.id, r.version);
-                    (r, kinds, what)
                 }
             };
             let input = read_json_arg("input", input.as_deref(), input_file.as_ref())?
@@ -1055,7 +1042,6 @@ fn plugin(hub: &Hub, command: PluginCommand) -> Result<Output> {
     }
 }
 
-/// Writes a completion script for `shell` to stdout.
 /// The completion script for `shell`.
 pub fn completions(shell: clap_complete::Shell) -> String {
     let mut script = Vec::new();

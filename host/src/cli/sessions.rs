@@ -363,7 +363,7 @@ pub fn list(hub: &Hub, req: sessions::ListRequest) -> Result<Output> {
         ));
     }
     Ok(out(
-        &json!({ "count": l.len(), "sessions": l, "next_cursor": p.next_cursor }),
+        &p.envelope("sessions"),
         text.trim_end().to_string() + &super::more_line(&p),
     ))
 }

@@ -56,7 +56,7 @@ pub struct NoArgs {}
 /// A tool's outcome: a headline for people and its structured JSON result, or the hub's
 /// refusal. The outer error is for calls that are malformed (unknown tool, arguments that
 /// do not match the schema): those are JSON-RPC errors, the rest are tool results.
-type ToolOutput = Result<Result<(String, Value), (String, Error)>, McpError>;
+type ToolOutput = Result<Result<(String, Value), Error>, McpError>;
 
 /// Arguments of `plugin_info`.
 #[derive(Debug, serde::Deserialize, JsonSchema)]
@@ -147,7 +147,7 @@ macro_rules! tools {
                     let $hub = &*server.hub;
                     let _ = &$req;
                     let outcome: Result<(String, Value), Error> = $body;
-                    Ok(outcome.map_err(|e| ($name.to_string(), e)))
+                    Ok(outcome)
                 },
             },)*
         ];
@@ -165,7 +165,7 @@ tools! {
 
     "artifact_list" [Orchestrator] "list browse find artifacts outputs results by type publisher", artifacts::ListRequest,
     "List artifacts with their latest version (no data), optionally filtered by type, publisher or team.",
-    |hub, req| hub.artifact_list(&req).map(|p| (format!("{} artifact(s){}", p.items.len(), more(&p)), json!({ "count": p.items.len(), "artifacts": p.items, "next_cursor": p.next_cursor })));
+    |hub, req| hub.artifact_list(&req).map(|p| (format!("{} artifact(s){}", p.items.len(), more(&p)), p.envelope("artifacts")));
 
     "artifact_history" [] "history versions of an artifact changes over time lineage", artifacts::HistoryRequest,
     "List every version of an artifact, oldest first, with publisher, summary, sha256 and lineage inputs (no data).",
@@ -209,7 +209,7 @@ tools! {
 
     "contract_list" [Orchestrator] "list contracts tasks work assigned status progress", contracts::ListRequest,
     "List contracts, highest priority first, optionally filtered by assignee, assigner, status or team.",
-    |hub, req| hub.contract_list(&req).map(|p| (format!("{} contract(s){}", p.items.len(), more(&p)), json!({ "count": p.items.len(), "contracts": p.items, "next_cursor": p.next_cursor })));
+    |hub, req| hub.contract_list(&req).map(|p| (format!("{} contract(s){}", p.items.len(), more(&p)), p.envelope("contracts")));
 
     "team_check_inbox" [Orchestrator, Worker] "inbox notifications messages unread what changed ready work", inbox::CheckRequest,
     "Unread notifications for the caller (or `recipient`): contracts that became ready, were reopened, failed or completed. Marks them read unless `mark_read` is false.",
@@ -265,7 +265,7 @@ tools! {
 
     "list_sessions" [Orchestrator] "list workers sessions team status cost budget", sessions::ListRequest,
     "Sessions with status, cost, turns and budget, optionally filtered by status, team or parent (the session that delegated them). Sessions of a server that died show as stopped.",
-    |hub, req| hub.sessions().list(&req).map(|p| (format!("{} session(s){}", p.items.len(), more(&p)), json!({ "count": p.items.len(), "sessions": p.items, "next_cursor": p.next_cursor })));
+    |hub, req| hub.sessions().list(&req).map(|p| (format!("{} session(s){}", p.items.len(), more(&p)), p.envelope("sessions")));
 
     "delete_session" [] "delete remove a worker session", sessions::DeleteRequest,
     "Delete a session and its history. A running session is refused unless `force` (then it is killed first).",
@@ -301,7 +301,7 @@ tools! {
 }
 
 /// A headline's note that the list goes on.
-fn more<T>(p: &crate::page::Page<T>) -> &'static str {
+fn more<T>(p: &crate::store::page::Page<T>) -> &'static str {
     if p.next_cursor.is_some() {
         "; more with `cursor`: next_cursor"
     } else {
@@ -459,14 +459,15 @@ impl ServerHandler for Server {
         let args = Value::Object(request.arguments.unwrap_or_default());
         let name = request.name.to_string();
         let server = self.clone();
+        let tool = name.clone();
         // The hub blocks on SQLite (and may wait for another process's write lock), so it
         // runs off the async workers.
-        let outcome = tokio::task::spawn_blocking(move || server.call(&name, args))
+        let outcome = tokio::task::spawn_blocking(move || server.call(&tool, args))
             .await
             .map_err(|e| McpError::internal_error(format!("tool task failed: {e}"), None))??;
         let (headline, value) = match outcome {
             Ok(done) => done,
-            Err((tool, e)) => return refusal(&tool, e).map(Into::into),
+            Err(e) => return refusal(&name, e).map(Into::into),
         };
         let json = value.to_string();
         let mut result = CallToolResult::structured(value);

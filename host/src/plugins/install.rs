@@ -67,19 +67,18 @@ impl AddReport {
     /// Refuses a plugin that would take types over from installed ones without being told
     /// to (`replace`): two validators for one type would leave one off without a word.
     pub fn check_conflicts(&self) -> Result<()> {
-        let report = self;
-        let unresolved: Vec<String> = report
+        let unresolved: Vec<String> = self
             .conflicts
             .iter()
-            .filter(|c| !report.replace.contains(&c.plugin))
+            .filter(|c| !self.replace.contains(&c.plugin))
             .map(|c| format!("`{}` (validated by `{}`)", c.artifact_type, c.plugin))
             .collect();
         if !unresolved.is_empty() {
             let plugins: std::collections::BTreeSet<&str> =
-                report.conflicts.iter().map(|c| c.plugin.as_str()).collect();
+                self.conflicts.iter().map(|c| c.plugin.as_str()).collect();
             return Err(Error::conflict(format!(
                 "plugin `{}` declares {} already; install it with replace ({}) to make it the validator of those types, or remove the other plugin first",
-                report.id,
+                self.id,
                 unresolved.join(", "),
                 plugins
                     .iter()

@@ -124,6 +124,14 @@ pub struct Validation {
     pub receipt: Receipt,
 }
 
+/// What checking an artifact's data found: the validation, if the type has a validator,
+/// and the installed validators of the type that are disabled.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub validation: Option<Validation>,
+    pub disabled: Vec<String>,
+}
+
 /// An artifact type a validator declares.
 #[derive(Debug, Clone, Serialize)]
 pub struct TypeInfo {
@@ -295,36 +303,26 @@ impl PluginHost {
         })
     }
 
-    /// The validator for `artifact_type`: an enabled installed plugin that declares the type
-    /// wins over the standard one. `None` when nothing validates the type.
-    /// Installed validators of `artifact_type` that are disabled, by id.
-    pub fn disabled_validators_of(&self, artifact_type: &str) -> Result<Vec<String>> {
+    /// The validators of `artifact_type`, from one look at the lock file: the one that runs
+    /// (an enabled installed plugin that declares the type wins over the standard one;
+    /// `None` when nothing validates it) and the installed ones that are disabled, by id.
+    fn validators_of(&self, artifact_type: &str) -> Result<(Option<Resolved>, Vec<String>)> {
         let state = self.state()?;
-        Ok(state
-            .lock
-            .plugins
+        let declaring = |e: &&Entry| {
+            e.kinds.contains(&Kind::ArtifactValidator) && e.types.iter().any(|t| t == artifact_type)
+        };
+        let plugins = &state.lock.plugins;
+        let disabled = plugins
             .iter()
-            .filter(|e| {
-                !e.enabled
-                    && e.kinds.contains(&Kind::ArtifactValidator)
-                    && e.types.iter().any(|t| t == artifact_type)
-            })
+            .filter(declaring)
+            .filter(|e| !e.enabled)
             .map(|e| e.id.clone())
-            .collect())
-    }
-
-    pub fn validator_for(&self, artifact_type: &str) -> Result<Option<Resolved>> {
-        let state = self.state()?;
-        let installed = state.lock.plugins.iter().rev().find(|e| {
-            e.enabled
-                && e.kinds.contains(&Kind::ArtifactValidator)
-                && e.types.iter().any(|t| t == artifact_type)
-        });
-        if let Some(e) = installed {
-            return Ok(Some(self.resolve_entry(e)));
-        }
-        drop(state);
-        Ok(standard::validator_for(artifact_type))
+            .collect();
+        let active = match plugins.iter().rev().filter(declaring).find(|e| e.enabled) {
+            Some(e) => Some(self.resolve_entry(e)),
+            None => standard::validator_for(artifact_type),
+        };
+        Ok((active, disabled))
     }
 
     /// Checks the bytes against the recorded sha256, then returns the instantiable
@@ -454,12 +452,18 @@ impl PluginHost {
         Ok(())
     }
 
-    /// Validates `data` with the validator for `artifact_type`; `None` when the type has none.
-    pub fn validate(&self, artifact_type: &str, data: &str) -> Result<Option<Validation>> {
-        let Some(plugin) = self.validator_for(artifact_type)? else {
-            return Ok(None);
+    /// Validates `data` with the validator for `artifact_type` (`validation` is `None` when
+    /// the type has none), and names the installed validators of the type that are disabled.
+    pub fn validate(&self, artifact_type: &str, data: &str) -> Result<Checked> {
+        let (active, disabled) = self.validators_of(artifact_type)?;
+        let validation = match active {
+            Some(plugin) => Some(self.validate_with(&plugin, artifact_type, data)?),
+            None => None,
         };
-        self.validate_with(&plugin, artifact_type, data).map(Some)
+        Ok(Checked {
+            validation,
+            disabled,
+        })
     }
 
     pub fn validate_with(

@@ -97,6 +97,14 @@ impl Serialize for TaskReply {
     }
 }
 
+/// When a wait of `timeout` ends. Waits are checked at each call's entry (`check_wait`);
+/// a far deadline still must not panic.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(MAX_WAIT_S))
+}
+
 /// How a supervisor starts `claude`.
 enum Start {
     New(String),
@@ -337,10 +345,7 @@ impl Manager {
         timeout: Duration,
         mut follow: Option<&mut dyn FnMut(&HistoryEntry)>,
     ) -> Result<RequestRow> {
-        // Checked at the call's entry; a far deadline still must not panic.
-        let deadline = Instant::now()
-            .checked_add(timeout)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(MAX_WAIT_S));
+        let deadline = deadline_after(timeout);
         let mut last_reap = Instant::now();
         let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
         // Output of this request's turn: what follows the user message it starts with.
@@ -440,10 +445,7 @@ impl Manager {
         timeout: Duration,
         done: impl Fn(&str) -> bool,
     ) -> Result<()> {
-        // Checked at the call's entry; a far deadline still must not panic.
-        let deadline = Instant::now()
-            .checked_add(timeout)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(MAX_WAIT_S));
+        let deadline = deadline_after(timeout);
         let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
         let mut last_reap = Instant::now();
         while Instant::now() < deadline {
@@ -791,7 +793,7 @@ impl Manager {
         self.read(|tx| get(tx, name))
     }
 
-    pub fn list(&self, req: &ListRequest) -> Result<crate::page::Page<Session>> {
+    pub fn list(&self, req: &ListRequest) -> Result<crate::store::page::Page<Session>> {
         self.reap()?;
         self.read(|tx| list(tx, req))
     }

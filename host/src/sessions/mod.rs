@@ -42,6 +42,25 @@ pub const MAX_WAIT_S: u64 = 24 * 3600;
 pub const MIN_BUDGET_USD: f64 = 0.0001;
 /// Statuses in which a session has (or is getting) a process.
 pub const LIVE: &[&str] = &["starting", "idle", "busy", "paused"];
+/// Every session status.
+pub const STATUSES: &[&str] = &["starting", "idle", "busy", "paused", "stopped", "failed"];
+/// How a delegated task can end.
+pub const TASK_OUTCOMES: &[&str] = &[
+    "completed",
+    "needs_input",
+    "failed",
+    "cost_exceeded",
+    "turns_exceeded",
+    "aborted",
+];
+/// What a sessions list's `status` takes: a session status, or a task outcome that is not
+/// also one (`failed` stays the session's).
+pub fn status_filters() -> impl Iterator<Item = &'static str> {
+    STATUSES
+        .iter()
+        .chain(TASK_OUTCOMES.iter().filter(|t| !STATUSES.contains(t)))
+        .copied()
+}
 
 /// Claude Code's permission modes, spelled as its `--permission-mode` takes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -550,24 +569,15 @@ pub fn get(tx: &Tx<'_>, name: &str) -> Result<Session> {
     view(tx, &get_row(tx, name)?)
 }
 
-pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<crate::page::Page<Session>> {
+pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<crate::store::page::Page<Session>> {
     // How a delegated task ended reads as a status too (`needs_input`, `cost_exceeded`…);
     // `failed` stays the session's status.
-    let task_only = |s: &str| {
-        matches!(
-            s,
-            "completed" | "needs_input" | "cost_exceeded" | "turns_exceeded" | "aborted"
-        )
-    };
     let (status, task_status) = match (req.status.as_deref(), req.task_status.as_deref()) {
-        (Some(s), None) if task_only(s) => (None, Some(s)),
+        (Some(s), None) if !STATUSES.contains(&s) && TASK_OUTCOMES.contains(&s) => (None, Some(s)),
         (s, t) => (s, t),
     };
     if let Some(s) = status
-        && !matches!(
-            s,
-            "starting" | "idle" | "busy" | "paused" | "stopped" | "failed"
-        )
+        && !STATUSES.contains(&s)
     {
         return Err(Error::invalid(
             "status",
@@ -577,10 +587,7 @@ pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<crate::page::Page<Session>
         ));
     }
     if let Some(t) = task_status
-        && !matches!(
-            t,
-            "completed" | "needs_input" | "failed" | "cost_exceeded" | "turns_exceeded" | "aborted"
-        )
+        && !TASK_OUTCOMES.contains(&t)
     {
         return Err(Error::invalid(
             "task_status",
@@ -591,7 +598,7 @@ pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<crate::page::Page<Session>
     }
     check_opt_id("team", req.team.as_deref())?;
     check_opt_id("parent", req.parent.as_deref())?;
-    let window = crate::page::window(req.limit, req.cursor.as_deref())?;
+    let window = crate::store::page::window(req.limit, req.cursor.as_deref())?;
     let rows = tx.list_sessions(&SessionFilter {
         status,
         team: req.team.as_deref(),
@@ -599,7 +606,7 @@ pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<crate::page::Page<Session>
         task_status,
         window,
     })?;
-    crate::page::page(window, rows).try_map(|r| view(tx, &r))
+    crate::store::page::page(window, rows).try_map(|r| view(tx, &r))
 }
 
 pub fn history(tx: &Tx<'_>, req: &HistoryRequest) -> Result<Vec<HistoryEntry>> {

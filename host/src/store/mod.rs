@@ -11,6 +11,7 @@ mod artifacts;
 mod contracts;
 mod events;
 mod inbox;
+pub mod page;
 mod sessions;
 
 use std::path::{Path, PathBuf};

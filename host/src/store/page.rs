@@ -1,11 +1,12 @@
 //! Paging for every list: at most `limit` items (default 100, at most 1,000) from where
 //! `cursor` left off, so a reply stays small whatever the data dir holds. The cursor is
-//! opaque to callers (today an offset into the list's order).
+//! opaque to callers; here, beside the SQL it windows, it is an offset into the list's order.
 
 use serde::Serialize;
+use serde_json::{Value, json};
 
+use super::Window;
 use crate::error::{Error, Result};
-pub use crate::store::Window;
 
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
@@ -52,14 +53,16 @@ pub fn page<T>(w: Window, mut rows: Vec<T>) -> Page<T> {
     }
 }
 
-impl<T> Page<T> {
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next_cursor: self.next_cursor,
-        }
+impl<T: Serialize> Page<T> {
+    /// The reply every surface gives: `{count, <key>: items, next_cursor}`.
+    pub fn envelope(&self, key: &str) -> Value {
+        let mut v = json!({ "count": self.items.len(), "next_cursor": self.next_cursor });
+        v[key] = serde_json::to_value(&self.items).expect("list items serialize");
+        v
     }
+}
 
+impl<T> Page<T> {
     pub fn try_map<U>(self, f: impl FnMut(T) -> Result<U>) -> Result<Page<U>> {
         Ok(Page {
             items: self.items.into_iter().map(f).collect::<Result<_>>()?,
