@@ -233,6 +233,24 @@ async fn delegate_ends_with_each_status() {
         a["publisher"], "pub",
         "the worker's tool call is attributed to it: {a}"
     );
+    // The worker's config says `alwaysLoad`, so its first prompt already has its core
+    // tools (Claude Code 2.1.3xx would otherwise connect in the background), and the
+    // tools clearctx marks `anthropic/alwaysLoad: false` stay deferred.
+    let first = model
+        .requests()
+        .into_iter()
+        .find(|r| r.last_user_text_contains("DELEGATE-OK") && !r.answers_tool())
+        .expect("the worker's first request");
+    let tools = first.tool_names();
+    let core = clearctx::mcp::core_tool_names(clearctx::mcp::Audience::Worker);
+    for tool in clearctx::mcp::tool_names() {
+        let offered = tools.iter().any(|t| *t == format!("mcp__clearctx__{tool}"));
+        if core.contains(&tool) {
+            assert!(offered, "worker core tool {tool} missing: {tools:?}");
+        } else if tools.iter().any(|t| t == "ToolSearch") {
+            assert!(!offered, "{tool} should be deferred for a worker: {tools:?}");
+        }
+    }
 
     let t = c
         .ok(

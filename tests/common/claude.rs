@@ -60,6 +60,11 @@ impl Claude {
             .env("ANTHROPIC_API_KEY", "test-key")
             .env("ANTHROPIC_BASE_URL", &self.base_url)
             .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+            // 2.1.3xx connects user-scope MCP servers in the background and builds the
+            // first prompt after a grace of 1-2 s; a cold debug build on CI's two busy
+            // cores missed it once. Waiting makes what the model is shown deterministic.
+            // (Workers clearctx starts wait through their own `alwaysLoad` config.)
+            .env("MCP_CONNECTION_NONBLOCKING", "false")
             .current_dir(self.home().join("work"))
             .stdin(Stdio::null()); // `-p` would otherwise wait to read stdin
         cmd

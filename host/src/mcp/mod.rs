@@ -355,9 +355,11 @@ pub fn tools(audience: Audience) -> Vec<Tool> {
             };
             let mut meta = Map::new();
             meta.insert("anthropic/searchHint".into(), json!(t.hint));
-            if t.core_for.contains(&audience) {
-                meta.insert("anthropic/alwaysLoad".into(), json!(true));
-            }
+            // Explicit both ways: a client config with `"alwaysLoad": true` (which makes
+            // Claude Code wait for the server before the first turn) loads every tool
+            // except those that say `false` here.
+            let core = t.core_for.contains(&audience);
+            meta.insert("anthropic/alwaysLoad".into(), json!(core));
             Tool::new(t.name, t.description, Arc::new(schema)).with_meta(MetaObject(meta))
         })
         .collect()

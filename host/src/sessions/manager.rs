@@ -310,6 +310,9 @@ impl Manager {
             "command": exe.display().to_string(),
             "args": ["serve", "--home", home],
             "env": { "CLEARCTX_SESSION": row.name, "CLEARCTX_TEAM": row.team, "CLEARCTX_HOME": home },
+            // Claude Code 2.1.3xx connects MCP servers in the background unless told to
+            // wait; a worker's first turn needs clearctx's tools.
+            "alwaysLoad": true,
         }}});
         args.extend(["--mcp-config".into(), mcp.to_string()]);
         // Last: the options above that take lists stop at the next flag.
