@@ -248,7 +248,10 @@ async fn delegate_ends_with_each_status() {
         if core.contains(&tool) {
             assert!(offered, "worker core tool {tool} missing: {tools:?}");
         } else if tools.iter().any(|t| t == "ToolSearch") {
-            assert!(!offered, "{tool} should be deferred for a worker: {tools:?}");
+            assert!(
+                !offered,
+                "{tool} should be deferred for a worker: {tools:?}"
+            );
         }
     }
 

@@ -8,12 +8,15 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::ids::{check_id, check_opt_id};
 use crate::store::page::{self, Page};
 use crate::store::{ArtifactFilter, NewEvent, Tx};
+
+pub(crate) use crate::model::artifacts::NewVersion;
+pub use crate::model::artifacts::{BUILTIN_TYPES, Read, ValidatedBy, Version, VersionRef};
+pub use crate::model::sha256_hex;
 
 /// Largest `data` accepted, serialized.
 pub const MAX_DATA_BYTES: usize = 8 * 1024 * 1024;
@@ -21,37 +24,6 @@ pub const MAX_DATA_BYTES: usize = 8 * 1024 * 1024;
 pub const MAX_SUMMARY_CHARS: usize = 4096;
 /// Most `derived_from` entries per version.
 pub const MAX_INPUTS: usize = 256;
-
-/// Artifact types every data dir knows, with what each is for.
-pub const BUILTIN_TYPES: &[(&str, &str)] = &[
-    (
-        "api-contract",
-        "An API surface: endpoints, request and response shapes, errors.",
-    ),
-    (
-        "schema-change",
-        "A database or data-model change: tables, columns, migrations.",
-    ),
-    (
-        "test-results",
-        "The outcome of a test run: counts of passed and failed tests, failures.",
-    ),
-    (
-        "shared-conventions",
-        "Conventions every worker follows: response and error formats, naming.",
-    ),
-    ("json", "Any JSON document; no rules beyond being JSON."),
-];
-
-/// One exact artifact version, as used in `derived_from`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VersionRef {
-    /// ID of the input artifact.
-    pub artifact_id: String,
-    /// The exact version of it that was used.
-    pub version: u32,
-}
 
 /// Arguments of `artifact_publish`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -154,46 +126,6 @@ pub struct DiffRequest {
     pub to_version: Option<u32>,
 }
 
-/// One stored version. `data` is absent in listings.
-#[derive(Debug, Clone, Serialize)]
-pub struct Version {
-    pub artifact_id: String,
-    #[serde(rename = "type")]
-    pub artifact_type: String,
-    pub team: String,
-    pub version: u32,
-    pub latest_version: u32,
-    pub sha256: String,
-    pub summary: Option<String>,
-    pub publisher: String,
-    pub published_at: String,
-    /// Event that published it.
-    pub seq: i64,
-    pub derived_from: Vec<VersionRef>,
-    pub data: Option<Value>,
-    /// The validator that accepted this version (publish results only).
-    pub validated_by: Option<ValidatedBy>,
-    /// What the publisher should know, e.g. that the type's validator is disabled
-    /// (publish results only).
-    pub warnings: Vec<String>,
-}
-
-/// Which plugin accepted a version, and what the check used.
-#[derive(Debug, Clone, Serialize)]
-pub struct ValidatedBy {
-    pub plugin: String,
-    pub plugin_version: String,
-    pub receipt: crate::plugins::Receipt,
-}
-
-/// One recorded read.
-#[derive(Debug, Clone, Serialize)]
-pub struct Read {
-    pub reader: String,
-    pub version: u32,
-    pub read_at: String,
-}
-
 /// Result of `artifact_readers`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Readers {
@@ -239,24 +171,6 @@ pub struct TypeInfo {
     pub validator: Option<String>,
     /// The JSON Schema the type follows, when its validator declares one.
     pub schema: Option<Value>,
-}
-
-/// What the store needs to insert a version; built by [`publish`].
-pub(crate) struct NewVersion<'a> {
-    pub artifact_id: &'a str,
-    pub version: u32,
-    pub data: &'a str,
-    pub sha256: &'a str,
-    pub summary: Option<&'a str>,
-    pub publisher: &'a str,
-    pub seq: i64,
-}
-
-/// The artifact row that is not per version.
-pub(crate) struct Head {
-    pub artifact_type: String,
-    pub team: String,
-    pub latest_version: u32,
 }
 
 /// Checks a publish request without touching the store; returns `data` as JSON text.
@@ -307,16 +221,11 @@ pub fn check_publish(req: &PublishRequest) -> Result<String> {
     Ok(data)
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Publishes the next version of an artifact inside `tx` and appends its event.
 /// `validated_by` is the validator that already accepted `data`, if its type has one.
 pub fn publish(
     tx: &Tx<'_>,
-    caller: &crate::hub::Caller,
+    caller: &crate::model::Caller,
     req: &PublishRequest,
     validated_by: Option<ValidatedBy>,
 ) -> Result<Version> {
@@ -405,7 +314,7 @@ pub fn publish(
 }
 
 /// Reads one version (the latest by default) with its data and records the read.
-pub fn get(tx: &Tx<'_>, caller: &crate::hub::Caller, req: &GetRequest) -> Result<Version> {
+pub fn get(tx: &Tx<'_>, caller: &crate::model::Caller, req: &GetRequest) -> Result<Version> {
     check_id("artifact_id", &req.artifact_id)?;
     check_opt_id("reader", req.reader.as_deref())?;
     if req.version == Some(0) {

@@ -42,7 +42,7 @@ pub enum Error {
     Rejected {
         artifact_type: String,
         plugin: String,
-        violations: Vec<crate::plugins::Violation>,
+        violations: Vec<Violation>,
     },
     /// The database was written by a newer clearctx; it is left as it is.
     #[error(
@@ -162,11 +162,7 @@ impl Error {
     }
 }
 
-fn rejected_message(
-    artifact_type: &str,
-    plugin: &str,
-    violations: &[crate::plugins::Violation],
-) -> String {
+fn rejected_message(artifact_type: &str, plugin: &str, violations: &[Violation]) -> String {
     let mut s = format!(
         "data: not a valid `{artifact_type}` artifact ({} violation{}, checked by plugin `{plugin}`):",
         violations.len(),
@@ -184,4 +180,13 @@ fn rejected_message(
         s.push_str(&format!("\n  ... and {} more", violations.len() - 50));
     }
     s
+}
+
+/// One violation of an artifact's rules, as tools report it.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct Violation {
+    /// JSON pointer into `data`.
+    pub path: String,
+    pub message: String,
+    pub code: String,
 }

@@ -6,22 +6,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::hub::Caller;
 use crate::ids::check_opt_id;
+use crate::model::Caller;
 use crate::store::Tx;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Notification {
-    pub id: i64,
-    pub recipient: String,
-    pub team: String,
-    pub kind: String,
-    pub subject: String,
-    pub message: String,
-    /// Event this notification announces.
-    pub seq: i64,
-    pub created_at: String,
-}
+pub use crate::model::inbox::Notification;
 
 /// Arguments of `team_check_inbox`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

@@ -11,6 +11,7 @@ pub mod hub;
 pub mod ids;
 pub mod inbox;
 pub mod mcp;
+pub mod model;
 pub mod plugins;
 pub mod resolver;
 pub mod schema;

@@ -29,7 +29,8 @@ use crate::hub::Hub;
 use crate::inbox;
 use crate::sessions::{self, TaskReply, TurnReply};
 
-pub const SERVER_NAME: &str = "clearctx";
+pub use crate::model::MCP_SERVER_NAME as SERVER_NAME;
+
 /// The identity of a server that no worker name was given to.
 pub const ORCHESTRATOR: &str = "orchestrator";
 

@@ -41,7 +41,7 @@ pub(super) fn record<T>(
         Err(f) => (Receipt::default(), Some(f)),
     };
     let rec = CallRecord {
-        at: crate::time::rfc3339(crate::store::now_ms()),
+        at: crate::time::rfc3339(crate::time::now_ms()),
         plugin: plugin.id.clone(),
         version: plugin.version.clone(),
         function: function.to_string(),

@@ -158,7 +158,7 @@ impl PluginHost {
                 wasm.display()
             )));
         }
-        let sha256 = crate::artifacts::sha256_hex(&bytes);
+        let sha256 = crate::model::sha256_hex(&bytes);
         let rt = self.runtime()?;
         let component = self
             .compile_cached(rt, &id, &sha256, &bytes)
@@ -291,7 +291,7 @@ impl PluginHost {
             limits: report.limits,
             types: report.types.clone(),
             templates: report.templates.clone(),
-            installed_at: crate::time::rfc3339(crate::store::now_ms()),
+            installed_at: crate::time::rfc3339(crate::time::now_ms()),
         };
         let old = LockFile::update(&self.home, |lock| {
             let old = lock

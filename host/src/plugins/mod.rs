@@ -87,14 +87,7 @@ impl Kind {
     }
 }
 
-/// One violation of an artifact's rules, as tools report it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Violation {
-    /// JSON pointer into `data`.
-    pub path: String,
-    pub message: String,
-    pub code: String,
-}
+pub use crate::error::Violation;
 
 /// A plugin resolved for a call: where its bytes are and what it may use.
 #[derive(Debug, Clone)]
@@ -348,7 +341,7 @@ impl PluginHost {
         // files on disk can change after install.
         let sha = match &plugin.bytes {
             Bytes::Embedded(_) => plugin.sha256.clone(),
-            Bytes::File(_) => crate::artifacts::sha256_hex(&bytes),
+            Bytes::File(_) => crate::model::sha256_hex(&bytes),
         };
         if sha != plugin.sha256 {
             return Err(Error::Plugin {
@@ -744,7 +737,7 @@ impl PluginHost {
         };
         let intact = match &path {
             Some(p) => std::fs::read(p)
-                .map(|b| crate::artifacts::sha256_hex(&b) == summary.sha256)
+                .map(|b| crate::model::sha256_hex(&b) == summary.sha256)
                 .unwrap_or(false),
             None => true,
         };

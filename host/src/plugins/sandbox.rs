@@ -9,7 +9,6 @@
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use wasmtime::component::{InstancePre, ResourceTable};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -47,13 +46,7 @@ pub fn engine() -> wasmtime::Result<Engine> {
     Ok(engine)
 }
 
-/// What one call used.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-pub struct Receipt {
-    pub fuel_used: u64,
-    pub wall_us: u64,
-    pub peak_memory_bytes: u64,
-}
+pub use crate::model::Receipt;
 
 /// Why a call did not produce a result.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! the default prompts without installing anything.
 
 use super::{Bytes, Kind, Limits, Resolved, Summary};
-use crate::artifacts::BUILTIN_TYPES;
+use crate::model::artifacts::BUILTIN_TYPES;
 
 // Defines `EMBEDDED: &[(&str /*id*/, &str /*version*/, &str /*sha256*/, &[u8])]`.
 include!(concat!(env!("OUT_DIR"), "/std_plugins.rs"));

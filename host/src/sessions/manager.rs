@@ -123,7 +123,7 @@ impl Manager {
     }
 
     fn db(&self) -> PathBuf {
-        self.home.join(crate::hub::DB_FILE)
+        self.home.join(crate::store::DB_FILE)
     }
 
     /// The manager's own connection, so waiting on a turn never holds the hub's.
@@ -287,7 +287,7 @@ impl Manager {
         args.extend(["--permission-mode".into(), mode.as_str().into()]);
         // Workers coordinate through clearctx, so its tools never need asking for.
         let mut allowed = config.allowed_tools.clone();
-        allowed.push(format!("mcp__{}", crate::mcp::SERVER_NAME));
+        allowed.push(format!("mcp__{}", crate::model::MCP_SERVER_NAME));
         args.extend(["--allowedTools".into(), allowed.join(",")]);
         if let Some(p) = &config.system_prompt {
             args.extend(["--append-system-prompt".into(), p.clone()]);
@@ -305,7 +305,7 @@ impl Manager {
         let exe = std::env::current_exe()
             .map_err(|e| Error::conflict(format!("cannot find the clearctx binary: {e}")))?;
         let home = self.home.display().to_string();
-        let mcp = json!({ "mcpServers": { crate::mcp::SERVER_NAME: {
+        let mcp = json!({ "mcpServers": { crate::model::MCP_SERVER_NAME: {
             "type": "stdio",
             "command": exe.display().to_string(),
             "args": ["serve", "--home", home],

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
-use crate::hub::Caller;
 use crate::ids::{check_id, check_opt_id};
+use crate::model::Caller;
 use crate::store::{MessageRow, NewEvent, RequestRow, SessionFilter, SessionRow, Tx};
 
 pub use manager::{Manager, TaskReply};

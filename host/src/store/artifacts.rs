@@ -3,8 +3,8 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Tx, json_col};
-use crate::artifacts::{Head, NewVersion, Read, Version, VersionRef};
 use crate::error::Result;
+use crate::model::artifacts::{Head, NewVersion, Read, Version, VersionRef};
 
 pub struct ArtifactFilter<'a> {
     pub artifact_type: Option<&'a str>,

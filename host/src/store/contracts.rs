@@ -3,9 +3,9 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Tx, json_col};
-use crate::artifacts::VersionRef;
-use crate::contracts::{Dependency, DependencyKind, ExpectedOutput, Priority, Row, Status};
 use crate::error::{Error, Result};
+use crate::model::artifacts::VersionRef;
+use crate::model::contracts::{Dependency, DependencyKind, ExpectedOutput, Priority, Row, Status};
 
 pub struct ContractFilter<'a> {
     pub assignee: Option<&'a str>,

@@ -4,7 +4,7 @@ use rusqlite::params;
 
 use super::Tx;
 use crate::error::Result;
-use crate::inbox::Notification;
+use crate::model::inbox::Notification;
 
 impl Tx<'_> {
     pub(crate) fn insert_notification(

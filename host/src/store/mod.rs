@@ -42,6 +42,9 @@ impl Window {
     }
 }
 
+/// Name of the database file inside the data dir.
+pub const DB_FILE: &str = "clearctx.db";
+
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -211,9 +214,7 @@ impl Tx<'_> {
     }
 }
 
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+pub use crate::time::now_ms;
 
 /// Reads a JSON column written by us; a parse failure means the file was damaged.
 fn json_col(text: &str) -> Result<serde_json::Value> {

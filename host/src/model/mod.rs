@@ -1,0 +1,29 @@
+//! `model`: plain data below `store`. The persisted shapes of the nouns, who is calling,
+//! and what a plugin call used. Nothing here reads or writes; every module may use it.
+
+pub mod artifacts;
+mod caller;
+pub mod contracts;
+pub mod inbox;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use caller::Caller;
+
+/// The name clearctx's MCP server goes by in Claude Code (`mcp__clearctx__<tool>`).
+pub const MCP_SERVER_NAME: &str = "clearctx";
+
+/// Lowercase hex SHA-256 of `bytes`: artifact versions and plugin files.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What one plugin call used.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Receipt {
+    pub fuel_used: u64,
+    pub wall_us: u64,
+    pub peak_memory_bytes: u64,
+}
