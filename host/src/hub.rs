@@ -17,7 +17,7 @@ use crate::contracts::{
 use crate::error::{Error, Result};
 use crate::inbox::{self, CheckRequest, Inbox};
 use crate::plugins::{self, PluginHost};
-use crate::resolver;
+use crate::reactions;
 use crate::sessions::{self, HistoryEntry, SpawnRequest, TurnReply};
 use crate::store::page::Page;
 use crate::store::{NewEvent, Store, Tx};
@@ -74,13 +74,13 @@ impl Hub {
     /// Opens the data dir (creating it) and its database.
     pub fn open(home: &Path, caller: Caller) -> Result<Hub> {
         create_private_dir(home)?;
-        let store = Store::open(&home.join(DB_FILE))?;
+        let store = Store::open(&home.join(DB_FILE), reactions::run)?;
         Ok(Hub {
             home: home.to_path_buf(),
             caller,
             store: Mutex::new(store),
             plugins: PluginHost::new(home),
-            sessions: sessions::Manager::new(home),
+            sessions: sessions::Manager::new(home, reactions::run),
         })
     }
 
@@ -98,26 +98,23 @@ impl Hub {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A command: `f`, then the resolver's reactions, then `view` (which sees the state
-    /// after the reactions) all run in one transaction and commit together or not at all.
+    /// A command: `f`, then the reactions (the store runs them in every write), then
+    /// `view` (which sees the state after the reactions) all run in one transaction and
+    /// commit together or not at all.
     fn command<A, T>(
         &self,
         f: impl FnOnce(&Tx<'_>, &Caller) -> Result<A>,
         view: impl FnOnce(&Tx<'_>, A) -> Result<T>,
     ) -> Result<T> {
-        self.store().write(|tx| {
-            let out = f(tx, &self.caller)?;
-            resolver::run(tx)?;
-            view(tx, out)
-        })
+        self.store().write_then(|tx| f(tx, &self.caller), view)
     }
 
     /// A query. Deadlines that passed since the last command are applied first, so a
     /// reader never sees an overdue contract still in progress.
     fn query<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let mut store = self.store();
-        if store.read(resolver::has_due_work)? {
-            store.write(resolver::run)?;
+        if store.read(reactions::has_due_work)? {
+            store.write(|_| Ok(()))?;
         }
         store.read(f)
     }

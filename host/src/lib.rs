@@ -13,7 +13,7 @@ pub mod inbox;
 pub mod mcp;
 pub mod model;
 pub mod plugins;
-pub mod resolver;
+pub mod reactions;
 pub mod schema;
 pub mod sessions;
 pub mod store;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::supervisor::{self, Launch, Msg};
 use super::*;
-use crate::store::{Store, now_ms};
+use crate::store::{Reactor, Store, now_ms};
 
 /// An owner whose heartbeat is older than this is gone even if its pid is reused.
 const OWNER_SILENCE_MS: i64 = 60_000;
@@ -49,6 +49,8 @@ pub struct Manager {
     home: PathBuf,
     /// Random per process: which sessions this process runs.
     owner_id: String,
+    /// Run by every write of this manager and its supervisors, like every other writer's.
+    react: Reactor,
     store: Mutex<Option<Store>>,
     running: Mutex<HashMap<String, Running>>,
 }
@@ -113,10 +115,11 @@ enum Start {
 }
 
 impl Manager {
-    pub fn new(home: &Path) -> Manager {
+    pub fn new(home: &Path, react: Reactor) -> Manager {
         Manager {
             home: home.to_path_buf(),
             owner_id: uuid::Uuid::new_v4().simple().to_string(),
+            react,
             store: Mutex::new(None),
             running: Mutex::new(HashMap::new()),
         }
@@ -130,7 +133,7 @@ impl Manager {
     fn store(&self) -> Result<MutexGuard<'_, Option<Store>>> {
         let mut guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
-            *guard = Some(Store::open(&self.db())?);
+            *guard = Some(Store::open(&self.db(), self.react)?);
         }
         Ok(guard)
     }
@@ -246,11 +249,11 @@ impl Manager {
         })?;
         let launch = self.launch(&row, how, &budget, &config)?;
         let (tx, rx) = mpsc::channel();
-        let db = self.db();
+        let (db, react) = (self.db(), self.react);
         let thread_tx = tx.clone();
         let thread = std::thread::Builder::new()
             .name(format!("session-{name}"))
-            .spawn(move || supervisor::run(db, launch, rx, thread_tx))
+            .spawn(move || supervisor::run(db, react, launch, rx, thread_tx))
             .map_err(|e| Error::conflict(format!("cannot start a thread for `{name}`: {e}")))?;
         self.running()
             .insert(name.to_string(), Running { tx, thread });

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::protocol::{self, Line, TurnResult};
 use super::{TurnOutcome, budget, clip, event, manager};
 use crate::error::Result;
-use crate::store::{SessionRow, Store, Tx};
+use crate::store::{Reactor, SessionRow, Store, Tx};
 
 /// A stdout line longer than this is not a protocol message clearctx will hold in memory.
 pub(crate) const MAX_LINE_BYTES: usize = 32 * 1024 * 1024;
@@ -86,9 +86,9 @@ struct Supervisor {
 }
 
 /// Runs the process of session `launch.name` to its end. Never panics on a bad process.
-pub(crate) fn run(db: PathBuf, launch: Launch, rx: Receiver<Msg>, tx: Sender<Msg>) {
+pub(crate) fn run(db: PathBuf, react: Reactor, launch: Launch, rx: Receiver<Msg>, tx: Sender<Msg>) {
     let name = launch.name.clone();
-    let mut store = match Store::open(&db) {
+    let mut store = match Store::open(&db, react) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(session = %name, error = %e, "cannot open the database for a session");

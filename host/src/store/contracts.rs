@@ -229,20 +229,35 @@ impl Tx<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Pending contracts whose every dependency now holds, highest priority first.
-    pub(crate) fn ready_candidates(&self) -> Result<Vec<Row>> {
+    /// Pending contracts that depend on the artifact or contract `target_id`, through the
+    /// dependency index: what a publish or a completion may have made ready.
+    pub(crate) fn pending_dependents(
+        &self,
+        kind: DependencyKind,
+        target_id: &str,
+    ) -> Result<Vec<String>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT DISTINCT d.contract_id FROM contract_dependencies d
+             JOIN contracts c ON c.contract_id = d.contract_id
+             WHERE d.kind = ?1 AND d.target_id = ?2 AND c.status = 'pending'",
+        )?;
+        let rows = stmt.query_map(params![kind.as_str(), target_id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Contract `contract_id` if it is pending and every dependency of it now holds.
+    pub(crate) fn ready_candidate(&self, contract_id: &str) -> Result<Option<Row>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM contracts c WHERE c.status = 'pending' AND NOT EXISTS (
+            "SELECT {COLUMNS} FROM contracts c WHERE c.contract_id = ?1 AND c.status = 'pending' AND NOT EXISTS (
                 SELECT 1 FROM contract_dependencies d WHERE d.contract_id = c.contract_id AND (
                   (d.kind = 'contract' AND NOT EXISTS (
                       SELECT 1 FROM contracts x WHERE x.contract_id = d.target_id AND x.status = 'completed'))
                   OR (d.kind = 'artifact' AND NOT EXISTS (
-                      SELECT 1 FROM artifacts a WHERE a.artifact_id = d.target_id AND a.latest_version >= d.min_version))))
-             ORDER BY c.priority DESC, c.created_at_ms, c.contract_id"
+                      SELECT 1 FROM artifacts a WHERE a.artifact_id = d.target_id AND a.latest_version >= d.min_version))))"
         );
         let mut stmt = self.tx.prepare_cached(&sql)?;
-        let rows = stmt.query_map([], raw)?;
-        rows.map(|r| decode(r?)).collect()
+        let row = stmt.query_row([contract_id], raw).optional()?;
+        row.map(decode).transpose()
     }
 
     /// In-progress contracts whose deadline has passed.

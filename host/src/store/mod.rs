@@ -2,9 +2,10 @@
 //!
 //! One SQLite file (WAL, `synchronous=FULL`, foreign keys, a busy timeout) shared by every
 //! `clearctx` process on a data dir. Changes happen in [`Store::write`], one `BEGIN
-//! IMMEDIATE` transaction in which the caller appends events and updates state, so a
-//! crash leaves all of a command or none of it, and writers from several processes are
-//! serialized by SQLite's lock instead of by us. Keep dialect-specific SQL here so that a
+//! IMMEDIATE` transaction in which the caller appends events and updates state and then
+//! the store's [`Reactor`] reacts to them, so a crash leaves all of a command or none of
+//! it, no write skips the reactions, and writers from several processes are serialized by
+//! SQLite's lock instead of by us. Keep dialect-specific SQL here so that a
 //! PostgreSQL store stays possible.
 
 mod artifacts;
@@ -12,6 +13,7 @@ mod contracts;
 mod events;
 mod inbox;
 pub mod page;
+mod reactions;
 mod sessions;
 
 use std::path::{Path, PathBuf};
@@ -48,7 +50,16 @@ pub const DB_FILE: &str = "clearctx.db";
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-const SCHEMAS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
+const SCHEMAS: &[&str] = &[
+    include_str!("schema_v1.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_v3.sql"),
+];
+
+/// What every write transaction runs after its change and before it commits: the
+/// reactions (`crate::reactions::run`), handed in by whoever opens the store so that this
+/// layer depends on nothing above it.
+pub type Reactor = fn(&Tx<'_>) -> Result<()>;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(SCHEMAS.iter().map(|sql| M::up(sql)).collect())
@@ -57,6 +68,7 @@ fn migrations() -> Migrations<'static> {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    react: Reactor,
 }
 
 /// A transaction handed to hub commands; all SQL runs through its methods.
@@ -67,7 +79,8 @@ pub struct Tx<'a> {
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Store> {
+    /// Every [`Store::write`] runs `react` before it commits.
+    pub fn open(path: &Path, react: Reactor) -> Result<Store> {
         let cannot = |source| Error::OpenDatabase {
             path: path.to_path_buf(),
             source,
@@ -114,6 +127,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            react,
         })
     }
 
@@ -121,9 +135,19 @@ impl Store {
         &self.path
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction: everything it did commits together,
-    /// or (on error) nothing does.
+    /// Runs `f` and then the reactions in one `BEGIN IMMEDIATE` transaction: everything
+    /// they did commits together, or (on error) nothing does.
     pub fn write<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.write_then(f, |_, out| Ok(out))
+    }
+
+    /// [`Store::write`], with `view` reading the state after the reactions (a command's
+    /// result shows the contract the reactions just made ready).
+    pub fn write_then<A, T>(
+        &mut self,
+        f: impl FnOnce(&Tx<'_>) -> Result<A>,
+        view: impl FnOnce(&Tx<'_>, A) -> Result<T>,
+    ) -> Result<T> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -132,6 +156,8 @@ impl Store {
             now_ms: now_ms(),
         };
         let out = f(&tx)?;
+        (self.react)(&tx)?;
+        let out = view(&tx, out)?;
         tx.tx.commit()?;
         Ok(out)
     }
@@ -225,12 +251,16 @@ fn json_col(text: &str) -> Result<serde_json::Value> {
 mod tests {
     use super::*;
 
+    fn no_reactions(_: &Tx<'_>) -> Result<()> {
+        Ok(())
+    }
+
     #[test]
     fn opening_twice_migrates_once_and_keeps_wal() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clearctx.db");
-        let a = Store::open(&path).unwrap();
-        let b = Store::open(&path).unwrap();
+        let a = Store::open(&path, no_reactions).unwrap();
+        let b = Store::open(&path, no_reactions).unwrap();
         let mode: String = b
             .conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -250,7 +280,7 @@ mod tests {
                 .unwrap();
         }
         let before = std::fs::read(&path).unwrap();
-        let Err(e) = Store::open(&path) else {
+        let Err(e) = Store::open(&path, no_reactions) else {
             panic!("a schema-7 file was opened")
         };
         let message = e.to_string();
@@ -272,7 +302,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clearctx.db");
         std::fs::create_dir(&path).unwrap(); // a directory where the file should be
-        let Err(e) = Store::open(&path) else {
+        let Err(e) = Store::open(&path, no_reactions) else {
             panic!("opened a directory")
         };
         let message = e.to_string();

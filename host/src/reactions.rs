@@ -1,0 +1,134 @@
+//! `reactions`: what every write transaction does after its change and before it commits.
+//!
+//! The store runs [`run`] inside each write (whoever writes: a hub command, the session
+//! manager, a supervisor thread, a plugin install), so derived state is never a commit
+//! behind and each transition happens exactly once however many `clearctx` processes share
+//! the data dir. Event-driven reactions read the event log through a cursor of their own
+//! (`reaction_cursors`): each sees every event once, in `seq` order, whichever process
+//! appended it, and looks only at what those events touch.
+//!
+//! The order is fixed: deadlines (driven by time, not events), then [`ORDER`]. Events a
+//! reaction appends are seen by every reaction, the earlier ones on the next pass.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use crate::contracts;
+use crate::error::{Error, Result};
+use crate::model::contracts::{DependencyKind, Row};
+use crate::store::{Event, Tx};
+
+/// One event-driven reaction: its cursor's name and what it does with new events.
+pub struct Reaction {
+    pub name: &'static str,
+    pub react: fn(&Tx<'_>, &[Event]) -> Result<()>,
+}
+
+/// The event-driven reactions, in the order they run. Pipeline rules and staleness join
+/// here.
+pub const ORDER: &[Reaction] = &[
+    Reaction {
+        name: "readiness",
+        react: readiness,
+    },
+    Reaction {
+        name: "witness",
+        react: witness,
+    },
+];
+
+/// Events read per step; a reaction catching up on a long log reads it in steps.
+const BATCH: u32 = 512;
+/// Passes over [`ORDER`] before giving up: reactions that keep feeding each other are a bug.
+const MAX_PASSES: usize = 16;
+
+/// Runs the reactions inside `tx` until none has an unseen event.
+pub fn run(tx: &Tx<'_>) -> Result<()> {
+    deadlines(tx)?;
+    for _ in 0..MAX_PASSES {
+        let mut reacted = false;
+        for r in ORDER {
+            loop {
+                let seen = tx.reaction_cursor(r.name)?;
+                let events = tx.events_after(seen, BATCH)?;
+                let Some(last) = events.last() else { break };
+                (r.react)(tx, &events)?;
+                tx.set_reaction_cursor(r.name, last.seq)?;
+                reacted = true;
+            }
+        }
+        if !reacted {
+            return Ok(());
+        }
+    }
+    Err(Error::Corrupt(format!(
+        "reactions still appending events after {MAX_PASSES} passes; nothing was committed"
+    )))
+}
+
+/// Whether time alone has given [`run`] work (a deadline passed), so a read should write.
+pub fn has_due_work(tx: &Tx<'_>) -> Result<bool> {
+    tx.has_overdue_contracts()
+}
+
+/// In-progress contracts past their deadline fail (through the deadline index).
+fn deadlines(tx: &Tx<'_>) -> Result<()> {
+    for row in tx.overdue_contracts()? {
+        let reason = format!(
+            "timed out: in progress for more than {}s (timeout_s)",
+            row.timeout_s.unwrap_or_default()
+        );
+        contracts::fail_row(tx, row, &contracts::Actor::system(), &reason)?;
+    }
+    Ok(())
+}
+
+/// Pending contracts whose dependencies all hold become ready. Only the contracts the
+/// events touch are looked at: the dependents of a published artifact or a completed
+/// contract (through the dependency index), and a contract just created or reopened.
+/// Becoming ready or failing never satisfies another dependency, so one look suffices.
+fn readiness(tx: &Tx<'_>, events: &[Event]) -> Result<()> {
+    let mut touched = BTreeSet::new();
+    for ev in events {
+        match (ev.kind.as_str(), ev.subject.split_once(':')) {
+            ("artifact.published", Some(("artifact", id))) => {
+                touched.extend(tx.pending_dependents(DependencyKind::Artifact, id)?);
+            }
+            ("contract.completed", Some(("contract", id))) => {
+                touched.extend(tx.pending_dependents(DependencyKind::Contract, id)?);
+            }
+            ("contract.created" | "contract.reopened", Some(("contract", id))) => {
+                touched.insert(id.to_string());
+            }
+            _ => {}
+        }
+    }
+    let mut ready: Vec<Row> = Vec::new();
+    for id in &touched {
+        ready.extend(tx.ready_candidate(id)?);
+    }
+    // Highest priority first, then oldest: the order their events and notifications take.
+    ready.sort_by(|a, b| {
+        b.priority
+            .cmp(&a.priority)
+            .then(a.created_at_ms.cmp(&b.created_at_ms))
+            .then_with(|| a.contract_id.cmp(&b.contract_id))
+    });
+    for row in ready {
+        contracts::mark_ready(tx, row)?;
+    }
+    Ok(())
+}
+
+/// Diagnostics: with `CLEARCTX_WITNESS_EVENTS=1`, records each event it sees with this
+/// process's pid (the commit-path test counts them); otherwise does nothing.
+fn witness(tx: &Tx<'_>, events: &[Event]) -> Result<()> {
+    static ON: OnceLock<bool> = OnceLock::new();
+    if !*ON.get_or_init(|| std::env::var_os("CLEARCTX_WITNESS_EVENTS").is_some_and(|v| v == "1")) {
+        return Ok(());
+    }
+    for ev in events {
+        tx.witness_event(ev.seq)?;
+    }
+    Ok(())
+}

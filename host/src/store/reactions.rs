@@ -1,0 +1,77 @@
+//! What the reactions keep in the store: a cursor per reaction, and the events after it.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Event, Tx, json_col};
+use crate::error::Result;
+
+impl Tx<'_> {
+    /// Up to `limit` events after `seq`, oldest first.
+    pub fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<Event>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT seq, at_ms, kind, actor, team, subject, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![seq, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, at_ms, kind, actor, team, subject, payload) = row?;
+            out.push(Event {
+                seq,
+                at: crate::time::rfc3339(at_ms),
+                kind,
+                actor,
+                team,
+                subject,
+                payload: json_col(&payload)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The last `seq` reaction `name` has seen; a reaction never run starts at 0.
+    pub fn reaction_cursor(&self, name: &str) -> Result<i64> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT seq FROM reaction_cursors WHERE name = ?1")?
+            .query_row([name], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    pub fn set_reaction_cursor(&self, name: &str, seq: i64) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO reaction_cursors (name, seq) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+            )?
+            .execute(params![name, seq])?;
+        Ok(())
+    }
+
+    /// Every reaction's cursor, for `status`.
+    pub fn reaction_cursors(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT name, seq FROM reaction_cursors ORDER BY name")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Diagnostics: records that this process's witness reaction saw event `seq`.
+    pub fn witness_event(&self, seq: i64) -> Result<()> {
+        self.tx
+            .prepare_cached("INSERT INTO event_witness (seq, pid) VALUES (?1, ?2)")?
+            .execute(params![seq, std::process::id()])?;
+        Ok(())
+    }
+}
