@@ -252,3 +252,155 @@ fn processes_starting_together_on_a_new_data_dir_all_open_it() {
         }
     }
 }
+
+/// The one commit path: artifact, contract, session and plugin events, written by two
+/// servers, their session supervisors and the CLI at once, each reach the reactions exactly
+/// once. The opt-in `witness` reaction records every event it sees with the seeing process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_event_reaches_the_reactions_once_whoever_writes_it() {
+    let dir = DataDir::new();
+    let fake = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/fake-claude.py"
+    );
+    let env = vec![
+        ("CLEARCTX_WITNESS_EVENTS".to_string(), "1".to_string()),
+        ("CLEARCTX_CLAUDE_BIN".to_string(), fake.to_string()),
+    ];
+    let orch = dir.connect_with_env(None, &env).await;
+    let qa = dir.connect_with_env(Some("qa"), &env).await;
+    orch.ok(
+        "contract_create",
+        json!({"contract_id": "check-spec", "title": "Check the spec", "assignee": "qa",
+        "dependencies": [{"type": "artifact", "id": "spec", "min_version": 3}]}),
+    )
+    .await;
+    let plugin = common::fixture("require-owner");
+
+    let orchestrate = async {
+        for i in 0..5 {
+            orch.ok(
+                "artifact_publish",
+                json!({"artifact_id": "spec", "type": "json", "data": {"draft": i, "owner": "orch"}}),
+            )
+            .await;
+        }
+        let s = orch
+            .ok("spawn_session", json!({"name": "w1", "prompt": "hello"}))
+            .await;
+        assert_eq!(s["status"], "completed", "{s}");
+        orch.ok("send_message", json!({"name": "w1", "message": "again"}))
+            .await;
+        orch.ok("stop_session", json!({"name": "w1"})).await;
+    };
+    let work = async {
+        for i in 0..10 {
+            qa.ok(
+                "artifact_publish",
+                json!({"artifact_id": "qa-notes", "type": "json", "data": {"note": i, "owner": "qa"}}),
+            )
+            .await;
+        }
+        // Ready once `spec` reaches v3, whichever server published it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while qa
+            .ok("contract_get", json!({"contract_id": "check-spec"}))
+            .await["status"]
+            != "ready"
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "check-spec never became ready"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        qa.ok("contract_start", json!({"contract_id": "check-spec"}))
+            .await;
+        qa.ok("contract_complete", json!({"contract_id": "check-spec"}))
+            .await;
+    };
+    let home = dir.path().to_path_buf();
+    let cli = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(common::bin())
+                .arg("--home")
+                .arg(&home)
+                .args(args)
+                .env_remove("CLEARCTX_SESSION")
+                .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
+                .env("CLEARCTX_WITNESS_EVENTS", "1")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "clearctx {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&["plugin", "add", plugin.to_str().unwrap(), "--yes"]);
+        run(&["plugin", "disable", "require-owner"]);
+        run(&["plugin", "enable", "require-owner"]);
+        run(&["plugin", "remove", "require-owner"]);
+    });
+    tokio::join!(orchestrate, work);
+    cli.await.unwrap();
+    orch.close().await;
+    qa.close().await;
+
+    let db = rusqlite::Connection::open(dir.path().join("clearctx.db")).unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let events = count("SELECT count(*) FROM events");
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_witness w WHERE w.seq = e.seq)"
+        ),
+        0,
+        "events no reaction saw"
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM (SELECT seq FROM event_witness GROUP BY seq HAVING count(*) > 1)"
+        ),
+        0,
+        "events seen twice"
+    );
+    assert_eq!(count("SELECT count(*) FROM event_witness"), events);
+    assert!(
+        count("SELECT count(DISTINCT pid) FROM event_witness") >= 3,
+        "two servers and the CLI each wrote and reacted"
+    );
+    let kinds: Vec<String> = db
+        .prepare("SELECT DISTINCT kind FROM events ORDER BY kind")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for kind in [
+        "artifact.published",
+        "contract.created",
+        "contract.ready",
+        "contract.started",
+        "contract.completed",
+        "session.spawned",
+        "session.turn_completed",
+        "session.stopped",
+        "plugin.installed",
+        "plugin.disabled",
+        "plugin.enabled",
+        "plugin.removed",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "no {kind} event: {kinds:?}"
+        );
+    }
+    // Every reaction's cursor is at the end of the log.
+    let last = count("SELECT max(seq) FROM events");
+    assert_eq!(
+        count(&format!(
+            "SELECT count(*) FROM reaction_cursors WHERE seq != {last}"
+        )),
+        0
+    );
+}

@@ -7,37 +7,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
-use common::DataDir;
+use common::{DataDir, fixture};
 use serde_json::{Value, json};
-
-/// Builds the fixture plugins once per test run and returns the component of `name`.
-fn fixture(name: &str) -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let dir = BUILT.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fixtures-target");
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--manifest-path",
-            ])
-            .arg(root.join("tests/fixtures/plugins/Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target)
-            .status()
-            .expect("run cargo");
-        assert!(status.success(), "building the fixture plugins failed");
-        target.join("wasm32-wasip2/release")
-    });
-    let path = dir.join(format!("{}.wasm", name.replace('-', "_")));
-    assert!(path.is_file(), "no fixture component at {}", path.display());
-    path
-}
 
 fn cli_ok(dir: &DataDir, args: &[&str]) -> String {
     let out = dir.cli(args);

@@ -35,6 +35,34 @@ pub fn serve_command(home: &Path) -> std::process::Command {
     cmd
 }
 
+/// Builds the fixture plugins once per test run and returns the component of `name`.
+pub fn fixture(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fixtures-target");
+        let status =
+            std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args([
+                    "build",
+                    "--release",
+                    "--target",
+                    "wasm32-wasip2",
+                    "--manifest-path",
+                ])
+                .arg(root.join("tests/fixtures/plugins/Cargo.toml"))
+                .arg("--target-dir")
+                .arg(&target)
+                .status()
+                .expect("run cargo");
+        assert!(status.success(), "building the fixture plugins failed");
+        target.join("wasm32-wasip2/release")
+    });
+    let path = dir.join(format!("{}.wasm", name.replace('-', "_")));
+    assert!(path.is_file(), "no fixture component at {}", path.display());
+    path
+}
+
 /// A fresh data dir, removed when dropped.
 pub struct DataDir {
     dir: tempfile::TempDir,

@@ -315,6 +315,31 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_data_dir_opens_with_its_reactions_caught_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clearctx.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrations().to_version(&mut conn, 2).unwrap();
+            for i in 0..3 {
+                conn.execute(
+                    "INSERT INTO events (at_ms, kind, actor, team, subject, payload) VALUES (?1, 'artifact.published', 'a', 'default', 'artifact:x', '{}')",
+                    [i],
+                )
+                .unwrap();
+            }
+        }
+        let mut store = Store::open(&path, no_reactions).unwrap();
+        let cursors = store.read(|tx| tx.reaction_cursors()).unwrap();
+        assert_eq!(
+            cursors,
+            vec![("readiness".to_string(), 3), ("witness".to_string(), 3)],
+            "the old events were already resolved"
+        );
+        assert_eq!(store.read(|tx| tx.events_after(3, 10)).unwrap().len(), 0);
+    }
+
+    #[test]
     fn migrations_are_valid() {
         migrations().validate().unwrap();
     }
