@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Tx, json_col};
+use super::{Filters, Tx, json_col};
 use crate::error::Result;
 use crate::model::artifacts::{Head, NewVersion, Read, Version, VersionRef};
 
@@ -150,18 +150,17 @@ impl Tx<'_> {
 
     /// The latest version of each artifact matching `f`, without data.
     pub(crate) fn list_artifacts(&self, f: &ArtifactFilter<'_>) -> Result<Vec<Version>> {
+        let (clauses, values) = Filters::default()
+            .eq("a.type", f.artifact_type)
+            .eq("v.publisher", f.publisher)
+            .eq("a.team", f.team)
+            .sql("a.artifact_id", f.window);
         let sql = format!(
             "SELECT {VERSION_COLUMNS} FROM artifacts a JOIN artifact_versions v
-               ON v.artifact_id = a.artifact_id AND v.version = a.latest_version
-             WHERE (?1 IS NULL OR a.type = ?1) AND (?2 IS NULL OR v.publisher = ?2) AND (?3 IS NULL OR a.team = ?3)
-             ORDER BY a.artifact_id LIMIT ?4 OFFSET ?5"
+               ON v.artifact_id = a.artifact_id AND v.version = a.latest_version {clauses}"
         );
         let mut stmt = self.tx.prepare_cached(&sql)?;
-        let (limit, offset) = f.window.sql();
-        let rows = stmt.query_map(
-            params![f.artifact_type, f.publisher, f.team, limit, offset],
-            version_from_row,
-        )?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values), version_from_row)?;
         let mut out: Vec<Version> = rows.collect::<rusqlite::Result<_>>()?;
         for v in &mut out {
             v.derived_from = self.inputs_of(&v.artifact_id, v.version)?;

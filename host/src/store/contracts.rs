@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Tx, json_col};
+use super::{Filters, Tx, json_col};
 use crate::error::{Error, Result};
 use crate::model::artifacts::VersionRef;
 use crate::model::contracts::{Dependency, DependencyKind, ExpectedOutput, Priority, Row, Status};
@@ -281,25 +281,18 @@ impl Tx<'_> {
             .is_some())
     }
 
+    /// One page in rank order, read straight off the `contracts_*_rank` indexes.
     pub(crate) fn list_contracts(&self, f: &ContractFilter<'_>) -> Result<Vec<Row>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM contracts
-             WHERE (?1 IS NULL OR assignee = ?1) AND (?2 IS NULL OR assigner = ?2) AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR team = ?4)
-             ORDER BY priority DESC, created_at_ms, contract_id LIMIT ?5 OFFSET ?6"
-        );
-        let mut stmt = self.tx.prepare_cached(&sql)?;
-        let (limit, offset) = f.window.sql();
-        let rows = stmt.query_map(
-            params![
-                f.assignee,
-                f.assigner,
-                f.status.map(Status::as_str),
-                f.team,
-                limit,
-                offset
-            ],
-            raw,
-        )?;
+        let (clauses, values) = Filters::default()
+            .eq("status", f.status.map(Status::as_str))
+            .eq("assignee", f.assignee)
+            .eq("assigner", f.assigner)
+            .eq("team", f.team)
+            .sql("priority DESC, created_at_ms, contract_id", f.window);
+        let mut stmt = self
+            .tx
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM contracts {clauses}"))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values), raw)?;
         rows.map(|r| decode(r?)).collect()
     }
 

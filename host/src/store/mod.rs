@@ -44,6 +44,44 @@ impl Window {
     }
 }
 
+/// The `WHERE` of a list query with only the filters given, so SQLite can use their
+/// indexes: an `(?1 IS NULL OR col = ?1)` clause hides every index from the planner.
+#[derive(Default)]
+pub(crate) struct Filters {
+    clauses: Vec<String>,
+    values: Vec<rusqlite::types::Value>,
+}
+
+impl Filters {
+    /// Adds `column = value` when `value` is given.
+    pub(crate) fn eq(mut self, column: &str, value: Option<&str>) -> Filters {
+        if let Some(v) = value {
+            self.values.push(v.to_string().into());
+            self.clauses
+                .push(format!("{column} = ?{}", self.values.len()));
+        }
+        self
+    }
+
+    /// `WHERE …` (or nothing), then `ORDER BY order LIMIT … OFFSET …` for `window`.
+    pub(crate) fn sql(&self, order: &str, window: Window) -> (String, Vec<rusqlite::types::Value>) {
+        let mut values = self.values.clone();
+        let (limit, offset) = window.sql();
+        values.push(limit.into());
+        values.push(offset.into());
+        let n = values.len();
+        let filter = if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        };
+        (
+            format!("{filter} ORDER BY {order} LIMIT ?{} OFFSET ?{n}", n - 1),
+            values,
+        )
+    }
+}
+
 /// Name of the database file inside the data dir.
 pub const DB_FILE: &str = "clearctx.db";
 

@@ -19,3 +19,11 @@ CREATE TABLE event_witness (
     seq  INTEGER NOT NULL,
     pid  INTEGER NOT NULL
 );
+
+-- Lists read a page straight off an index in their order instead of sorting every row.
+CREATE INDEX contracts_rank ON contracts(priority DESC, created_at_ms, contract_id);
+CREATE INDEX contracts_status_rank ON contracts(status, priority DESC, created_at_ms, contract_id);
+CREATE INDEX contracts_assignee_rank ON contracts(assignee, priority DESC, created_at_ms, contract_id);
+DROP INDEX contracts_status;
+DROP INDEX contracts_assignee;
+CREATE INDEX sessions_age ON sessions(created_at_ms, name);

@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Tx, json_col};
+use super::{Filters, Tx, json_col};
 use crate::error::Result;
 
 /// A `sessions` row as stored; `sessions` turns it into what callers see.
@@ -172,17 +172,16 @@ impl Tx<'_> {
     }
 
     pub(crate) fn list_sessions(&self, f: &SessionFilter<'_>) -> Result<Vec<SessionRow>> {
-        let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {SESSION_COLS} FROM sessions
-             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR team = ?2) AND (?3 IS NULL OR parent = ?3)
-               AND (?6 IS NULL OR task_status = ?6)
-             ORDER BY created_at_ms, name LIMIT ?4 OFFSET ?5"
-        ))?;
-        let (limit, offset) = f.window.sql();
-        let rows = stmt.query_map(
-            params![f.status, f.team, f.parent, limit, offset, f.task_status],
-            session_row,
-        )?;
+        let (clauses, values) = Filters::default()
+            .eq("status", f.status)
+            .eq("team", f.team)
+            .eq("parent", f.parent)
+            .eq("task_status", f.task_status)
+            .sql("created_at_ms, name", f.window);
+        let mut stmt = self
+            .tx
+            .prepare_cached(&format!("SELECT {SESSION_COLS} FROM sessions {clauses}"))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values), session_row)?;
         rows.map(|r| with_config(r?)).collect()
     }
 
