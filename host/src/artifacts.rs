@@ -3,7 +3,7 @@
 //! Owns the `artifacts`, `artifact_versions`, `lineage_edges` and `artifact_reads` tables
 //! (through `store`) and the `artifact.published` event. Versions are numbered 1, 2, 3…
 //! per artifact with no gap because each is allocated inside the publishing transaction.
-//! Reacting to a publish (dependency resolution) is the resolver's job, not this module's.
+//! Reacting to a publish (dependency resolution) is `reactions`' job, not this module's.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

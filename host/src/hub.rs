@@ -1,8 +1,9 @@
 //! `hub`: the one API that the MCP server and the CLI both call.
 //!
 //! Each method is one command or query. Commands run in one store transaction: the noun
-//! module does its change and appends its events, then the resolver reacts, then it all
-//! commits together. Adapters parse arguments, call one method here and render the result.
+//! module does its change and appends its events, then the reactions run (the store runs
+//! them in every write), then it all commits together. `ops` declares each operation over
+//! these methods; the adapters call `ops`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

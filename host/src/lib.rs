@@ -12,6 +12,7 @@ pub mod ids;
 pub mod inbox;
 pub mod mcp;
 pub mod model;
+pub mod ops;
 pub mod plugins;
 pub mod reactions;
 pub mod schema;

@@ -21,6 +21,7 @@ use crate::contracts::{self, Dependency, DependencyKind, ExpectedOutput, Priorit
 use crate::error::{Error, ErrorKind, Result};
 use crate::hub::Hub;
 use crate::inbox;
+use crate::ops;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -585,6 +586,15 @@ pub struct Output {
     pub code: u8,
 }
 
+/// An operation's JSON (as its declaration in `ops` shapes it) with the CLI's text.
+fn reply(r: crate::ops::Reply, text: String) -> Output {
+    Output {
+        json: r.json,
+        text,
+        code: 0,
+    }
+}
+
 fn out<T: Serialize>(value: &T, text: String) -> Output {
     Output {
         json: serde_json::to_value(value).expect("hub results serialize"),
@@ -639,12 +649,13 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
             recipient,
             keep_unread,
         } => {
-            let i = hub.inbox_check(&inbox::CheckRequest {
+            let req = inbox::CheckRequest {
                 recipient,
                 mark_read: Some(!keep_unread),
-            })?;
+            };
+            let i = hub.inbox_check(&req)?;
             let text = render::inbox(&i);
-            Ok(out(&i, text))
+            Ok(reply(ops::replies::team_check_inbox(&req, &i), text))
         }
         Command::Serve | Command::Completions { .. } => {
             unreachable!("main handles serve and completions")
@@ -699,27 +710,26 @@ fn artifact(hub: &Hub, command: ArtifactCommand) -> Result<Output> {
             team,
             page,
         } => {
-            let p = hub.artifact_list(&artifacts::ListRequest {
+            let req = artifacts::ListRequest {
                 artifact_type,
                 publisher,
                 team,
                 limit: page.limit,
                 cursor: page.cursor,
-            })?;
+            };
+            let p = hub.artifact_list(&req)?;
             let text = render::artifacts(&p.items) + &more_line(&p);
-            Ok(out(&p.envelope("artifacts"), text))
+            Ok(reply(ops::replies::artifact_list(&req, &p), text))
         }
         ArtifactCommand::History { artifact_id, page } => {
-            let p = hub.artifact_history_page(&artifacts::HistoryRequest {
-                artifact_id: artifact_id.clone(),
+            let req = artifacts::HistoryRequest {
+                artifact_id,
                 limit: page.limit,
                 cursor: page.cursor,
-            })?;
+            };
+            let p = hub.artifact_history_page(&req)?;
             let text = render::history(&p.items) + &more_line(&p);
-            Ok(out(
-                &json!({ "artifact_id": artifact_id, "versions": p.items, "next_cursor": p.next_cursor }),
-                text,
-            ))
+            Ok(reply(ops::replies::artifact_history(&req, &p), text))
         }
         ArtifactCommand::Readers { artifact_id } => {
             let r = hub.artifact_readers(&artifact_id)?;
@@ -742,7 +752,10 @@ fn artifact(hub: &Hub, command: ArtifactCommand) -> Result<Output> {
         ArtifactCommand::Types => {
             let t = hub.artifact_types()?;
             let text = render::types(&t);
-            Ok(out(&json!({ "types": t }), text))
+            Ok(reply(
+                ops::replies::artifact_types(&ops::NoArgs {}, &t),
+                text,
+            ))
         }
     }
 }
@@ -823,16 +836,17 @@ fn contract(hub: &Hub, command: ContractCommand) -> Result<Output> {
             team,
             page,
         } => {
-            let p = hub.contract_list(&contracts::ListRequest {
+            let req = contracts::ListRequest {
                 assignee,
                 assigner,
                 status,
                 team,
                 limit: page.limit,
                 cursor: page.cursor,
-            })?;
+            };
+            let p = hub.contract_list(&req)?;
             let text = render::contracts(&p.items) + &more_line(&p);
-            return Ok(out(&p.envelope("contracts"), text));
+            return Ok(reply(ops::replies::contract_list(&req, &p), text));
         }
     };
     let text = render::contract(&c);
@@ -911,12 +925,16 @@ fn plugin(hub: &Hub, command: PluginCommand) -> Result<Output> {
         PluginCommand::List => {
             let list = hub.plugin_list()?;
             let text = render::plugins(&list);
-            Ok(out(&json!({ "count": list.len(), "plugins": list }), text))
+            Ok(reply(
+                ops::replies::plugin_list(&ops::NoArgs {}, &list),
+                text,
+            ))
         }
         PluginCommand::Info { id } => {
-            let d = hub.plugin_info(&id)?;
+            let req = ops::PluginIdRequest { plugin: id };
+            let d = hub.plugin_info(&req.plugin)?;
             let text = render::plugin_detail(&d);
-            Ok(out(&d, text))
+            Ok(reply(ops::replies::plugin_info(&req, &d), text))
         }
         PluginCommand::Remove { id } => {
             let s = hub.plugin_remove(&id)?;
@@ -1602,6 +1620,69 @@ mod render {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every operation has a CLI command (or is listed as MCP-only with the reason), and
+    /// every CLI command runs an operation (or is listed as CLI-only with the reason).
+    #[test]
+    fn each_operation_is_reachable_from_both_surfaces() {
+        fn leaves(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+            let subs: Vec<_> = cmd
+                .get_subcommands()
+                .filter(|s| s.get_name() != "help")
+                .collect();
+            if subs.is_empty() {
+                out.push(path.trim().to_string());
+            }
+            for sub in subs {
+                leaves(sub, &format!("{path} {}", sub.get_name()), out);
+            }
+        }
+        let mut commands = Vec::new();
+        leaves(&Cli::command(), "", &mut commands);
+        for op in crate::ops::OPS {
+            match op.cli {
+                Some(path) => assert!(
+                    commands.iter().any(|c| c == path),
+                    "{}: no CLI command `clearctx {path}` in {commands:?}",
+                    op.name
+                ),
+                None => assert!(
+                    crate::ops::MCP_ONLY.iter().any(|(n, _)| *n == op.name),
+                    "{} has no CLI command and is not listed in ops::MCP_ONLY",
+                    op.name
+                ),
+            }
+        }
+        for c in &commands {
+            let runs_op = crate::ops::OPS.iter().any(|o| o.cli == Some(c.as_str()));
+            let listed = crate::ops::CLI_ONLY.iter().any(|(n, _)| n == c);
+            assert!(
+                runs_op != listed,
+                "`clearctx {c}` must run exactly one operation or be listed in ops::CLI_ONLY"
+            );
+        }
+    }
+
+    /// The README's tool table names exactly the tools `tools/list` lists.
+    #[test]
+    fn the_readme_tool_table_matches_the_tools() {
+        let readme = include_str!("../../../README.md");
+        let mut table: Vec<&str> = readme
+            .lines()
+            .skip_while(|l| !l.starts_with("| tool | what it does |"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .flat_map(|l| l.split('|').nth(1).unwrap_or_default().split('/'))
+            .map(|name| name.trim().trim_matches('`'))
+            .collect();
+        let mut tools: Vec<&str> = crate::ops::OPS.iter().map(|o| o.name).collect();
+        table.sort();
+        tools.sort();
+        assert_eq!(
+            table, tools,
+            "README.md's tool table and tools/list disagree"
+        );
+    }
 
     /// `clearctx <cmd> --help` explains every argument.
     #[test]

@@ -10,9 +10,10 @@ use clap::builder::TypedValueParser as _;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use super::{Output, out};
+use super::{Output, out, reply};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
+use crate::ops;
 use crate::sessions::{
     self, ContinueRequest, DelegateRequest, HistoryEntry, PermissionMode, Preset, SpawnRequest,
     TaskReply, TurnReply,
@@ -362,8 +363,8 @@ pub fn list(hub: &Hub, req: sessions::ListRequest) -> Result<Output> {
             },
         ));
     }
-    Ok(out(
-        &p.envelope("sessions"),
+    Ok(reply(
+        ops::replies::list_sessions(&req, &p),
         text.trim_end().to_string() + &super::more_line(&p),
     ))
 }
@@ -386,54 +387,49 @@ pub fn session(hub: &Hub, c: SessionCommand) -> Result<Output> {
             Ok(out(&s, text.trim_end().to_string()))
         }
         SessionCommand::History { name, after, limit } => {
-            let h = hub.sessions().history(&sessions::HistoryRequest {
-                name: name.clone(),
+            let req = sessions::HistoryRequest {
+                name,
                 after_seq: after,
                 limit,
-            })?;
+            };
+            let h = hub.sessions().history(&req)?;
             let text = h
                 .iter()
                 .map(|e| format!("#{} {} {:<9} {}", e.seq, e.at, e.role, e.text))
                 .collect::<Vec<_>>()
                 .join("\n");
-            Ok(out(&json!({ "name": name, "entries": h }), text))
+            Ok(reply(ops::replies::get_history(&req, &h), text))
         }
         SessionCommand::Output { name } => {
-            let s = hub.sessions().get(&name)?;
+            let req = sessions::NameRequest { name };
+            let s = hub.sessions().get(&req.name)?;
             let text = s
                 .last_output
                 .clone()
                 .unwrap_or_else(|| "(no output yet)".into());
-            Ok(out(
-                &json!({ "name": s.name, "status": s.status, "last_output": s.last_output, "cost_usd": s.cost_usd, "turns": s.turns, "last_error": s.last_error }),
-                text,
-            ))
+            Ok(reply(ops::replies::get_last_output(&req, &s), text))
         }
         SessionCommand::Delete { name, force } => {
-            let s = hub
-                .sessions()
-                .delete(hub.caller(), &sessions::DeleteRequest { name, force })?;
-            Ok(out(
-                &json!({ "deleted": s.name }),
-                format!("session `{}` deleted", s.name),
-            ))
+            let req = sessions::DeleteRequest { name, force };
+            let s = hub.sessions().delete(hub.caller(), &req)?;
+            let text = format!("session `{}` deleted", s.name);
+            Ok(reply(ops::replies::delete_session(&req, &s), text))
         }
         SessionCommand::Cleanup { older_than } => {
-            let n = hub.sessions().cleanup(
-                hub.caller(),
-                &sessions::CleanupRequest {
-                    older_than_s: older_than,
-                },
-            )?;
+            let req = sessions::CleanupRequest {
+                older_than_s: older_than,
+            };
+            let n = hub.sessions().cleanup(hub.caller(), &req)?;
             let text = format!("{} session(s) removed", n.len());
-            Ok(out(&json!({ "removed": n }), text))
+            Ok(reply(ops::replies::cleanup_sessions(&req, &n), text))
         }
         SessionCommand::BatchSpawn { file } => {
             let v = super::read_json_arg("sessions", None, Some(&file))?.expect("a file was given");
             let sessions: Vec<SpawnRequest> = serde_path_to_error::deserialize(v).map_err(|e| {
                 Error::invalid(format!("sessions{}", e.path()), e.inner().to_string())
             })?;
-            let l = hub.session_batch_spawn(&sessions::BatchSpawnRequest { sessions })?;
+            let req = sessions::BatchSpawnRequest { sessions };
+            let l = hub.session_batch_spawn(&req)?;
             let text = l
                 .iter()
                 .map(|s| {
@@ -445,7 +441,7 @@ pub fn session(hub: &Hub, c: SessionCommand) -> Result<Output> {
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
-            Ok(out(&json!({ "count": l.len(), "sessions": l }), text))
+            Ok(reply(ops::replies::batch_spawn(&req, &l), text))
         }
     }
 }

@@ -1,0 +1,440 @@
+//! `ops`: every operation declared once, beside the hub call it makes.
+//!
+//! A row of the `ops!` table is one operation: its name (the MCP tool), the CLI command
+//! that runs it, whose first turn needs it loaded, the words a model's tool search finds it
+//! by, its argument type (whose JSON Schema the tool lists), a description a model can act
+//! on, the one hub call, and the headline and JSON its result shows as. `mcp` lists and
+//! calls the table; the CLI builds the same argument types from its flags, calls the same
+//! functions, and prints [`Reply::json`] for `--json`. Flags and the CLI's text tables are
+//! the only per-surface code.
+
+use std::time::SystemTime;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::artifacts;
+use crate::contracts::{self, Contract};
+use crate::error::Result;
+use crate::hub::Hub;
+use crate::inbox;
+use crate::plugins;
+use crate::sessions::{self, Session, TaskReply, TurnReply};
+use crate::store::page::Page;
+
+/// The MCP protocol version clearctx speaks (rmcp's latest; `mcp` checks they agree).
+pub const PROTOCOL_VERSION: &str = "2026-07-28";
+
+/// Who a server speaks for: the orchestrator (a plain Claude Code session, or the CLI's
+/// user) or one worker that clearctx started (`CLEARCTX_SESSION` set by clearctx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Orchestrator,
+    Worker,
+}
+
+/// Arguments of operations that take none.
+#[derive(Debug, Default, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+/// Arguments of `plugin_info`.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PluginIdRequest {
+    /// The plugin's id, e.g. `std-json-schema`.
+    pub plugin: String,
+}
+
+/// What an operation's result shows as: a headline for people and the JSON for clients.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub headline: String,
+    pub json: Value,
+}
+
+impl From<(String, Value)> for Reply {
+    fn from((headline, json): (String, Value)) -> Reply {
+        Reply { headline, json }
+    }
+}
+
+/// Arguments that do not match an operation's type: a malformed call, not a refusal.
+#[derive(Debug, Clone)]
+pub struct BadArgs {
+    pub message: String,
+    /// Where in the arguments, as a path (`.` for the whole object).
+    pub field: String,
+}
+
+/// One operation, as the adapters see it.
+pub struct Op {
+    pub name: &'static str,
+    /// The CLI command that runs it (`None`: MCP only, with the reason in [`MCP_ONLY`]).
+    pub cli: Option<&'static str>,
+    pub description: &'static str,
+    /// Words a model's tool search should find it by (Claude Code's `anthropic/searchHint`).
+    pub hint: &'static str,
+    /// Whose first turn needs it: Claude Code defers every other tool behind its tool
+    /// search, so these are listed with `anthropic/alwaysLoad`.
+    pub core_for: &'static [Audience],
+    pub schema: fn() -> Value,
+    /// Parses JSON arguments and runs the operation.
+    pub call: fn(&Hub, Value) -> std::result::Result<Result<Reply>, BadArgs>,
+}
+
+/// Operations without a CLI command, and why.
+pub const MCP_ONLY: &[(&str, &str)] = &[(
+    "server_version",
+    "what a model calls first about the server it talks to; people have `clearctx --version` and `clearctx status`",
+)];
+
+/// CLI commands that are no operation, and why.
+pub const CLI_ONLY: &[(&str, &str)] = &[
+    ("serve", "runs the MCP server itself"),
+    (
+        "status",
+        "a summary for people of everything in the data dir",
+    ),
+    ("completions", "a shell completion script"),
+    (
+        "plugin add",
+        "installing runs code: only a person consents, at the CLI",
+    ),
+    ("plugin remove", "changing what runs is a person's act"),
+    ("plugin enable", "changing what runs is a person's act"),
+    ("plugin disable", "changing what runs is a person's act"),
+    ("plugin new", "writes a plugin crate on disk"),
+    (
+        "plugin test",
+        "builds and runs a plugin on a person's input",
+    ),
+];
+
+pub fn schema_of<T: JsonSchema>() -> Value {
+    let settings = schemars::generate::SchemaSettings::draft2020_12();
+    let schema = settings.into_generator().into_root_schema_for::<T>();
+    let mut value = serde_json::to_value(schema).expect("schemas serialize");
+    // Clients read `type: object` at the top; the `$schema` and `title` keys only add noise.
+    if let Some(map) = value.as_object_mut() {
+        map.remove("$schema");
+        map.remove("title");
+    }
+    value
+}
+
+fn parse<T: DeserializeOwned>(args: Value) -> std::result::Result<T, BadArgs> {
+    serde_path_to_error::deserialize(args).map_err(|e| BadArgs {
+        message: e.inner().to_string(),
+        field: e.path().to_string(),
+    })
+}
+
+fn to_value<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).expect("hub results serialize")
+}
+
+/// Declares each operation: `pub fn <name>(hub, &Args) -> Result<Reply>`, the result's
+/// `replies::<name>(&Args, &Result) -> Reply` for callers that ran the hub call their own
+/// way (the CLI streams a turn as it happens), and its row in [`OPS`].
+macro_rules! ops {
+    ($( $name:ident $cli:expr, [$($core:ident),*] $hint:literal, $args:ty => $res:ty, $desc:literal,
+        |$hub:ident, $req:ident| $call:expr, |$rreq:ident, $val:ident| $reply:expr; )*) => {
+        $(
+            #[doc = $desc]
+            pub fn $name($hub: &Hub, $req: &$args) -> Result<Reply> {
+                let value: $res = $call?;
+                Ok(replies::$name($req, &value))
+            }
+        )*
+
+        /// The headline and JSON of each operation's result.
+        pub mod replies {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[allow(unused_variables)]
+                pub fn $name($rreq: &$args, $val: &$res) -> Reply {
+                    Reply::from($reply)
+                }
+            )*
+        }
+
+        /// Every operation, in listing order.
+        pub const OPS: &[Op] = &[
+            $(Op {
+                name: stringify!($name),
+                cli: $cli,
+                description: $desc,
+                hint: $hint,
+                core_for: &[$(Audience::$core),*],
+                schema: schema_of::<$args>,
+                call: |hub, args| Ok($name(hub, &parse::<$args>(args)?)),
+            },)*
+        ];
+    };
+}
+
+ops! {
+    artifact_publish Some("artifact publish"), [Orchestrator, Worker] "publish share save result output artifact version data", artifacts::PublishRequest => artifacts::Version,
+    "Publish a new immutable version of an artifact (versions are numbered 1, 2, 3... per artifact). `data` is the JSON content; `derived_from` lists the exact input versions it was made from. Contracts waiting on this artifact become ready automatically.",
+    |hub, req| hub.artifact_publish(req),
+    |req, v| (format!("published `{}` v{} ({}){}", v.artifact_id, v.version, v.artifact_type, v.warnings.iter().map(|w| format!("; warning: {w}")).collect::<String>()), to_value(v));
+
+    artifact_get Some("artifact get"), [Orchestrator, Worker] "read get fetch artifact result output latest version data", artifacts::GetRequest => artifacts::Version,
+    "Read an artifact's latest version (or a given `version`) with its data. The read is recorded for artifact_readers and phase gates.",
+    |hub, req| hub.artifact_get(req),
+    |req, v| (format!("`{}` v{} of {} ({})", v.artifact_id, v.version, v.latest_version, v.artifact_type), to_value(v));
+
+    artifact_list Some("artifact list"), [Orchestrator] "list browse find artifacts outputs results by type publisher", artifacts::ListRequest => Page<artifacts::Version>,
+    "List artifacts with their latest version (no data), optionally filtered by type, publisher or team.",
+    |hub, req| hub.artifact_list(req),
+    |req, p| (format!("{} artifact(s){}", p.items.len(), more(&p)), p.envelope("artifacts"));
+
+    artifact_history Some("artifact history"), [] "history versions of an artifact changes over time lineage", artifacts::HistoryRequest => Page<artifacts::Version>,
+    "List every version of an artifact, oldest first, with publisher, summary, sha256 and lineage inputs (no data).",
+    |hub, req| hub.artifact_history_page(req),
+    |req, p| (format!("`{}`: {} version(s){}", req.artifact_id, p.items.len(), more(&p)), json!({ "artifact_id": req.artifact_id, "versions": p.items, "next_cursor": p.next_cursor }));
+
+    artifact_readers Some("artifact readers"), [] "who read an artifact readers seen latest", artifacts::ArtifactIdRequest => artifacts::Readers,
+    "Who read which version of an artifact, and whether each reader has seen the latest.",
+    |hub, req| hub.artifact_readers(&req.artifact_id),
+    |req, r| (format!("`{}`: {} reader(s)", r.artifact_id, r.readers.len()), to_value(r));
+
+    artifact_diff Some("artifact diff"), [] "diff compare two versions of an artifact changes", artifacts::DiffRequest => artifacts::Diff,
+    "Structural JSON diff (RFC 6902 operations) between two versions of an artifact; defaults to the latest against the one before.",
+    |hub, req| hub.artifact_diff(req),
+    |req, d| (format!("`{}` v{} -> v{}: {} added, {} removed, {} changed", d.artifact_id, d.from_version, d.to_version, d.added, d.removed, d.changed), to_value(d));
+
+    artifact_types Some("artifact types"), [] "artifact types schema validator json schema", NoArgs => Vec<artifacts::TypeInfo>,
+    "The artifact types this data dir knows: the built-in ones and every type in use, with how many artifacts each has and what validates them.",
+    |hub, req| hub.artifact_types(),
+    |req, t| (format!("{} type(s)", t.len()), json!({ "types": t }));
+
+    contract_create Some("contract create"), [Orchestrator, Worker] "assign work task job to a worker session dependencies create contract", contracts::CreateRequest => Contract,
+    "Assign work to a session (any session may assign any other). The contract is `ready` at once when it has no unmet dependencies, else `pending` until the contracts it depends on complete and the artifacts it depends on reach `min_version`. Cycles and dependencies on missing contracts are refused. The assignee is notified in its inbox when the contract becomes ready.",
+    |hub, req| hub.contract_create(req),
+    |req, c| (format!("contract `{}` created for {}: {}", c.contract_id, c.assignee, c.status.as_str()), to_value(c));
+
+    contract_start Some("contract start"), [Worker] "start begin work on an assigned contract task", contracts::ContractIdRequest => Contract,
+    "Start a ready contract (ready -> in_progress). Its timeout, if any, starts counting now.",
+    |hub, req| hub.contract_start(req),
+    |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
+
+    contract_complete Some("contract complete"), [Worker] "complete finish done deliver assigned contract task", contracts::CompleteRequest => Contract,
+    "Complete an in-progress contract. Refused until every required expected output has a version published since the contract became ready. Contracts depending on it become ready.",
+    |hub, req| hub.contract_complete(req),
+    |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
+
+    contract_fail Some("contract fail"), [Worker] "fail give up cannot do assigned contract task reason", contracts::ReasonRequest => Contract,
+    "Mark an unfinished contract failed, with the reason. The assigner is notified.",
+    |hub, req| hub.contract_fail(req),
+    |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
+
+    contract_reopen Some("contract reopen"), [] "reopen redo retry contract task again reason", contracts::ReasonRequest => Contract,
+    "Reopen a completed, failed or in-progress contract with a reason (counts against max_retries). It becomes ready again when its dependencies hold, and the assignee is notified with the reason.",
+    |hub, req| hub.contract_reopen(req),
+    |req, c| (format!("contract `{}` reopened: {}", c.contract_id, c.status.as_str()), to_value(c));
+
+    contract_get Some("contract get"), [Worker] "contract task details dependencies inputs status history", contracts::GetRequest => Contract,
+    "One contract with its dependencies (and whether each holds), expected outputs and full history of events.",
+    |hub, req| hub.contract_get(&req.contract_id),
+    |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
+
+    contract_list Some("contract list"), [Orchestrator] "list contracts tasks work assigned status progress", contracts::ListRequest => Page<Contract>,
+    "List contracts, highest priority first, optionally filtered by assignee, assigner, status or team.",
+    |hub, req| hub.contract_list(req),
+    |req, p| (format!("{} contract(s){}", p.items.len(), more(&p)), p.envelope("contracts"));
+
+    team_check_inbox Some("inbox"), [Orchestrator, Worker] "inbox notifications messages unread what changed ready work", inbox::CheckRequest => inbox::Inbox,
+    "Unread notifications for the caller (or `recipient`): contracts that became ready, were reopened, failed or completed. Marks them read unless `mark_read` is false.",
+    |hub, req| hub.inbox_check(req),
+    |req, i| (format!("{} unread notification(s) for {}", i.unread.len(), i.recipient), to_value(i));
+
+    plugin_list Some("plugin list"), [] "plugins installed validators rules webassembly", NoArgs => Vec<plugins::Summary>,
+    "Installed and standard WebAssembly plugins: kinds, API version, enabled, the artifact types or templates each provides, granted capabilities and limits. Installing is a CLI act with the user's consent (`clearctx plugin add`).",
+    |hub, req| hub.plugin_list(),
+    |req, list| (format!("{} plugin(s)", list.len()), json!({ "count": list.len(), "plugins": list }));
+
+    plugin_info Some("plugin info"), [] "plugin health limits failures details", PluginIdRequest => plugins::Detail,
+    "One plugin in detail: health, limits, granted capabilities, recent failures and the most fuel, time and memory its calls used.",
+    |hub, req| hub.plugin_info(&req.plugin),
+    |req, d| (format!("plugin `{}`: {}", d.summary.id, d.health), to_value(d));
+
+    spawn_session Some("spawn"), [Orchestrator] "spawn start launch new worker session claude agent teammate", sessions::SpawnRequest => TurnReply,
+    "Start a Claude Code worker: a long-lived `claude` process with this data dir's clearctx tools (it knows its own name). With a `prompt`, waits for the first turn's result (`wait: false` returns at once). `max_cost` (USD) and `max_turns` are enforced by clearctx, including for everything the worker delegates.",
+    |hub, req| hub.session_spawn(req, None),
+    |req, r| turn(r, "started");
+
+    send_message Some("send"), [Orchestrator] "send message talk tell ask a worker session reply turn", sessions::SendRequest => TurnReply,
+    "Send a message to a session and wait for its reply (`wait: false` queues it and returns). A stopped session is resumed first with its conversation; a paused one keeps the message until resume_session (the call returns at once). Returns the reply text, the turn's cost and turns, and the session's totals.",
+    |hub, req| hub.sessions().send(hub.caller(), req, None),
+    |req, r| turn(r, "answered");
+
+    resume_session Some("resume"), [] "resume restart continue a stopped session worker", sessions::ResumeRequest => TurnReply,
+    "Bring back a stopped or failed session (also after a server restart) with its conversation (`--resume`), or un-pause a paused one; optionally send a `message`.",
+    |hub, req| hub.sessions().resume(hub.caller(), req, None),
+    |req, r| turn(r, "resumed");
+
+    pause_session Some("pause"), [] "pause hold a worker session", sessions::NameRequest => Session,
+    "Pause a session: its process stays, the turn it is on finishes, and later messages wait until resume_session.",
+    |hub, req| hub.sessions().control(hub.caller(), &req.name, "pause"),
+    |req, s| (format!("session `{}`: {}", s.name, s.status), to_value(s));
+
+    stop_session Some("stop"), [] "stop end a worker session gracefully", sessions::NameRequest => Session,
+    "Stop a session gracefully: it finishes its current turn and its process exits. It stays resumable.",
+    |hub, req| hub.sessions().control(hub.caller(), &req.name, "stop"),
+    |req, s| (format!("session `{}`: {}", s.name, s.status), to_value(s));
+
+    kill_session Some("kill"), [] "kill terminate a worker session now", sessions::NameRequest => Session,
+    "Kill a session's process at once (its current turn is lost). It stays resumable from its last completed turn.",
+    |hub, req| hub.sessions().control(hub.caller(), &req.name, "kill"),
+    |req, s| (format!("session `{}`: {}", s.name, s.status), to_value(s));
+
+    fork_session Some("fork"), [] "fork branch copy a worker session conversation", sessions::ForkRequest => TurnReply,
+    "Branch a session: `new_name` continues the same conversation (`--fork-session`) while the original is left as it is. Optionally send the branch its first `message`.",
+    |hub, req| hub.sessions().fork(hub.caller(), req, None),
+    |req, r| turn(r, "forked");
+
+    get_session_status Some("session show"), [] "session status cost budget left worker health error", sessions::NameRequest => Session,
+    "A session's status (starting, idle, busy, paused, stopped, failed), cost, turns, budget left, process, last error and stderr tail.",
+    |hub, req| hub.sessions().get(&req.name),
+    |req, s| (format!("session `{}`: {} (${:.4}, {} turns)", s.name, s.status, s.cost_usd, s.turns), to_value(s));
+
+    get_last_output Some("session output"), [] "last output reply answer result of a worker session", sessions::NameRequest => Session,
+    "The final text of a session's last completed turn, with its status and cost.",
+    |hub, req| hub.sessions().get(&req.name),
+    |req, s| (format!("session `{}`: last output", s.name), json!({ "name": s.name, "status": s.status, "last_output": s.last_output, "cost_usd": s.cost_usd, "turns": s.turns, "last_error": s.last_error }));
+
+    get_history Some("session history"), [] "session history transcript conversation log worker", sessions::HistoryRequest => Vec<sessions::HistoryEntry>,
+    "A session's interaction history, oldest first: user messages, assistant replies and tool calls, tool results, turn results and errors. `after_seq` follows it.",
+    |hub, req| hub.sessions().history(req),
+    |req, h| (format!("session `{}`: {} entries", req.name, h.len()), json!({ "name": req.name, "entries": h }));
+
+    list_sessions Some("sessions"), [Orchestrator] "list workers sessions team status cost budget", sessions::ListRequest => Page<Session>,
+    "Sessions with status, cost, turns and budget, optionally filtered by status, team or parent (the session that delegated them). Sessions of a server that died show as stopped.",
+    |hub, req| hub.sessions().list(req),
+    |req, p| (format!("{} session(s){}", p.items.len(), more(&p)), p.envelope("sessions"));
+
+    delete_session Some("session delete"), [] "delete remove a worker session", sessions::DeleteRequest => Session,
+    "Delete a session and its history. A running session is refused unless `force` (then it is killed first).",
+    |hub, req| hub.sessions().delete(hub.caller(), req),
+    |req, s| (format!("session `{}` deleted", s.name), json!({ "deleted": s.name }));
+
+    batch_spawn Some("session batch-spawn"), [] "spawn start several many workers sessions at once parallel", sessions::BatchSpawnRequest => Vec<Value>,
+    "Start several sessions at once; their first turns run side by side and the call waits for all of them. Each item is a spawn_session argument object; a failing item is reported in place.",
+    |hub, req| hub.session_batch_spawn(req),
+    |req, l| (format!("{} session(s) started", l.len()), json!({ "count": l.len(), "sessions": l }));
+
+    cleanup_sessions Some("session cleanup"), [] "cleanup remove old stopped sessions", sessions::CleanupRequest => Vec<String>,
+    "Delete stopped and failed sessions unchanged for `older_than_s` seconds (default 3600).",
+    |hub, req| hub.sessions().cleanup(hub.caller(), req),
+    |req, n| (format!("{} session(s) removed", n.len()), json!({ "removed": n }));
+
+    delegate_task Some("delegate"), [Orchestrator, Worker] "delegate hand off subtask to a worker budget max cost preset", sessions::DelegateRequest => TaskReply,
+    "Run a task in a new worker limited by a `preset` (read-only, review, edit, full, plan), `max_cost` (USD) and `max_turns`, and wait for it. `status` is completed, needs_input (it was refused tools: answer with continue_task), failed, cost_exceeded or turns_exceeded. A worker's budget also covers everything it delegates.",
+    |hub, req| hub.sessions().delegate(hub.caller(), req, None),
+    |req, t| task(t);
+
+    continue_task Some("task continue"), [] "continue answer correct a delegated task worker", sessions::ContinueRequest => TaskReply,
+    "Send a delegated worker a correction or an answer and wait for its next result (same statuses as delegate_task).",
+    |hub, req| hub.sessions().continue_task(hub.caller(), req, None),
+    |req, t| task(t);
+
+    finish_task Some("task finish"), [] "finish end a delegated task result", sessions::NameRequest => TaskReply,
+    "End a delegated task: its worker stops (resumable) and the final result is returned.",
+    |hub, req| hub.sessions().finish_task(hub.caller(), &req.name),
+    |req, t| task(t);
+
+    abort_task Some("task abort"), [] "abort cancel kill a delegated task", sessions::NameRequest => TaskReply,
+    "Stop a delegated task at once (its worker is killed).",
+    |hub, req| hub.sessions().abort_task(hub.caller(), &req.name),
+    |req, t| task(t);
+
+    server_version None, [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs => Value,
+    "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",
+    |hub, req| Ok::<_, crate::error::Error>(version_info(hub)),
+    |_req, v| (version_headline(v), v.clone());
+}
+
+/// The operation called `name`.
+pub fn find(name: &str) -> Option<&'static Op> {
+    OPS.iter().find(|o| o.name == name)
+}
+
+/// A headline's note that the list goes on.
+fn more<T>(p: &Page<T>) -> &'static str {
+    if p.next_cursor.is_some() {
+        "; more with `cursor`: next_cursor"
+    } else {
+        ""
+    }
+}
+
+fn turn(r: &TurnReply, verb: &str) -> (String, Value) {
+    let headline = match &r.outcome {
+        Some(o) => format!(
+            "session `{}` {verb}: {} (${:.4}, {} turn(s); session total ${:.4})",
+            r.name, o.status, o.cost_usd, o.turns, o.session_cost_usd
+        ),
+        None => format!("session `{}` {verb}: {}", r.name, r.status),
+    };
+    (headline, to_value(r))
+}
+
+fn task(t: &TaskReply) -> (String, Value) {
+    (
+        format!(
+            "task `{}`: {} (${:.4}, {} turn(s))",
+            t.name, t.status, t.cost_usd, t.turns
+        ),
+        to_value(t),
+    )
+}
+
+/// When this process started and the mtime its binary had then, for `stale`.
+static STARTED: std::sync::OnceLock<(SystemTime, Option<SystemTime>)> = std::sync::OnceLock::new();
+
+fn exe_mtime() -> Option<SystemTime> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .and_then(|m| m.modified().ok())
+}
+
+/// Notes when the process started, so `server_version` can tell a rebuilt binary.
+pub fn mark_start() {
+    STARTED.get_or_init(|| (SystemTime::now(), exe_mtime()));
+}
+
+fn version_info(hub: &Hub) -> Value {
+    let (_, mtime_at_start) = STARTED.get_or_init(|| (SystemTime::now(), exe_mtime()));
+    let stale = match (mtime_at_start, exe_mtime()) {
+        (Some(then), Some(now)) => now > *then,
+        _ => false,
+    };
+    json!({
+        "name": crate::model::MCP_SERVER_NAME,
+        "version": env!("CARGO_PKG_VERSION"),
+        "protocol_version": PROTOCOL_VERSION,
+        "data_dir": hub.home().display().to_string(),
+        "caller": hub.caller().session,
+        "team": hub.caller().team,
+        "plugins": hub.plugin_list().map(|l| l.into_iter().map(|p| format!("{}@{}", p.id, p.version)).collect::<Vec<_>>()).unwrap_or_default(),
+        "stale": stale,
+    })
+}
+
+fn version_headline(v: &Value) -> String {
+    format!(
+        "clearctx {}{}",
+        v["version"].as_str().unwrap_or_default(),
+        if v["stale"] == true {
+            " (stale: restart Claude Code)"
+        } else {
+            ""
+        }
+    )
+}
