@@ -1,0 +1,534 @@
+//! Human-readable rendering, kept apart so the command code reads as plain calls.
+
+use std::fmt::Write as _;
+
+use crate::artifacts::{Diff, Readers, TypeInfo, Version};
+use crate::contracts::Contract;
+use crate::hub::StatusReport;
+use crate::inbox::Inbox;
+
+/// Left-aligned columns sized to their widest cell.
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut s = String::new();
+    let line = |s: &mut String, cells: Vec<String>| {
+        let last = cells.len() - 1;
+        for (i, c) in cells.into_iter().enumerate() {
+            if i == last {
+                s.push_str(&c);
+            } else {
+                let _ = write!(s, "{c:<w$}  ", w = widths[i]);
+            }
+        }
+        s.push('\n');
+    };
+    line(&mut s, header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(&mut s, row);
+    }
+    s.trim_end().to_string()
+}
+
+fn date(rfc3339: &str) -> String {
+    rfc3339.get(..19).unwrap_or(rfc3339).replace('T', " ")
+}
+
+pub fn version(v: &Version) -> String {
+    let mut s = format!(
+        "{} v{} of {} ({}), published by {} at {}",
+        v.artifact_id,
+        v.version,
+        v.latest_version,
+        v.artifact_type,
+        v.publisher,
+        date(&v.published_at)
+    );
+    if let Some(summary) = &v.summary {
+        let _ = write!(s, "\n{summary}");
+    }
+    if !v.derived_from.is_empty() {
+        let inputs: Vec<String> = v
+            .derived_from
+            .iter()
+            .map(|r| format!("{}@{}", r.artifact_id, r.version))
+            .collect();
+        let _ = write!(s, "\nderived from {}", inputs.join(", "));
+    }
+    if let Some(data) = &v.data {
+        let _ = write!(
+            s,
+            "\n{}",
+            serde_json::to_string_pretty(data).unwrap_or_default()
+        );
+    }
+    s
+}
+
+pub fn artifacts(list: &[Version]) -> String {
+    if list.is_empty() {
+        return "no artifacts".to_string();
+    }
+    table(
+        &[
+            "ARTIFACT",
+            "TYPE",
+            "VERSION",
+            "PUBLISHER",
+            "PUBLISHED",
+            "SUMMARY",
+        ],
+        list.iter()
+            .map(|v| {
+                vec![
+                    v.artifact_id.clone(),
+                    v.artifact_type.clone(),
+                    v.version.to_string(),
+                    v.publisher.clone(),
+                    date(&v.published_at),
+                    v.summary.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+pub fn history(list: &[Version]) -> String {
+    table(
+        &["VERSION", "PUBLISHER", "PUBLISHED", "SHA256", "SUMMARY"],
+        list.iter()
+            .map(|v| {
+                vec![
+                    v.version.to_string(),
+                    v.publisher.clone(),
+                    date(&v.published_at),
+                    v.sha256[..12].to_string(),
+                    v.summary.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+pub fn readers(r: &Readers) -> String {
+    if r.readers.is_empty() {
+        return format!("nobody has read {} yet", r.artifact_id);
+    }
+    table(
+        &["READER", "LAST READ", "LATEST", "READS"],
+        r.readers
+            .iter()
+            .map(|s| {
+                vec![
+                    s.reader.clone(),
+                    format!("v{}", s.last_version_read),
+                    if s.read_latest {
+                        "yes".into()
+                    } else {
+                        format!("no (v{} exists)", r.latest_version)
+                    },
+                    s.reads.to_string(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+pub fn diff(d: &Diff) -> String {
+    if d.identical {
+        return format!(
+            "{} v{} and v{} are identical",
+            d.artifact_id, d.from_version, d.to_version
+        );
+    }
+    let mut s = format!(
+        "{} v{} -> v{}: {} added, {} removed, {} changed",
+        d.artifact_id, d.from_version, d.to_version, d.added, d.removed, d.changed
+    );
+    for op in d.operations.as_array().into_iter().flatten() {
+        let kind = op["op"].as_str().unwrap_or("?");
+        let path = op["path"].as_str().unwrap_or("");
+        let sign = match kind {
+            "add" => "+",
+            "remove" => "-",
+            _ => "~",
+        };
+        match op.get("value") {
+            Some(v) => {
+                let _ = write!(s, "\n{sign} {path}: {v}");
+            }
+            None => {
+                let _ = write!(s, "\n{sign} {path}");
+            }
+        }
+    }
+    s
+}
+
+pub fn types(t: &[TypeInfo]) -> String {
+    table(
+        &["TYPE", "ARTIFACTS", "VALIDATOR", "DESCRIPTION"],
+        t.iter()
+            .map(|t| {
+                vec![
+                    t.artifact_type.clone(),
+                    t.artifacts.to_string(),
+                    t.validator.clone().unwrap_or_else(|| "-".into()),
+                    t.description.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+pub fn contract(c: &Contract) -> String {
+    let mut s = format!(
+        "{} [{}] {} -> {}: {}",
+        c.contract_id,
+        c.status.as_str(),
+        c.assigner,
+        c.assignee,
+        c.title
+    );
+    let _ = write!(
+        s,
+        "\npriority {} · team {}{}",
+        c.priority.as_str(),
+        c.team,
+        c.timeout_s
+            .map(|t| format!(" · timeout {t} s"))
+            .unwrap_or_default()
+    );
+    if !c.description.is_empty() {
+        let _ = write!(s, "\n{}", c.description);
+    }
+    if c.inputs.as_object().is_some_and(|o| !o.is_empty()) {
+        let inputs = serde_json::to_string_pretty(&c.inputs).unwrap_or_default();
+        let _ = write!(s, "\ninputs: {inputs}");
+    }
+    for a in &c.acceptance_criteria {
+        let _ = write!(s, "\n  accept when: {a}");
+    }
+    if let Some(reason) = &c.reason {
+        let _ = write!(s, "\nreason: {reason}");
+    }
+    if let Some(result) = &c.result {
+        let _ = write!(s, "\nresult: {result}");
+    }
+    for d in &c.dependencies {
+        let _ = write!(
+            s,
+            "\n  {} {} {}: {}",
+            if d.satisfied { "✔" } else { "…" },
+            d.dependency.kind.as_str(),
+            d.dependency.id,
+            d.detail
+        );
+    }
+    for o in &c.expected_outputs {
+        let what = match (&o.artifact_id, &o.artifact_type) {
+            (Some(id), _) => format!("artifact {id}"),
+            (_, Some(t)) => format!("an artifact of type {t}"),
+            _ => String::new(),
+        };
+        let _ = write!(
+            s,
+            "\n  expects {what}{}",
+            if o.required { "" } else { " (optional)" }
+        );
+    }
+    if let Some(history) = &c.history {
+        for e in history {
+            let _ = write!(
+                s,
+                "\n  {} #{} {} by {}",
+                date(&e.at),
+                e.seq,
+                e.kind,
+                e.actor
+            );
+        }
+    }
+    s
+}
+
+pub fn contracts(list: &[Contract]) -> String {
+    if list.is_empty() {
+        return "no contracts".to_string();
+    }
+    table(
+        &["CONTRACT", "STATUS", "PRIORITY", "ASSIGNEE", "TITLE"],
+        list.iter()
+            .map(|c| {
+                vec![
+                    c.contract_id.clone(),
+                    c.status.as_str().to_string(),
+                    serde_json::to_value(c.priority)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    c.assignee.clone(),
+                    c.title.clone(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+pub fn inbox(i: &Inbox) -> String {
+    if i.unread.is_empty() {
+        return format!("no unread notifications for {}", i.recipient);
+    }
+    let mut s = String::new();
+    for n in &i.unread {
+        let _ = writeln!(s, "{} {}: {}", date(&n.created_at), n.kind, n.message);
+    }
+    s.trim_end().to_string()
+}
+
+fn limits(l: &crate::plugins::Limits) -> String {
+    format!(
+        "fuel {}, {} ms, {} MiB memory, {} KiB output",
+        l.fuel, l.timeout_ms, l.memory_mib, l.output_kib
+    )
+}
+
+fn kinds(k: &[crate::plugins::Kind]) -> String {
+    k.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+pub fn add_report(r: &crate::plugins::AddReport) -> String {
+    let mut s = format!(
+        "plugin {} {} ({}), clearctx:plugin@{}",
+        r.id,
+        r.version,
+        kinds(&r.kinds),
+        r.api
+    );
+    if !r.description.is_empty() {
+        let _ = write!(s, "\n  {}", r.description);
+    }
+    let _ = write!(s, "\n  from     {}\n  sha256   {}", r.source, r.sha256);
+    if let Some(v) = &r.replaces {
+        let _ = write!(s, "\n  replaces version {v}");
+    }
+    if !r.types.is_empty() {
+        let _ = write!(s, "\n  validates {}", r.types.join(", "));
+    }
+    for c in &r.conflicts {
+        let what = if r.replace.contains(&c.plugin) {
+            "takes over from"
+        } else {
+            "CONFLICTS with"
+        };
+        let _ = write!(
+            s,
+            "\n  {what} `{}`, which validates `{}` now",
+            c.plugin, c.artifact_type
+        );
+    }
+    if !r.templates.is_empty() {
+        let _ = write!(s, "\n  templates {}", r.templates.join(", "));
+    }
+    let _ = write!(s, "\n  limits   {}", limits(&r.limits));
+    if r.requested.is_empty() {
+        let _ = write!(
+            s,
+            "\n  capabilities: none (it cannot act outside its sandbox)"
+        );
+    } else {
+        for cap in &r.requested {
+            let what = crate::plugins::CAPABILITIES
+                .iter()
+                .find(|(c, _)| c == cap)
+                .map(|(_, w)| *w)
+                .unwrap_or("");
+            let granted = if r.granted.contains(cap) {
+                "grant"
+            } else {
+                "deny "
+            };
+            let _ = write!(s, "\n  {granted} {cap}: {what}");
+        }
+    }
+    s
+}
+
+pub fn plugins(list: &[crate::plugins::Summary]) -> String {
+    table(
+        &["PLUGIN", "VERSION", "KINDS", "STATE", "PROVIDES"],
+        list.iter()
+            .map(|p| {
+                let mut provides = p.types.clone();
+                provides.extend(p.templates.iter().cloned());
+                vec![
+                    p.id.clone(),
+                    p.version.clone(),
+                    kinds(&p.kinds),
+                    if p.standard {
+                        "standard".into()
+                    } else if p.enabled {
+                        "enabled".into()
+                    } else {
+                        "disabled".into()
+                    },
+                    provides.join(", "),
+                ]
+            })
+            .collect(),
+    )
+}
+
+pub fn plugin_detail(d: &crate::plugins::Detail) -> String {
+    let p = &d.summary;
+    let mut s = format!(
+        "{} {} ({})\n  {}",
+        p.id,
+        p.version,
+        kinds(&p.kinds),
+        p.description
+    );
+    let _ = write!(
+        s,
+        "\n  health   {}\n  source   {}\n  sha256   {}",
+        d.health, d.source, p.sha256
+    );
+    let _ = write!(s, "\n  limits   {}", limits(&p.limits));
+    let _ = write!(
+        s,
+        "\n  granted  {}",
+        if p.granted.is_empty() {
+            "nothing".to_string()
+        } else {
+            p.granted.join(", ")
+        }
+    );
+    let _ = write!(
+        s,
+        "\n  calls    {} ({} failed); most fuel {}, longest {} µs, peak memory {} KiB",
+        d.calls,
+        d.failures,
+        d.max_fuel_used,
+        d.max_wall_us,
+        d.max_peak_memory_bytes / 1024
+    );
+    for f in &d.recent_failures {
+        let _ = write!(
+            s,
+            "\n  failed   {} {}: {}",
+            date(&f.at),
+            f.function,
+            f.error.clone().unwrap_or_default()
+        );
+    }
+    s
+}
+
+pub fn test_outcome(o: &crate::plugins::TestOutcome) -> String {
+    let r = &o.receipt;
+    let used = format!(
+        "(fuel {}, {} µs, peak memory {} KiB)",
+        r.fuel_used,
+        r.wall_us,
+        r.peak_memory_bytes / 1024
+    );
+    let body = match o.kind {
+        crate::plugins::Kind::ArtifactValidator => {
+            let violations = o.result["violations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if violations.is_empty() {
+                format!("valid `{}`", o.result["type"].as_str().unwrap_or(""))
+            } else {
+                let mut s = format!(
+                    "invalid `{}`: {} violation(s)",
+                    o.result["type"].as_str().unwrap_or(""),
+                    violations.len()
+                );
+                for v in violations {
+                    let path = v["path"]
+                        .as_str()
+                        .filter(|p| !p.is_empty())
+                        .unwrap_or("(root)");
+                    let _ = write!(s, "\n  {path}: {}", v["message"].as_str().unwrap_or(""));
+                }
+                s
+            }
+        }
+        crate::plugins::Kind::PipelineCondition => format!(
+            "{} => {}",
+            o.result["expression"].as_str().unwrap_or(""),
+            o.result["result"]
+        ),
+        crate::plugins::Kind::PromptTemplate => o.result["text"].as_str().unwrap_or("").to_string(),
+        crate::plugins::Kind::PipelineAction => {
+            let mut s = String::from("commands:");
+            for c in o.result["commands"].as_array().into_iter().flatten() {
+                let _ = write!(
+                    s,
+                    "\n  {} {} {}",
+                    if c["allowed"] == true {
+                        "allowed"
+                    } else {
+                        "DENIED "
+                    },
+                    c["command"].as_str().unwrap_or(""),
+                    c["args"]
+                );
+            }
+            s
+        }
+    };
+    format!("{} {}: {body}\n{used}", o.plugin, o.version)
+}
+
+pub fn status(st: &StatusReport) -> String {
+    let mut s = format!(
+        "data dir   {}\nevents     {} (last seq {})\nartifacts  {} ({} versions)\n",
+        st.data_dir, st.events, st.last_seq, st.artifacts, st.artifact_versions
+    );
+    let counts: Vec<String> = st
+        .contracts
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "contracts  {}",
+        if counts.is_empty() {
+            "none".to_string()
+        } else {
+            counts.join(", ")
+        }
+    );
+    if !st.unread_notifications.is_empty() {
+        let unread: Vec<String> = st
+            .unread_notifications
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(s, "unread     {}", unread.join(", "));
+    }
+    if !st.sessions.is_empty() {
+        let counts: Vec<String> = st
+            .sessions
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "sessions   {} (${:.4} spent)",
+            counts.join(", "),
+            st.sessions_cost_usd
+        );
+    }
+    if !st.open_contracts.is_empty() {
+        let _ = write!(s, "\n{}", contracts(&st.open_contracts));
+    }
+    s.trim_end().to_string()
+}
