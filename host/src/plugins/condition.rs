@@ -1,0 +1,35 @@
+//! Pipeline conditions (`pipeline-condition` world).
+
+use super::*;
+
+impl PluginHost {
+    /// Evaluates a condition expression with `plugin` (default: the standard CEL plugin).
+    pub fn evaluate(
+        &self,
+        plugin: Option<&str>,
+        expression: &str,
+        context: &Value,
+    ) -> Result<(bool, Receipt, String)> {
+        let plugin = match plugin {
+            Some(id) => self.resolve(id)?,
+            None => standard::require(standard::CONDITION)?,
+        };
+        let (b, r) = self.evaluate_with(&plugin, expression, context)?;
+        Ok((b, r, plugin.id))
+    }
+
+    pub fn evaluate_with(
+        &self,
+        plugin: &Resolved,
+        expression: &str,
+        context: &Value,
+    ) -> Result<(bool, Receipt)> {
+        let context = context.to_string();
+        let (result, receipt) = self.call(plugin, "evaluate", |store, instance| {
+            let c = bindings::condition::PipelineCondition::new(&mut *store, instance)?;
+            c.clearctx_plugin_condition()
+                .call_evaluate(&mut *store, expression, &context)
+        })?;
+        Ok((result.map_err(|e| plugin_error(plugin, e))?, receipt))
+    }
+}

@@ -1,0 +1,81 @@
+//! Prompt templates (`prompt-template` world): rendering a session's system prompt.
+
+use super::*;
+
+impl PluginHost {
+    /// The template named `name`: from an enabled installed plugin that declares it, else standard.
+    pub fn template_plugin(&self, name: &str) -> Result<Resolved> {
+        let state = self.state()?;
+        if let Some(e) = state.lock.plugins.iter().rev().find(|e| {
+            e.enabled
+                && e.kinds.contains(&Kind::PromptTemplate)
+                && e.templates.iter().any(|t| t == name)
+        }) {
+            return Ok(self.resolve_entry(e));
+        }
+        drop(state);
+        standard::require(standard::TEMPLATES)
+    }
+
+    /// Renders template `name` with the plugin that provides it.
+    pub fn render(&self, name: &str, variables: &Value) -> Result<(String, Receipt, String)> {
+        let plugin = self.template_plugin(name)?;
+        match self.render_with(&plugin, name, variables) {
+            Ok((text, receipt)) => Ok((text, receipt, plugin.id)),
+            // A name no plugin declares is the caller's mistake, not the plugin's failure.
+            Err(
+                e @ Error::Plugin {
+                    code: "plugin_invalid_input",
+                    ..
+                },
+            ) => {
+                let known = self.declared_templates(&plugin)?;
+                if known.iter().any(|t| t.name == name) {
+                    return Err(e);
+                }
+                let names: Vec<&str> = known.iter().map(|t| t.name.as_str()).collect();
+                Err(Error::invalid(
+                    "template",
+                    format!(
+                        "no template `{name}`; the templates are: {} (a template plugin adds more)",
+                        names.join(", ")
+                    ),
+                ))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn render_with(
+        &self,
+        plugin: &Resolved,
+        name: &str,
+        variables: &Value,
+    ) -> Result<(String, Receipt)> {
+        let vars = variables.to_string();
+        let (result, receipt) = self.call(plugin, "render", |store, instance| {
+            let t = bindings::template::PromptTemplate::new(&mut *store, instance)?;
+            t.clearctx_plugin_template()
+                .call_render(&mut *store, name, &vars)
+        })?;
+        let text = result.map_err(|e| plugin_error(plugin, e))?;
+        Self::output_limit(plugin, text.len())?;
+        Ok((text, receipt))
+    }
+
+    pub fn declared_templates(&self, plugin: &Resolved) -> Result<Vec<TemplateInfo>> {
+        let (list, _) = self.call(plugin, "templates", |store, instance| {
+            let t = bindings::template::PromptTemplate::new(&mut *store, instance)?;
+            t.clearctx_plugin_template().call_templates(&mut *store)
+        })?;
+        Ok(list
+            .into_iter()
+            .map(|t| TemplateInfo {
+                name: t.name,
+                description: t.description,
+                variables: t.variables,
+                plugin: plugin.id.clone(),
+            })
+            .collect())
+    }
+}
