@@ -1,0 +1,106 @@
+//! Artifacts: publishing (validated by plugins before the transaction), reading, listing.
+
+use super::*;
+
+impl Hub {
+    /// Validates outside the transaction (a plugin call must not hold the write lock),
+    /// then publishes; a rejected artifact creates no version and no event.
+    pub fn artifact_publish(&self, req: &PublishRequest) -> Result<Version> {
+        let data = artifacts::check_publish(req)?;
+        let checked = self.plugins.validate(&req.artifact_type, &data)?;
+        // A validator someone turned off is said on every publish of its type.
+        let instead = match &checked.validation {
+            Some(v) => format!("checked by `{}` instead", v.plugin),
+            None => "not validated".to_string(),
+        };
+        let warnings: Vec<String> = checked
+            .disabled
+            .iter()
+            .map(|id| {
+                format!(
+                    "validator plugin `{id}` of type `{}` is disabled: this version was {instead} (enable the plugin to check it again)",
+                    req.artifact_type
+                )
+            })
+            .collect();
+        let validated_by = match checked.validation {
+            None => None,
+            Some(v) if v.violations.is_empty() => Some(artifacts::ValidatedBy {
+                plugin: v.plugin,
+                plugin_version: v.plugin_version,
+                receipt: v.receipt,
+            }),
+            Some(v) => {
+                return Err(Error::Rejected {
+                    artifact_type: req.artifact_type.clone(),
+                    plugin: v.plugin,
+                    violations: v.violations,
+                });
+            }
+        };
+        let unvalidated = validated_by.is_none();
+        let mut v = self.command(
+            |tx, caller| {
+                if unvalidated {
+                    artifacts::check_unvalidated_type(tx, req, || {
+                        Ok(self
+                            .plugins
+                            .all_types()?
+                            .into_iter()
+                            .map(|t| t.name)
+                            .collect())
+                    })?;
+                }
+                artifacts::publish(tx, caller, req, validated_by)
+            },
+            |_, v| Ok(v),
+        )?;
+        v.warnings = warnings;
+        Ok(v)
+    }
+
+    /// Recording the read makes this a command (a small write), not a query.
+    pub fn artifact_get(&self, req: &GetRequest) -> Result<Version> {
+        self.store()
+            .write(|tx| artifacts::get(tx, &self.caller, req))
+    }
+
+    pub fn artifact_list(&self, req: &artifacts::ListRequest) -> Result<Page<Version>> {
+        self.query(|tx| artifacts::list(tx, req))
+    }
+
+    pub fn artifact_history_page(&self, req: &artifacts::HistoryRequest) -> Result<Page<Version>> {
+        self.query(|tx| artifacts::history(tx, req))
+    }
+
+    /// Every version of an artifact, page after page (for checks and tools, not replies).
+    pub fn artifact_history(&self, artifact_id: &str) -> Result<Vec<Version>> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.artifact_history_page(&artifacts::HistoryRequest {
+                artifact_id: artifact_id.to_string(),
+                limit: Some(crate::store::page::MAX_LIMIT),
+                cursor,
+            })?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    pub fn artifact_readers(&self, artifact_id: &str) -> Result<Readers> {
+        self.query(|tx| artifacts::readers(tx, artifact_id))
+    }
+
+    pub fn artifact_diff(&self, req: &DiffRequest) -> Result<artifacts::Diff> {
+        self.query(|tx| artifacts::diff(tx, req))
+    }
+
+    pub fn artifact_types(&self) -> Result<Vec<TypeInfo>> {
+        let declared = self.plugins.all_types()?;
+        self.query(|tx| artifacts::types(tx, &declared))
+    }
+}

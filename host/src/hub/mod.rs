@@ -1,0 +1,190 @@
+//! `hub`: the one API that the MCP server and the CLI both call.
+//!
+//! Each method is one command or query. Commands run in one store transaction: the noun
+//! module does its change and appends its events, then the reactions run (the store runs
+//! them in every write), then it all commits together. `ops` declares each operation over
+//! these methods; the adapters call `ops`.
+
+mod artifact;
+mod contract;
+mod plugin;
+mod session;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::Serialize;
+
+use crate::artifacts::{self, DiffRequest, GetRequest, PublishRequest, Readers, TypeInfo, Version};
+use crate::contracts::{
+    self, CompleteRequest, Contract, ContractIdRequest, CreateRequest, ReasonRequest,
+};
+use crate::error::{Error, Result};
+use crate::inbox::{self, CheckRequest, Inbox};
+use crate::plugins::{self, PluginHost};
+use crate::reactions;
+use crate::sessions::{self, HistoryEntry, SpawnRequest, TurnReply};
+use crate::store::page::Page;
+use crate::store::{NewEvent, Store, Tx};
+
+pub use crate::model::Caller;
+pub use crate::store::DB_FILE;
+
+/// Picks the data dir: `--home`, else `CLEARCTX_HOME`, else `~/.clearctx`.
+pub fn resolve_home(flag: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = flag {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("CLEARCTX_HOME").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    match std::env::var_os("HOME").filter(|p| !p.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".clearctx")),
+        None => Err(Error::invalid(
+            "--home",
+            "no data dir: set --home, CLEARCTX_HOME or HOME",
+        )),
+    }
+}
+
+pub struct Hub {
+    home: PathBuf,
+    caller: Caller,
+    store: Mutex<Store>,
+    plugins: PluginHost,
+    sessions: sessions::Manager,
+}
+
+/// What `clearctx status` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub data_dir: String,
+    pub database: String,
+    pub caller: String,
+    pub team: String,
+    pub events: i64,
+    pub last_seq: i64,
+    pub artifacts: i64,
+    pub artifact_versions: i64,
+    pub contracts: BTreeMap<String, i64>,
+    pub unread_notifications: BTreeMap<String, i64>,
+    /// Sessions per status, and what they spent in total.
+    pub sessions: BTreeMap<String, i64>,
+    pub sessions_cost_usd: f64,
+    /// Contracts not yet completed or failed, highest priority first.
+    pub open_contracts: Vec<Contract>,
+}
+
+impl Hub {
+    /// Opens the data dir (creating it) and its database.
+    pub fn open(home: &Path, caller: Caller) -> Result<Hub> {
+        create_private_dir(home)?;
+        let store = Store::open(&home.join(DB_FILE), reactions::run)?;
+        Ok(Hub {
+            home: home.to_path_buf(),
+            caller,
+            store: Mutex::new(store),
+            plugins: PluginHost::new(home),
+            sessions: sessions::Manager::new(home, reactions::run),
+        })
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave SQLite half-written (the transaction
+        // rolls back on drop), so a poisoned lock is safe to keep using.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A command: `f`, then the reactions (the store runs them in every write), then
+    /// `view` (which sees the state after the reactions) all run in one transaction and
+    /// commit together or not at all.
+    fn command<A, T>(
+        &self,
+        f: impl FnOnce(&Tx<'_>, &Caller) -> Result<A>,
+        view: impl FnOnce(&Tx<'_>, A) -> Result<T>,
+    ) -> Result<T> {
+        self.store().write_then(|tx| f(tx, &self.caller), view)
+    }
+
+    /// A query. Deadlines that passed since the last command are applied first, so a
+    /// reader never sees an overdue contract still in progress.
+    fn query<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        let mut store = self.store();
+        if store.read(reactions::has_due_work)? {
+            store.write(|_| Ok(()))?;
+        }
+        store.read(f)
+    }
+
+    /// Applies the reactions that time alone causes (overdue contracts). `serve` calls this
+    /// periodically; it writes only when something is due.
+    pub fn tick(&self) -> Result<()> {
+        self.query(|_| Ok(()))
+    }
+
+    pub fn status(&self) -> Result<StatusReport> {
+        self.sessions.reap()?;
+        let home = self.home.display().to_string();
+        let db = self.store().path().display().to_string();
+        self.query(|tx| {
+            let (artifacts, artifact_versions) = tx.artifact_count()?;
+            // The first page of each open status: a summary, not the whole list.
+            let mut open = Vec::new();
+            for status in [
+                contracts::Status::InProgress,
+                contracts::Status::Ready,
+                contracts::Status::Pending,
+            ] {
+                let req = contracts::ListRequest {
+                    status: Some(status),
+                    ..Default::default()
+                };
+                open.extend(contracts::list(tx, &req)?.items);
+            }
+            Ok(StatusReport {
+                data_dir: home,
+                database: db,
+                caller: self.caller.session.clone(),
+                team: self.caller.team.clone(),
+                events: tx.event_count()?,
+                last_seq: tx.last_seq()?,
+                artifacts,
+                artifact_versions,
+                contracts: tx.contract_counts()?.into_iter().collect(),
+                unread_notifications: tx.unread_counts()?.into_iter().collect(),
+                sessions: tx.session_counts()?.into_iter().collect(),
+                sessions_cost_usd: tx.sessions_total_cost()?,
+                open_contracts: open,
+            })
+        })
+    }
+
+    pub fn integrity_check(&self) -> Result<String> {
+        self.store().integrity_check()
+    }
+}
+
+/// Creates the data dir readable by its owner only: it holds every session's work.
+fn create_private_dir(path: &Path) -> Result<()> {
+    let io = |source| Error::DataDir {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path).map_err(io)
+}
