@@ -191,12 +191,12 @@ ops! {
     artifact_list Some("artifact list"), [Orchestrator] "list browse find artifacts outputs results by type publisher", artifacts::ListRequest => Page<artifacts::Version>,
     "List artifacts with their latest version (no data), optionally filtered by type, publisher or team.",
     |hub, req| hub.artifact_list(req),
-    |req, p| (format!("{} artifact(s){}", p.items.len(), more(&p)), p.envelope("artifacts"));
+    |req, p| (format!("{} artifact(s){}", p.items.len(), more(p)), p.envelope("artifacts"));
 
     artifact_history Some("artifact history"), [] "history versions of an artifact changes over time lineage", artifacts::HistoryRequest => Page<artifacts::Version>,
     "List every version of an artifact, oldest first, with publisher, summary, sha256 and lineage inputs (no data).",
     |hub, req| hub.artifact_history_page(req),
-    |req, p| (format!("`{}`: {} version(s){}", req.artifact_id, p.items.len(), more(&p)), json!({ "artifact_id": req.artifact_id, "versions": p.items, "next_cursor": p.next_cursor }));
+    |req, p| (format!("`{}`: {} version(s){}", req.artifact_id, p.items.len(), more(p)), json!({ "artifact_id": req.artifact_id, "versions": p.items, "next_cursor": p.next_cursor }));
 
     artifact_readers Some("artifact readers"), [] "who read an artifact readers seen latest", artifacts::ArtifactIdRequest => artifacts::Readers,
     "Who read which version of an artifact, and whether each reader has seen the latest.",
@@ -246,7 +246,7 @@ ops! {
     contract_list Some("contract list"), [Orchestrator] "list contracts tasks work assigned status progress", contracts::ListRequest => Page<Contract>,
     "List contracts, highest priority first, optionally filtered by assignee, assigner, status or team.",
     |hub, req| hub.contract_list(req),
-    |req, p| (format!("{} contract(s){}", p.items.len(), more(&p)), p.envelope("contracts"));
+    |req, p| (format!("{} contract(s){}", p.items.len(), more(p)), p.envelope("contracts"));
 
     team_check_inbox Some("inbox"), [Orchestrator, Worker] "inbox notifications messages unread what changed ready work", inbox::CheckRequest => inbox::Inbox,
     "Unread notifications for the caller (or `recipient`): contracts that became ready, were reopened, failed or completed. Marks them read unless `mark_read` is false.",
@@ -316,7 +316,7 @@ ops! {
     list_sessions Some("sessions"), [Orchestrator] "list workers sessions team status cost budget", sessions::ListRequest => Page<Session>,
     "Sessions with status, cost, turns and budget, optionally filtered by status, team or parent (the session that delegated them). Sessions of a server that died show as stopped.",
     |hub, req| hub.sessions().list(req),
-    |req, p| (format!("{} session(s){}", p.items.len(), more(&p)), p.envelope("sessions"));
+    |req, p| (format!("{} session(s){}", p.items.len(), more(p)), p.envelope("sessions"));
 
     delete_session Some("session delete"), [] "delete remove a worker session", sessions::DeleteRequest => Session,
     "Delete a session and its history. A running session is refused unless `force` (then it is killed first).",

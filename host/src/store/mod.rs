@@ -95,7 +95,7 @@ const SCHEMAS: &[&str] = &[
 ];
 
 /// What every write transaction runs after its change and before it commits: the
-/// reactions (`crate::reactions::run`), handed in by whoever opens the store so that this
+/// reactions (`reactions::run` above), handed in by whoever opens the store so that this
 /// layer depends on nothing above it.
 pub type Reactor = fn(&Tx<'_>) -> Result<()>;
 

@@ -863,3 +863,6 @@ pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Page<Contract>> {
     })?;
     page::page(window, rows).try_map(|r| view(tx, r, false))
 }
+
+#[cfg(test)]
+mod tests;

@@ -132,3 +132,6 @@ fn witness(tx: &Tx<'_>, events: &[Event]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -936,3 +936,6 @@ pub(crate) fn claude_program() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new("claude").to_path_buf())
 }
+
+#[cfg(test)]
+mod tests;
