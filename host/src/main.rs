@@ -19,9 +19,13 @@ fn main() -> ExitCode {
         Err(Failure::Hub(e)) => {
             if json {
                 // The same shape as an MCP refusal's structured content.
-                let _ = print_stdout(&serde_json::json!({ "error": e.detail() }).to_string());
+                let mut detail = e.detail();
+                if let Some(m) = detail["message"].as_str() {
+                    detail["message"] = cli::for_people(m).into();
+                }
+                let _ = print_stdout(&serde_json::json!({ "error": detail }).to_string());
             } else {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", cli::for_people(&e.to_string()));
             }
             ExitCode::from(cli::exit_code(&e))
         }

@@ -302,6 +302,19 @@ pub fn completions(shell: clap_complete::Shell) -> String {
     String::from_utf8_lossy(&script).into_owned()
 }
 
+/// A message as the CLI says it: the hub's hints name operations by their MCP names
+/// (`contract_reopen`); a person at the terminal is told the command (`clearctx contract
+/// reopen`).
+pub fn for_people(message: &str) -> String {
+    let mut out = message.to_string();
+    for op in crate::ops::OPS {
+        if let Some(path) = op.cli {
+            out = out.replace(&format!("`{}`", op.name), &format!("`clearctx {path}`"));
+        }
+    }
+    out
+}
+
 /// Exit code for an error, as documented at the top of this module.
 pub fn exit_code(e: &Error) -> u8 {
     match e.kind() {
@@ -358,6 +371,97 @@ mod tests {
                 "`clearctx {c}` must run exactly one operation or be listed in ops::CLI_ONLY"
             );
         }
+    }
+
+    /// Every argument of an operation has a CLI flag or positional (under the CLI's own
+    /// name where it has one), or a reason it has none; flags beyond the arguments are the
+    /// CLI's own conveniences, listed too. This is what keeps the surfaces from drifting.
+    #[test]
+    fn each_operation_argument_has_a_cli_flag() {
+        // (operation, argument, the CLI's name for it)
+        const RENAMED: &[(&str, &str, &str)] = &[
+            ("artifact_publish", "type", "artifact_type"),
+            ("artifact_list", "type", "artifact_type"),
+            ("artifact_diff", "from_version", "from"),
+            ("artifact_diff", "to_version", "to"),
+            ("contract_create", "acceptance_criteria", "criteria"),
+            ("contract_create", "dependencies", "depends_on"),
+            ("contract_create", "expected_outputs", "expects"),
+            ("team_check_inbox", "mark_read", "keep_unread"),
+            ("plugin_info", "plugin", "id"),
+            ("spawn_session", "turn_timeout_s", "turn_timeout"),
+            ("delegate_task", "turn_timeout_s", "turn_timeout"),
+            ("get_history", "after_seq", "after"),
+            ("batch_spawn", "sessions", "file"),
+            ("cleanup_sessions", "older_than_s", "older_than"),
+        ];
+        // A command streams its turn to the terminal and waits for it to end (Ctrl-C stops
+        // waiting), so the MCP tools' `wait` and `timeout_s` have no flag.
+        const NOT_ON_CLI: &[&str] = &["wait", "timeout_s"];
+        // The CLI's own: data from a file, and the person's override of contract roles.
+        const CLI_EXTRAS: &[&str] = &["data_file", "override_roles", "help"];
+        fn find<'a>(cmd: &'a clap::Command, path: &[&str]) -> &'a clap::Command {
+            match path.split_first() {
+                None => cmd,
+                Some((first, rest)) => find(
+                    cmd.find_subcommand(first)
+                        .unwrap_or_else(|| panic!("no subcommand {first}")),
+                    rest,
+                ),
+            }
+        }
+        let root = Cli::command();
+        let mut problems = Vec::new();
+        for op in crate::ops::OPS {
+            let Some(path) = op.cli else { continue };
+            let cmd = find(&root, &path.split(' ').collect::<Vec<_>>());
+            let flags: Vec<String> = cmd
+                .get_arguments()
+                .map(|a| a.get_id().to_string())
+                .collect();
+            let schema = (op.schema)();
+            let params: Vec<&String> = schema["properties"]
+                .as_object()
+                .map(|m| m.keys().collect())
+                .unwrap_or_default();
+            let cli_name = |p: &str| {
+                RENAMED
+                    .iter()
+                    .find(|(o, a, _)| *o == op.name && *a == p)
+                    .map_or(p.to_string(), |(_, _, c)| c.to_string())
+            };
+            for p in &params {
+                if !NOT_ON_CLI.contains(&p.as_str()) && !flags.contains(&cli_name(p)) {
+                    problems.push(format!(
+                        "{}: `{p}` has no flag on `clearctx {path}`",
+                        op.name
+                    ));
+                }
+            }
+            for f in &flags {
+                let known = params.iter().any(|p| cli_name(p) == *f);
+                if !known && !CLI_EXTRAS.contains(&f.as_str()) {
+                    problems.push(format!(
+                        "`clearctx {path}` has `{f}`, which {} does not take",
+                        op.name
+                    ));
+                }
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            "the surfaces drifted:\n{}",
+            problems.join("\n")
+        );
+    }
+
+    #[test]
+    fn hints_name_the_command_a_person_types() {
+        assert_eq!(
+            for_people("contract `c1` already exists; use `contract_reopen` to run it again"),
+            "contract `c1` already exists; use `clearctx contract reopen` to run it again"
+        );
+        assert_eq!(for_people("`server_version` first"), "`server_version` first");
     }
 
     /// The README's tool table names exactly the tools `tools/list` lists.

@@ -152,6 +152,12 @@ pub struct DelegateArgs {
     /// Team of the worker [default: $CLEARCTX_TEAM, else `default`]
     #[arg(long)]
     pub team: Option<String>,
+    /// Appended to Claude Code's system prompt
+    #[arg(long)]
+    pub system_prompt: Option<String>,
+    /// Kill a turn that runs longer than this many seconds [default 1800]
+    #[arg(long)]
+    pub turn_timeout: Option<u64>,
 }
 
 fn parse_mode(s: &str) -> std::result::Result<PermissionMode, String> {
@@ -455,9 +461,9 @@ pub fn delegate(hub: &Hub, a: DelegateArgs, json: bool) -> Result<Output> {
         max_turns: a.max_turns,
         model: a.model,
         work_dir: a.work_dir,
-        system_prompt: None,
+        system_prompt: a.system_prompt,
         team: a.team,
-        turn_timeout_s: None,
+        turn_timeout_s: a.turn_timeout,
         timeout_s: Some(sessions::MAX_TURN_TIMEOUT_S),
     };
     let t = streamed(json, |f| hub.sessions().delegate(hub.caller(), &req, f))?;
