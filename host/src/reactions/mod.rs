@@ -135,3 +135,5 @@ fn witness(tx: &Tx<'_>, events: &[Event]) -> Result<()> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod transitions;

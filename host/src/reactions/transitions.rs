@@ -5,9 +5,14 @@
 //! an empty store without paying a commit (an fsync) per step; after each step the
 //! reactions run, exactly as [`Store::write`] runs them before it commits.
 
-use super::*;
+use serde_json::{Value, json};
+
+use crate::contracts::*;
 use crate::error::ErrorKind;
+use crate::error::{Error, Result};
+use crate::model::Caller;
 use crate::store::Store;
+use crate::store::{Event, Tx};
 
 const TEAM: &str = "default";
 const ROLLBACK: &str = "test: roll the case back";

@@ -16,6 +16,13 @@ use super::supervisor::{self, Launch, Msg};
 use super::*;
 use crate::store::{Reactor, Store, now_ms};
 
+mod launch;
+mod reap;
+mod tasks;
+mod waiting;
+
+pub(crate) use waiting::ring;
+
 /// An owner whose heartbeat is older than this is gone even if its pid is reused.
 const OWNER_SILENCE_MS: i64 = 60_000;
 /// How long pause/stop/kill wait for the owner to carry them out.
@@ -24,21 +31,6 @@ const CONTROL_WAIT: Duration = Duration::from_secs(30);
 /// Rung after every change a supervisor makes, so waiters in this process look at once
 /// instead of at their next poll.
 static BELL: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
-
-pub(crate) fn ring() {
-    let mut n = BELL.0.lock().unwrap_or_else(|p| p.into_inner());
-    *n += 1;
-    BELL.1.notify_all();
-}
-
-fn wait_bell(seen: u64, timeout: Duration) -> u64 {
-    let n = BELL.0.lock().unwrap_or_else(|p| p.into_inner());
-    let (n, _) = BELL
-        .1
-        .wait_timeout_while(n, timeout, |n| *n == seen)
-        .unwrap_or_else(|p| p.into_inner());
-    *n
-}
 
 struct Running {
     tx: Sender<Msg>,
@@ -99,14 +91,6 @@ impl Serialize for TaskReply {
     }
 }
 
-/// When a wait of `timeout` ends. Waits are checked at each call's entry (`check_wait`);
-/// a far deadline still must not panic.
-fn deadline_after(timeout: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(MAX_WAIT_S))
-}
-
 /// How a supervisor starts `claude`.
 enum Start {
     New(String),
@@ -156,65 +140,6 @@ impl Manager {
         }
     }
 
-    /// Marks sessions whose owning process is gone as `stopped` (resumable). Writes only
-    /// when there is such a session.
-    pub fn reap(&self) -> Result<()> {
-        let now = now_ms();
-        let owners = self.read(|tx| tx.live_session_owners())?;
-        let dead: Vec<String> = owners
-            .into_iter()
-            .filter(|(name, owner, pid, heartbeat)| match owner {
-                Some(o) if *o == self.owner_id => self
-                    .running()
-                    .get(name)
-                    .is_some_and(|r| r.thread.is_finished()),
-                _ => owner_gone(*pid, *heartbeat, now),
-            })
-            .map(|(name, ..)| name)
-            .collect();
-        if dead.is_empty() {
-            return Ok(());
-        }
-        self.write(|tx| {
-            for name in &dead {
-                let Some(row) = tx.session(name)? else {
-                    continue;
-                };
-                if !is_live(&row.status) {
-                    continue;
-                }
-                let mine = row.owner_id.as_deref() == Some(self.owner_id.as_str());
-                if !mine && !owner_gone(row.owner_pid, row.heartbeat_ms, tx.now_ms()) {
-                    continue;
-                }
-                // Its claude may outlive the owner until it notices its stdin closed.
-                if let Some(pid) = row.pid
-                    && pid_alive(pid)
-                {
-                    // SAFETY: the group was created for this session's claude process.
-                    unsafe {
-                        libc::kill(-(pid as i32), libc::SIGTERM);
-                    }
-                }
-                let why = format!(
-                    "the clearctx process (pid {}) that ran it is gone",
-                    row.owner_pid.unwrap_or(0)
-                );
-                tx.end_session_process(name, "stopped", "owner_exited", Some(&why), None)?;
-                let row = get_row(tx, name)?;
-                supervisor::end_requests(tx, &row, "failed", Some(&why), None)?;
-                event(
-                    tx,
-                    "clearctx",
-                    &row,
-                    "session.stopped",
-                    json!({ "reason": "owner_exited", "error": why }),
-                )?;
-            }
-            Ok(())
-        })
-    }
-
     /// Starts the supervisor of a session this process has just claimed. If that fails
     /// the session is marked failed, so it is not left `starting` with nobody running it.
     fn start(&self, name: &str) -> Result<()> {
@@ -259,217 +184,6 @@ impl Manager {
             .insert(name.to_string(), Running { tx, thread });
         // Answer once the process runs (or could not start), not while it is `starting`.
         self.wait_for_status(name, Duration::from_secs(10), |s| s != "starting")
-    }
-
-    fn launch(
-        &self,
-        row: &SessionRow,
-        how: Start,
-        budget: &Budget,
-        config: &Config,
-    ) -> Result<Launch> {
-        let mut args: Vec<String> = [
-            "-p",
-            "--input-format",
-            "stream-json",
-            "--output-format",
-            "stream-json",
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect();
-        match how {
-            Start::New(id) => args.extend(["--session-id".into(), id]),
-            Start::Resume(id) => args.extend(["--resume".into(), id]),
-            Start::Fork(id) => args.extend(["--resume".into(), id, "--fork-session".into()]),
-        }
-        if let Some(m) = &config.model {
-            args.extend(["--model".into(), m.clone()]);
-        }
-        let mode = config.permission_mode.unwrap_or(PermissionMode::Default);
-        args.extend(["--permission-mode".into(), mode.as_str().into()]);
-        // Workers coordinate through clearctx, so its tools never need asking for.
-        let mut allowed = config.allowed_tools.clone();
-        allowed.push(format!("mcp__{}", crate::model::MCP_SERVER_NAME));
-        args.extend(["--allowedTools".into(), allowed.join(",")]);
-        if let Some(p) = &config.system_prompt {
-            args.extend(["--append-system-prompt".into(), p.clone()]);
-        }
-        // Claude Code stops itself mid-turn at this (its count restarts with each process).
-        if let Some(left) = budget.left_usd {
-            args.extend([
-                "--max-budget-usd".into(),
-                format!("{:.6}", left.max(0.000001)),
-            ]);
-        }
-        if let Some(t) = budget.turns_left {
-            args.extend(["--max-turns".into(), t.max(1).to_string()]);
-        }
-        let exe = std::env::current_exe()
-            .map_err(|e| Error::conflict(format!("cannot find the clearctx binary: {e}")))?;
-        let home = self.home.display().to_string();
-        let mcp = json!({ "mcpServers": { crate::model::MCP_SERVER_NAME: {
-            "type": "stdio",
-            "command": exe.display().to_string(),
-            "args": ["serve", "--home", home],
-            "env": { "CLEARCTX_SESSION": row.name, "CLEARCTX_TEAM": row.team, "CLEARCTX_HOME": home },
-            // Claude Code 2.1.3xx connects MCP servers in the background unless told to
-            // wait; a worker's first turn needs clearctx's tools.
-            "alwaysLoad": true,
-        }}});
-        args.extend(["--mcp-config".into(), mcp.to_string()]);
-        // Last: the options above that take lists stop at the next flag.
-        args.push("--verbose".into());
-        Ok(Launch {
-            name: row.name.clone(),
-            program: supervisor::claude_program(),
-            args,
-            env: vec![
-                ("CLEARCTX_SESSION".into(), row.name.clone()),
-                ("CLEARCTX_TEAM".into(), row.team.clone()),
-                ("CLEARCTX_HOME".into(), home),
-            ],
-            // A worker is not a tool call of the session that started it.
-            env_remove: vec![
-                "CLAUDECODE",
-                "CLAUDE_CODE_ENTRYPOINT",
-                "CLAUDE_CODE_SSE_PORT",
-            ],
-            work_dir: config.work_dir.as_ref().map(PathBuf::from),
-            turn_timeout: Duration::from_secs(
-                config.turn_timeout_s.unwrap_or(DEFAULT_TURN_TIMEOUT_S),
-            ),
-        })
-    }
-
-    /// Waits until request `id` is done or `timeout` passes; `follow` sees each new history
-    /// entry of `name` as it is recorded (live output for the CLI).
-    pub fn wait(
-        &self,
-        name: &str,
-        id: i64,
-        timeout: Duration,
-        mut follow: Option<&mut dyn FnMut(&HistoryEntry)>,
-    ) -> Result<RequestRow> {
-        let deadline = deadline_after(timeout);
-        let mut last_reap = Instant::now();
-        let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
-        // Output of this request's turn: what follows the user message it starts with.
-        let mut after: Option<i64> = None;
-        loop {
-            let (req, new) = self.read(|tx| {
-                let req = tx.session_request(id)?.ok_or_else(|| {
-                    Error::not_found_hint(
-                        "session request",
-                        id.to_string(),
-                        "its session was deleted",
-                    )
-                })?;
-                if follow.is_some() && after.is_none() {
-                    after = tx.session_turn_start(name, id)?;
-                }
-                let new = match after {
-                    Some(a) if follow.is_some() => tx.session_messages(name, a, 10_000)?,
-                    _ => vec![],
-                };
-                Ok((req, new))
-            })?;
-            if let Some(f) = follow.as_mut() {
-                for m in new {
-                    after = Some(m.seq);
-                    f(&HistoryEntry::from(m));
-                }
-            }
-            if req.status == "done" || Instant::now() >= deadline {
-                tracing::debug!(session = %name, request = id, status = %req.status, "wait over");
-                return Ok(req);
-            }
-            if last_reap.elapsed() >= Duration::from_secs(1) {
-                last_reap = Instant::now();
-                self.reap()?;
-            }
-            seen = wait_bell(seen, Duration::from_millis(50));
-        }
-    }
-
-    fn reply(&self, name: &str, req: Option<RequestRow>, resumed: bool) -> Result<TurnReply> {
-        // A turn that used up the budget ends the process too; answer once it has.
-        if let Some(o) = req.as_ref().and_then(request_outcome)
-            && matches!(o.status.as_str(), "cost_exceeded" | "turns_exceeded")
-        {
-            self.wait_until_ended(name, Duration::from_secs(15))?;
-        }
-        let session = self.read(|tx| get(tx, name))?;
-        let (request_id, status, outcome) = match req {
-            None => (None, session.status.clone(), None),
-            Some(r) => match request_outcome(&r) {
-                Some(o) => (Some(r.id), o.status.clone(), Some(o)),
-                None => (
-                    Some(r.id),
-                    if r.status == "queued" {
-                        "queued"
-                    } else {
-                        "running"
-                    }
-                    .to_string(),
-                    None,
-                ),
-            },
-        };
-        Ok(TurnReply {
-            name: name.to_string(),
-            request_id,
-            status,
-            outcome,
-            resumed,
-            session,
-        })
-    }
-
-    fn maybe_wait(
-        &self,
-        name: &str,
-        id: Option<i64>,
-        wait: Option<bool>,
-        timeout_s: Option<u64>,
-        follow: Option<&mut dyn FnMut(&HistoryEntry)>,
-    ) -> Result<Option<RequestRow>> {
-        let Some(id) = id else { return Ok(None) };
-        let timeout = if wait.unwrap_or(true) {
-            Duration::from_secs(timeout_s.unwrap_or(DEFAULT_WAIT_S))
-        } else {
-            Duration::ZERO
-        };
-        self.wait(name, id, timeout, follow).map(Some)
-    }
-
-    /// Waits (a bounded time) until the session's status satisfies `done`, reaping a dead
-    /// owner on the way so a gone process cannot keep it waiting.
-    fn wait_for_status(
-        &self,
-        name: &str,
-        timeout: Duration,
-        done: impl Fn(&str) -> bool,
-    ) -> Result<()> {
-        let deadline = deadline_after(timeout);
-        let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
-        let mut last_reap = Instant::now();
-        while Instant::now() < deadline {
-            if done(&self.read(|tx| get_row(tx, name))?.status) {
-                break;
-            }
-            if last_reap.elapsed() >= Duration::from_secs(1) {
-                last_reap = Instant::now();
-                self.reap()?;
-            }
-            seen = wait_bell(seen, Duration::from_millis(50));
-        }
-        Ok(())
-    }
-
-    /// Waits (a bounded time) for a session's process to be recorded as ended.
-    fn wait_until_ended(&self, name: &str, timeout: Duration) -> Result<()> {
-        self.wait_for_status(name, timeout, |s| !is_live(s))
     }
 
     /// Starts a session (and its first turn, when there is a prompt).
@@ -808,114 +522,6 @@ impl Manager {
         self.read(|tx| history(tx, req))
     }
 
-    /// Runs a task in a new session limited by a preset and a budget, and waits for it.
-    pub fn delegate(
-        &self,
-        caller: &Caller,
-        req: &DelegateRequest,
-        follow: Option<&mut dyn FnMut(&HistoryEntry)>,
-    ) -> Result<TaskReply> {
-        check_message("task", &req.task)?;
-        check_wait(req.timeout_s)?;
-        let preset = req.preset.unwrap_or(Preset::Edit);
-        let spawn = SpawnRequest {
-            name: req.name.clone(),
-            prompt: Some(req.task.clone()),
-            model: req.model.clone(),
-            work_dir: req.work_dir.clone(),
-            permission_mode: Some(preset.permission_mode()),
-            allowed_tools: Some(preset.allowed_tools()),
-            system_prompt: req.system_prompt.clone(),
-            team: req.team.clone(),
-            max_turns: req.max_turns,
-            max_cost: req.max_cost,
-            turn_timeout_s: req.turn_timeout_s,
-            wait: Some(true),
-            timeout_s: req.timeout_s,
-            ..SpawnRequest::default()
-        };
-        let reply = self.spawn(caller, &spawn, "delegate", Some(preset), follow)?;
-        self.task_reply(reply)
-    }
-
-    pub fn continue_task(
-        &self,
-        caller: &Caller,
-        req: &ContinueRequest,
-        follow: Option<&mut dyn FnMut(&HistoryEntry)>,
-    ) -> Result<TaskReply> {
-        check_id("name", &req.name)?;
-        check_message("message", &req.message)?;
-        check_wait(req.timeout_s)?;
-        // Out of budget is the task's status, not an error of the call.
-        let refusal = self.read(|tx| {
-            let row = get_row(tx, &req.name)?;
-            Ok(budget(tx, &row)?.refusal(&row))
-        })?;
-        if let Some((status, why)) = refusal {
-            return self.task_status(&req.name, status, Some(why));
-        }
-        let send = SendRequest {
-            name: req.name.clone(),
-            message: req.message.clone(),
-            wait: Some(true),
-            timeout_s: req.timeout_s,
-        };
-        let reply = self.send(caller, &send, follow)?;
-        self.task_reply(reply)
-    }
-
-    pub fn finish_task(&self, caller: &Caller, name: &str) -> Result<TaskReply> {
-        self.control(caller, name, "stop")?;
-        let status = self
-            .read(|tx| Ok(get_row(tx, name)?.task_status))?
-            .unwrap_or_else(|| "completed".into());
-        self.task_status(name, &status, None)
-    }
-
-    pub fn abort_task(&self, caller: &Caller, name: &str) -> Result<TaskReply> {
-        self.control(caller, name, "kill")?;
-        self.task_status(
-            name,
-            "aborted",
-            Some(format!("aborted by {}", caller.session)),
-        )
-    }
-
-    fn task_status(&self, name: &str, status: &str, error: Option<String>) -> Result<TaskReply> {
-        self.write(|tx| tx.set_session_task_status(name, status))?;
-        let session = self.read(|tx| get(tx, name))?;
-        Ok(TaskReply {
-            name: name.to_string(),
-            status: status.to_string(),
-            response: session.last_output.clone().unwrap_or_default(),
-            error,
-            cost_usd: session.cost_usd,
-            turns: session.turns,
-            permission_denials: vec![],
-            session,
-        })
-    }
-
-    fn task_reply(&self, reply: TurnReply) -> Result<TaskReply> {
-        // The task status itself was recorded with the turn's outcome.
-        let status = reply.status.clone();
-        let session = self.read(|tx| get(tx, &reply.name))?;
-        let o = reply
-            .outcome
-            .unwrap_or_else(|| TurnOutcome::failed(&status, "", None));
-        Ok(TaskReply {
-            name: reply.name,
-            status,
-            response: o.response,
-            error: o.error.filter(|e| !e.is_empty()),
-            cost_usd: session.cost_usd,
-            turns: session.turns,
-            permission_denials: o.permission_denials,
-            session,
-        })
-    }
-
     /// Stops every session this process runs (their stdin closes; a process still busy
     /// after a few seconds is killed). Called when `serve` or a CLI command ends.
     pub fn shutdown(&self) {
@@ -935,36 +541,4 @@ impl Manager {
             }
         }
     }
-}
-
-fn owner_gone(pid: Option<i64>, heartbeat_ms: Option<i64>, now: i64) -> bool {
-    match pid {
-        None => true,
-        Some(pid) => !pid_alive(pid) || heartbeat_ms.is_none_or(|h| now - h > OWNER_SILENCE_MS),
-    }
-}
-
-fn pid_alive(pid: i64) -> bool {
-    let Ok(pid) = i32::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks that the process exists.
-    let r = unsafe { libc::kill(pid, 0) };
-    let exists = r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    // A zombie (exited, not yet reaped: common in containers whose init does not reap)
-    // still answers signal 0.
-    exists && !is_zombie(pid)
-}
-
-fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
-        })
-        .unwrap_or(false)
 }

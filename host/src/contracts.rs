@@ -864,5 +864,5 @@ pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Page<Contract>> {
     page::page(window, rows).try_map(|r| view(tx, r, false))
 }
 
-#[cfg(test)]
-mod tests;
+// The state machine's table tests run through the commit path, so they live above
+// both: `reactions/transitions.rs`.
