@@ -12,7 +12,7 @@ use crate::store::Store;
 
 const ROLLBACK: &str = "test: roll the case back";
 
-fn store() -> (tempfile::TempDir, Store) {
+pub(super) fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("clearctx.db"), run).unwrap();
     (dir, store)
@@ -20,7 +20,7 @@ fn store() -> (tempfile::TempDir, Store) {
 
 /// Runs `f` in a write and rolls it back, returning what `f` returned: each case starts
 /// from an empty store without paying for commits.
-fn rolled_back<T>(store: &mut Store, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> T {
+pub(super) fn rolled_back<T>(store: &mut Store, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> T {
     let mut out = None;
     let e = store
         .write(|tx| {

@@ -7,35 +7,15 @@
 
 use serde_json::{Value, json};
 
+use super::tests::{rolled_back, store};
 use crate::contracts::*;
 use crate::error::ErrorKind;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Caller;
 use crate::store::Store;
 use crate::store::{Event, Tx};
 
 const TEAM: &str = "default";
-const ROLLBACK: &str = "test: roll the case back";
-
-fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("clearctx.db"), crate::reactions::run).unwrap();
-    (dir, store)
-}
-
-/// Runs `f` in a write and rolls it back, returning what `f` returned.
-fn rolled_back<T>(store: &mut Store, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> T {
-    let mut out = None;
-    let e = store
-        .write(|tx| {
-            out = Some(f(tx)?);
-            Err::<(), _>(Error::conflict(ROLLBACK))
-        })
-        .unwrap_err();
-    assert_eq!(e.to_string(), ROLLBACK, "the case itself failed");
-    out.unwrap()
-}
-
 /// One step, then the reactions, as one `Store::write` does them.
 fn step(tx: &Tx<'_>, r: Result<()>) -> Result<()> {
     r?;

@@ -40,10 +40,19 @@ impl Tx<'_> {
 
     /// Every event about `subject`, oldest first.
     pub fn events_for_subject(&self, subject: &str) -> Result<Vec<Event>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT seq, at_ms, kind, actor, team, subject, payload FROM events WHERE subject = ?1 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([subject], |r| {
+        self.events_where("subject = ?1 ORDER BY seq", rusqlite::params![subject])
+    }
+
+    /// The events matching `filter` (the SQL after `WHERE`), decoded.
+    pub(super) fn events_where(
+        &self,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Event>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT seq, at_ms, kind, actor, team, subject, payload FROM events WHERE {filter}"
+        ))?;
+        let rows = stmt.query_map(params, |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,

@@ -2,40 +2,13 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Event, Tx, json_col};
+use super::{Event, Tx};
 use crate::error::Result;
 
 impl Tx<'_> {
     /// Up to `limit` events after `seq`, oldest first.
     pub fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<Event>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT seq, at_ms, kind, actor, team, subject, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![seq, limit], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, String>(6)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, at_ms, kind, actor, team, subject, payload) = row?;
-            out.push(Event {
-                seq,
-                at: crate::time::rfc3339(at_ms),
-                kind,
-                actor,
-                team,
-                subject,
-                payload: json_col(&payload)?,
-            });
-        }
-        Ok(out)
+        self.events_where("seq > ?1 ORDER BY seq LIMIT ?2", params![seq, limit])
     }
 
     /// The last `seq` reaction `name` has seen; a reaction never run starts at 0.
