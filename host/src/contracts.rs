@@ -17,7 +17,7 @@ use crate::ids::{check_id, check_opt_id};
 use crate::inbox;
 use crate::model::Caller;
 use crate::store::page::{self, Page};
-use crate::store::{ContractFilter, Event, NewEvent, Tx};
+use crate::store::{ContractFilter, Event, NewEvent, Target, Tx};
 
 pub(crate) use crate::model::contracts::Row;
 pub use crate::model::contracts::{Dependency, DependencyKind, ExpectedOutput, Priority, Status};
@@ -776,64 +776,75 @@ pub(crate) fn mark_ready(tx: &Tx<'_>, mut row: Row) -> Result<()> {
 }
 
 /// Builds what tools return from a row.
-fn view(tx: &Tx<'_>, row: Row, with_history: bool) -> Result<Contract> {
-    let mut dependencies = Vec::new();
-    for d in tx.dependencies(&row.contract_id)? {
-        let (satisfied, detail) = dependency_state(tx, &d)?;
-        dependencies.push(DependencyState {
-            dependency: d,
-            satisfied,
-            detail,
-        });
-    }
-    let history = if with_history {
-        Some(tx.events_for_subject(&subject(&row.contract_id))?)
-    } else {
-        None
-    };
-    Ok(Contract {
-        expected_outputs: tx.expected_outputs(&row.contract_id)?,
-        contract_id: row.contract_id,
-        title: row.title,
-        description: row.description,
-        assignee: row.assignee,
-        assigner: row.assigner,
-        team: row.team,
-        status: row.status,
-        priority: row.priority,
-        inputs: row.inputs,
-        acceptance_criteria: row.acceptance_criteria,
-        dependencies,
-        timeout_s: row.timeout_s,
-        max_retries: row.max_retries,
-        retries: row.retries,
-        reason: row.reason,
-        result: row.result,
-        outputs: row.outputs,
-        created_at: crate::time::rfc3339(row.created_at_ms),
-        updated_at: crate::time::rfc3339(row.updated_at_ms),
-        started_at: row.started_at_ms.map(crate::time::rfc3339),
-        deadline_at: row.deadline_at_ms.map(crate::time::rfc3339),
-        history,
-    })
+/// Contract views for `rows`, with what they depend on and expect read in two queries
+/// for all of them.
+fn views(tx: &Tx<'_>, rows: Vec<Row>, with_history: bool) -> Result<Vec<Contract>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.contract_id.as_str()).collect();
+    let mut related = tx.related(&ids)?;
+    rows.into_iter()
+        .map(|row| {
+            let dependencies = related
+                .dependencies
+                .remove(&row.contract_id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(d, target)| {
+                    let (satisfied, detail) = dependency_state(&d, &target);
+                    DependencyState {
+                        dependency: d,
+                        satisfied,
+                        detail,
+                    }
+                })
+                .collect();
+            let history = if with_history {
+                Some(tx.events_for_subject(&subject(&row.contract_id))?)
+            } else {
+                None
+            };
+            Ok(Contract {
+                expected_outputs: related.outputs.remove(&row.contract_id).unwrap_or_default(),
+                contract_id: row.contract_id,
+                title: row.title,
+                description: row.description,
+                assignee: row.assignee,
+                assigner: row.assigner,
+                team: row.team,
+                status: row.status,
+                priority: row.priority,
+                inputs: row.inputs,
+                acceptance_criteria: row.acceptance_criteria,
+                dependencies,
+                timeout_s: row.timeout_s,
+                max_retries: row.max_retries,
+                retries: row.retries,
+                reason: row.reason,
+                result: row.result,
+                outputs: row.outputs,
+                created_at: crate::time::rfc3339(row.created_at_ms),
+                updated_at: crate::time::rfc3339(row.updated_at_ms),
+                started_at: row.started_at_ms.map(crate::time::rfc3339),
+                deadline_at: row.deadline_at_ms.map(crate::time::rfc3339),
+                history,
+            })
+        })
+        .collect()
 }
 
-fn dependency_state(tx: &Tx<'_>, d: &Dependency) -> Result<(bool, String)> {
-    Ok(match d.kind {
-        DependencyKind::Contract => match tx.contract(&d.id)? {
-            Some(c) if c.status == Status::Completed => (true, "completed".to_string()),
-            Some(c) => (false, format!("contract is {}", c.status.as_str())),
+fn dependency_state(d: &Dependency, target: &Target) -> (bool, String) {
+    match d.kind {
+        DependencyKind::Contract => match target.contract_status {
+            Some(Status::Completed) => (true, "completed".to_string()),
+            Some(status) => (false, format!("contract is {}", status.as_str())),
             None => (false, "contract does not exist".to_string()),
         },
         DependencyKind::Artifact => {
             let min = d.min_version.unwrap_or(1);
-            match tx.artifact_head(&d.id)? {
-                Some(h) if h.latest_version >= min => {
-                    (true, format!("version {} published", h.latest_version))
-                }
-                Some(h) => (
+            match target.latest_version {
+                Some(latest) if latest >= min => (true, format!("version {latest} published")),
+                Some(latest) => (
                     false,
-                    format!("waiting for version {min}; latest is {}", h.latest_version),
+                    format!("waiting for version {min}; latest is {latest}"),
                 ),
                 None => (
                     false,
@@ -841,12 +852,13 @@ fn dependency_state(tx: &Tx<'_>, d: &Dependency) -> Result<(bool, String)> {
                 ),
             }
         }
-    })
+    }
 }
 
 pub fn get(tx: &Tx<'_>, contract_id: &str) -> Result<Contract> {
     let row = load(tx, contract_id)?;
-    view(tx, row, true)
+    let mut one = views(tx, vec![row], true)?;
+    Ok(one.remove(0))
 }
 
 pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Page<Contract>> {
@@ -861,7 +873,11 @@ pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Page<Contract>> {
         team: req.team.as_deref(),
         window,
     })?;
-    page::page(window, rows).try_map(|r| view(tx, r, false))
+    let page = page::page(window, rows);
+    Ok(Page {
+        items: views(tx, page.items, false)?,
+        next_cursor: page.next_cursor,
+    })
 }
 
 // The state machine's table tests run through the commit path, so they live above

@@ -135,6 +135,35 @@ impl Tx<'_> {
         Ok(Some(v))
     }
 
+    /// Sets `derived_from` of every version in a page, in one query for all of them.
+    fn fill_inputs(&self, versions: &mut [Version]) -> Result<()> {
+        let keys: Vec<(&str, u32)> = versions
+            .iter()
+            .map(|v| (v.artifact_id.as_str(), v.version))
+            .collect();
+        let keys = serde_json::to_string(&keys).expect("keys serialize");
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT j.key, e.input_id, e.input_version FROM json_each(?1) j
+             JOIN lineage_edges e
+               ON e.artifact_id = json_extract(j.value, '$[0]') AND e.version = json_extract(j.value, '$[1]')
+             ORDER BY j.key, e.input_id, e.input_version",
+        )?;
+        let rows = stmt.query_map([keys], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                VersionRef {
+                    artifact_id: r.get(1)?,
+                    version: r.get(2)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (i, input) = row?;
+            versions[i as usize].derived_from.push(input);
+        }
+        Ok(())
+    }
+
     fn inputs_of(&self, artifact_id: &str, version: u32) -> Result<Vec<VersionRef>> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT input_id, input_version FROM lineage_edges WHERE artifact_id = ?1 AND version = ?2 ORDER BY input_id, input_version",
@@ -162,9 +191,7 @@ impl Tx<'_> {
         let mut stmt = self.tx.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(values), version_from_row)?;
         let mut out: Vec<Version> = rows.collect::<rusqlite::Result<_>>()?;
-        for v in &mut out {
-            v.derived_from = self.inputs_of(&v.artifact_id, v.version)?;
-        }
+        self.fill_inputs(&mut out)?;
         Ok(out)
     }
 
@@ -178,9 +205,7 @@ impl Tx<'_> {
         let (limit, offset) = window.sql();
         let rows = stmt.query_map(params![artifact_id, limit, offset], version_from_row)?;
         let mut out: Vec<Version> = rows.collect::<rusqlite::Result<_>>()?;
-        for v in &mut out {
-            v.derived_from = self.inputs_of(&v.artifact_id, v.version)?;
-        }
+        self.fill_inputs(&mut out)?;
         Ok(out)
     }
 

@@ -15,6 +15,20 @@ pub struct ContractFilter<'a> {
     pub window: super::Window,
 }
 
+/// What a page of contracts depends on ([`Tx::related`]).
+#[derive(Default)]
+pub(crate) struct Related {
+    pub dependencies: std::collections::HashMap<String, Vec<(Dependency, Target)>>,
+    pub outputs: std::collections::HashMap<String, Vec<ExpectedOutput>>,
+}
+
+/// The state of what a dependency waits for: a contract's status, an artifact's latest
+/// version (`None` when it does not exist).
+pub(crate) struct Target {
+    pub contract_status: Option<Status>,
+    pub latest_version: Option<u32>,
+}
+
 const COLUMNS: &str =
     "contract_id, title, description, assignee, assigner, team, status, priority, inputs,
     acceptance_criteria, timeout_s, max_retries, retries, reason, result, outputs, created_at_ms,
@@ -185,25 +199,71 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub(crate) fn dependencies(&self, contract_id: &str) -> Result<Vec<Dependency>> {
+    /// The dependencies of every contract in `ids`, each with the state of what it waits
+    /// for, and their expected outputs: two queries for a whole page, whatever its size.
+    pub(crate) fn related(&self, ids: &[&str]) -> Result<Related> {
+        let ids = serde_json::to_string(ids).expect("ids serialize");
+        let mut related = Related::default();
         let mut stmt = self.tx.prepare_cached(
-            "SELECT kind, target_id, min_version FROM contract_dependencies WHERE contract_id = ?1 ORDER BY position",
+            "SELECT d.contract_id, d.kind, d.target_id, d.min_version, x.status, a.latest_version
+             FROM json_each(?1) j
+             JOIN contract_dependencies d ON d.contract_id = j.value
+             LEFT JOIN contracts x ON d.kind = 'contract' AND x.contract_id = d.target_id
+             LEFT JOIN artifacts a ON d.kind = 'artifact' AND a.artifact_id = d.target_id
+             ORDER BY j.key, d.position",
         )?;
-        let rows = stmt.query_map([contract_id], |r| {
-            let kind: String = r.get(0)?;
-            let min: u32 = r.get(2)?;
+        let rows = stmt.query_map([&ids], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, u32>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<u32>>(5)?,
+            ))
+        })?;
+        for row in rows {
+            let (contract_id, kind, id, min, status, latest) = row?;
             let kind = if kind == "contract" {
                 DependencyKind::Contract
             } else {
                 DependencyKind::Artifact
             };
-            Ok(Dependency {
+            let target = Target {
+                contract_status: status.as_deref().map(Status::parse).transpose()?,
+                latest_version: latest,
+            };
+            let dependency = Dependency {
                 kind,
-                id: r.get(1)?,
+                id,
                 min_version: (kind == DependencyKind::Artifact).then_some(min),
-            })
+            };
+            related
+                .dependencies
+                .entry(contract_id)
+                .or_default()
+                .push((dependency, target));
+        }
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT o.contract_id, o.artifact_type, o.artifact_id, o.required
+             FROM json_each(?1) j JOIN contract_expected_outputs o ON o.contract_id = j.value
+             ORDER BY j.key, o.position",
+        )?;
+        let rows = stmt.query_map([&ids], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                ExpectedOutput {
+                    artifact_type: r.get(1)?,
+                    artifact_id: r.get(2)?,
+                    required: r.get(3)?,
+                },
+            ))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        for row in rows {
+            let (contract_id, output) = row?;
+            related.outputs.entry(contract_id).or_default().push(output);
+        }
+        Ok(related)
     }
 
     /// IDs of the contracts `contract_id` depends on.

@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 
 pub use artifacts::ArtifactFilter;
 pub use contracts::ContractFilter;
+pub(crate) use contracts::Target;
 pub use events::{Event, NewEvent};
 pub use sessions::{MessageRow, RequestRow, SessionFilter, SessionRow};
 
