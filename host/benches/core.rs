@@ -49,6 +49,11 @@ const TARGET_GET_MEDIAN_US: f64 = 1000.0;
 const TARGET_START_MEDIAN_MS: f64 = 50.0;
 
 fn main() -> Res<()> {
+    // This run's machine-wide plugin cache: the first data dir compiles the validator into
+    // it, the later ones find it there, as every new project on a user's machine does.
+    let machine_cache = tempfile::tempdir()?;
+    // SAFETY: nothing else runs yet; no thread reads the environment concurrently.
+    unsafe { std::env::set_var("CLEARCTX_CACHE_DIR", machine_cache.path()) };
     let doc = payload();
     let results = test_results();
     eprintln!(
@@ -117,8 +122,11 @@ struct Publish {
     unvalidated_ops: f64,
     /// Publishes of a `test-results` document: the validator applies a real schema.
     schema_ops: f64,
-    /// The untimed first publish of each round: a fresh data dir compiles the validator.
-    first: Duration,
+    /// The untimed first publish of round 1: a fresh data dir on a machine whose plugin
+    /// cache is empty compiles the validator.
+    first_cold: Duration,
+    /// The first publish of each later round: a fresh data dir, the machine cache warm.
+    first_warm: Duration,
     /// Validator receipts (`Version.validated_by.receipt`) of the timed publishes.
     hub_receipts: Receipts,
     schema_receipts: Receipts,
@@ -171,7 +179,8 @@ fn bench_publish(doc: &Value, results: &Value) -> Res<Publish> {
         hub_ops: median_f64(&mut hub),
         unvalidated_ops: median_f64(&mut unvalidated),
         schema_ops: median_f64(&mut schema),
-        first: percentile(&mut first, 50.0),
+        first_cold: first[0],
+        first_warm: percentile(&mut first[1..], 50.0),
         hub_receipts,
         schema_receipts,
     })
@@ -528,8 +537,15 @@ fn print_table(publish: &Publish, mcp: &RoundTrips, start: &Startup) {
         met(ratio >= TARGET_PUBLISH_RATIO),
     );
     println!(
-        "| 1b. first `artifact_publish` on a fresh data dir (compiles the validator), median of {PUBLISH_ROUNDS} | {:.0} ms | — | — | — |",
-        ms(publish.first),
+        "| 1b. first `artifact_publish` on a fresh data dir, machine plugin cache empty (compiles the validator) | {:.0} ms | — | — | — |",
+        ms(publish.first_cold),
+    );
+    println!(
+        "| 1e. first `artifact_publish` on a fresh data dir, machine plugin cache warm, median of {} | {:.1} ms | 1b: {:.0} ms | <= 50 ms | {} |",
+        PUBLISH_ROUNDS - 1,
+        ms(publish.first_warm),
+        ms(publish.first_cold),
+        met(ms(publish.first_warm) <= 50.0),
     );
     println!(
         "| 1c. diagnostic: figure 1 with type `{UNVALIDATED_TYPE}` (no validator plugin) | {:.0} ops/s ({:.2}x raw) | the raw figure above | >= 1/3 of raw | {} |",

@@ -302,7 +302,7 @@ fn load_time(v: &Value) -> Res<(Duration, Duration)> {
 fn bench_loads() -> Res<Vec<Load>> {
     let home = tempfile::tempdir()?;
     let warm_cache = tempfile::tempdir()?;
-    let summaries = PluginHost::new(home.path()).list()?;
+    let summaries = PluginHost::with_cache(home.path(), &home.path().join("cache")).list()?;
     let mut out = Vec::new();
     for id in STANDARD {
         let sha = &summaries
@@ -488,7 +488,7 @@ fn native_owner_check(text: &str) -> Res<usize> {
 
 fn bench_calls() -> Res<Calls> {
     let home = tempfile::tempdir()?;
-    let host = PluginHost::new(home.path());
+    let host = PluginHost::with_cache(home.path(), &home.path().join("cache"));
     let std_plugin = host.resolve("std-json-schema")?;
 
     eprintln!("  building tests/fixtures/plugins/require-owner ...");

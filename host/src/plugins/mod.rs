@@ -48,6 +48,18 @@ pub use sandbox::{Failure, Receipt};
 pub use scaffold::{NewOptions, scaffold};
 pub use testing::{TestInput, TestOutcome};
 
+/// Where compiled components are kept: one cache per user, shared by every data dir, so a
+/// component is compiled once per machine rather than once per project. `CLEARCTX_CACHE_DIR`,
+/// else `$XDG_CACHE_HOME/clearctx/plugins`, else `~/.cache/clearctx/plugins`. Entries are
+/// keyed by the component's sha256 and the engine's compatibility hash, written through a
+/// temp file and a rename, and recompiled when they do not deserialize.
+pub fn machine_cache_dir() -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|p| !p.is_empty()).map(PathBuf::from);
+    var("CLEARCTX_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|c| c.join("clearctx/plugins")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache/clearctx/plugins")))
+}
+
 /// The plugin API major version this host supports.
 pub const API_MAJOR: u64 = 1;
 const API_PACKAGE: &str = "clearctx:plugin";
@@ -219,10 +231,14 @@ pub struct PluginHost {
 impl PluginHost {
     /// Creates the host; cheap: nothing is compiled until a plugin is first called.
     pub fn new(home: &Path) -> PluginHost {
-        let cache_dir = std::env::var_os("CLEARCTX_CACHE_DIR")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| home.join("cache"));
+        let cache_dir = machine_cache_dir().unwrap_or_else(|| home.join("cache"));
+        PluginHost::with_cache(home, &cache_dir)
+    }
+
+    /// A host whose compiled components live in `cache_dir` (benchmarks and tests that want
+    /// a cache of their own).
+    pub fn with_cache(home: &Path, cache_dir: &Path) -> PluginHost {
+        let cache_dir = cache_dir.to_path_buf();
         PluginHost {
             home: home.to_path_buf(),
             cache_dir,
