@@ -280,17 +280,17 @@ ops! {
 
     pause_session Some("pause"), [] "pause hold a worker session", sessions::NameRequest => Session,
     "Pause a session: its process stays, the turn it is on finishes, and later messages wait until resume_session.",
-    |hub, req| hub.sessions().control(hub.caller(), &req.name, "pause"),
+    |hub, req| hub.sessions().control(hub.caller(), &req.name, sessions::RequestKind::Pause),
     |req, s| (format!("session `{}`: {}", s.name, s.status), to_value(s));
 
     stop_session Some("stop"), [] "stop end a worker session gracefully", sessions::NameRequest => Session,
     "Stop a session gracefully: it finishes its current turn and its process exits. It stays resumable.",
-    |hub, req| hub.sessions().control(hub.caller(), &req.name, "stop"),
+    |hub, req| hub.sessions().control(hub.caller(), &req.name, sessions::RequestKind::Stop),
     |req, s| (format!("session `{}`: {}", s.name, s.status), to_value(s));
 
     kill_session Some("kill"), [] "kill terminate a worker session now", sessions::NameRequest => Session,
     "Kill a session's process at once (its current turn is lost). It stays resumable from its last completed turn.",
-    |hub, req| hub.sessions().control(hub.caller(), &req.name, "kill"),
+    |hub, req| hub.sessions().control(hub.caller(), &req.name, sessions::RequestKind::Kill),
     |req, s| (format!("session `{}`: {}", s.name, s.status), to_value(s));
 
     fork_session Some("fork"), [] "fork branch copy a worker session conversation", sessions::ForkRequest => TurnReply,

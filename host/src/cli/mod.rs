@@ -23,6 +23,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::hub::Hub;
 use crate::inbox;
 use crate::ops;
+use crate::sessions::RequestKind;
 pub use artifacts::{ArtifactCommand, PublishArgs};
 pub use contracts::{ContractCommand, CreateArgs};
 pub use plugins::PluginCommand;
@@ -241,9 +242,9 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
         Command::Spawn(a) => sessions::spawn(hub, a, json),
         Command::Send { name, message } => sessions::send(hub, name, message, json),
         Command::Resume { name, message } => sessions::resume(hub, name, message, json),
-        Command::Pause { name } => sessions::control(hub, name, "pause"),
-        Command::Stop { name } => sessions::control(hub, name, "stop"),
-        Command::Kill { name } => sessions::control(hub, name, "kill"),
+        Command::Pause { name } => sessions::control(hub, name, RequestKind::Pause),
+        Command::Stop { name } => sessions::control(hub, name, RequestKind::Stop),
+        Command::Kill { name } => sessions::control(hub, name, RequestKind::Kill),
         Command::Fork {
             name,
             new_name,
@@ -461,7 +462,10 @@ mod tests {
             for_people("contract `c1` already exists; use `contract_reopen` to run it again"),
             "contract `c1` already exists; use `clearctx contract reopen` to run it again"
         );
-        assert_eq!(for_people("`server_version` first"), "`server_version` first");
+        assert_eq!(
+            for_people("`server_version` first"),
+            "`server_version` first"
+        );
     }
 
     /// The README's tool table names exactly the tools `tools/list` lists.

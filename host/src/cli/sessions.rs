@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ops;
 use crate::sessions::{
-    self, ContinueRequest, DelegateRequest, HistoryEntry, PermissionMode, Preset, SpawnRequest,
-    TaskReply, TurnReply,
+    self, ContinueRequest, DelegateRequest, HistoryEntry, PermissionMode, Preset, RequestKind,
+    SpawnRequest, TaskReply, TurnReply,
 };
 
 /// Exit code of a command whose turn ended other than `completed`.
@@ -333,7 +333,7 @@ pub fn fork(
     Ok(turn_output(r, here))
 }
 
-pub fn control(hub: &Hub, name: String, kind: &str) -> Result<Output> {
+pub fn control(hub: &Hub, name: String, kind: RequestKind) -> Result<Output> {
     let s = hub.sessions().control(hub.caller(), &name, kind)?;
     let text = format!("session `{}`: {}", s.name, s.status);
     Ok(out(&s, text))
@@ -364,7 +364,7 @@ pub fn list(hub: &Hub, req: sessions::ListRequest) -> Result<Output> {
             // A delegated task's outcome says more than why its process ended.
             match (&s.task_status, &s.stop_reason) {
                 (Some(t), _) => format!(" · task {t}"),
-                (None, Some(r)) if !sessions::is_live(&s.status) => format!(" · {r}"),
+                (None, Some(r)) if !sessions::is_live(s.status) => format!(" · {r}"),
                 _ => String::new(),
             },
         ));

@@ -5,6 +5,7 @@ pub mod artifacts;
 mod caller;
 pub mod contracts;
 pub mod inbox;
+pub mod sessions;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};

@@ -27,6 +27,7 @@ use crate::ids::{check_id, check_opt_id};
 use crate::model::Caller;
 use crate::store::{MessageRow, NewEvent, RequestRow, SessionFilter, SessionRow, Tx};
 
+pub use crate::model::sessions::{RequestKind, RequestStatus, SessionStatus};
 pub use args::*;
 pub use manager::{Manager, TaskReply};
 pub use presets::Preset;
@@ -41,10 +42,6 @@ pub const DEFAULT_WAIT_S: u64 = 15 * 60;
 pub const MAX_WAIT_S: u64 = 24 * 3600;
 /// The smallest budget clearctx takes: below it no model request fits.
 pub const MIN_BUDGET_USD: f64 = 0.0001;
-/// Statuses in which a session has (or is getting) a process.
-pub const LIVE: &[&str] = &["starting", "idle", "busy", "paused"];
-/// Every session status.
-pub const STATUSES: &[&str] = &["starting", "idle", "busy", "paused", "stopped", "failed"];
 /// How a delegated task can end.
 pub const TASK_OUTCOMES: &[&str] = &[
     "completed",
@@ -57,10 +54,15 @@ pub const TASK_OUTCOMES: &[&str] = &[
 /// What a sessions list's `status` takes: a session status, or a task outcome that is not
 /// also one (`failed` stays the session's).
 pub fn status_filters() -> impl Iterator<Item = &'static str> {
-    STATUSES
-        .iter()
-        .chain(TASK_OUTCOMES.iter().filter(|t| !STATUSES.contains(t)))
-        .copied()
+    SessionStatus::ALL
+        .into_iter()
+        .map(SessionStatus::as_str)
+        .chain(
+            TASK_OUTCOMES
+                .iter()
+                .copied()
+                .filter(|t| SessionStatus::parse(t).is_err()),
+        )
 }
 
 /// A session as callers see it.
@@ -71,7 +73,7 @@ pub struct Session {
     pub parent: Option<String>,
     pub kind: String,
     /// starting, idle, busy, paused, stopped or failed.
-    pub status: String,
+    pub status: SessionStatus,
     /// Whether `resume_session` can bring it back (stopped or failed with a Claude id).
     pub resumable: bool,
     pub claude_session_id: Option<String>,
@@ -264,8 +266,9 @@ impl Config {
     }
 }
 
-pub fn is_live(status: &str) -> bool {
-    LIVE.contains(&status)
+/// Whether a session in `status` has (or is getting) a process.
+pub fn is_live(status: SessionStatus) -> bool {
+    status.is_live()
 }
 
 /// The session as callers see it, with its budget worked out.
@@ -277,8 +280,8 @@ pub fn view(tx: &Tx<'_>, row: &SessionRow) -> Result<Session> {
         team: row.team.clone(),
         parent: row.parent.clone(),
         kind: row.kind.clone(),
-        status: row.status.clone(),
-        resumable: !is_live(&row.status)
+        status: row.status,
+        resumable: !row.status.is_live()
             && (row.claude_session_id.is_some() || row.fork_from.is_some()),
         claude_session_id: row.claude_session_id.clone(),
         model: config.model,
@@ -320,20 +323,23 @@ pub fn get(tx: &Tx<'_>, name: &str) -> Result<Session> {
 pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<crate::store::page::Page<Session>> {
     // How a delegated task ended reads as a status too (`needs_input`, `cost_exceeded`…);
     // `failed` stays the session's status.
+    let is_status = |s: &str| SessionStatus::parse(s).is_ok();
     let (status, task_status) = match (req.status.as_deref(), req.task_status.as_deref()) {
-        (Some(s), None) if !STATUSES.contains(&s) && TASK_OUTCOMES.contains(&s) => (None, Some(s)),
+        (Some(s), None) if !is_status(s) && TASK_OUTCOMES.contains(&s) => (None, Some(s)),
         (s, t) => (s, t),
     };
-    if let Some(s) = status
-        && !STATUSES.contains(&s)
-    {
-        return Err(Error::invalid(
-            "status",
-            format!(
-                "`{s}` is not a session status; use starting, idle, busy, paused, stopped or failed, or a task outcome (completed, needs_input, cost_exceeded, turns_exceeded, aborted)"
-            ),
-        ));
-    }
+    let status = status
+        .map(|s| {
+            SessionStatus::parse(s).map_err(|_| {
+                Error::invalid(
+                    "status",
+                    format!(
+                        "`{s}` is not a session status; use starting, idle, busy, paused, stopped or failed, or a task outcome (completed, needs_input, cost_exceeded, turns_exceeded, aborted)"
+                    ),
+                )
+            })
+        })
+        .transpose()?;
     if let Some(t) = task_status
         && !TASK_OUTCOMES.contains(&t)
     {
@@ -612,7 +618,7 @@ pub(crate) fn insert(
         team: req.team.clone().unwrap_or_else(|| caller.team.clone()),
         parent,
         kind: kind.to_string(),
-        status: "starting".into(),
+        status: SessionStatus::Starting,
         claude_session_id,
         fork_from,
         config: serde_json::to_value(config).expect("config serializes"),
@@ -663,7 +669,7 @@ pub(crate) fn event(
 
 /// The outcome of a finished request, or `None` while it is queued or running.
 pub fn request_outcome(req: &RequestRow) -> Option<TurnOutcome> {
-    if req.status != "done" {
+    if req.status != RequestStatus::Done {
         return None;
     }
     req.outcome

@@ -4,6 +4,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Filters, Tx, json_col};
 use crate::error::Result;
+use crate::model::sessions::{RequestKind, RequestStatus, SessionStatus};
 
 /// A `sessions` row as stored; `sessions` turns it into what callers see.
 #[derive(Debug, Clone)]
@@ -12,7 +13,7 @@ pub struct SessionRow {
     pub team: String,
     pub parent: Option<String>,
     pub kind: String,
-    pub status: String,
+    pub status: SessionStatus,
     pub claude_session_id: Option<String>,
     pub fork_from: Option<String>,
     pub config: serde_json::Value,
@@ -39,48 +40,51 @@ const SESSION_COLS: &str = "name, team, parent, kind, status, claude_session_id,
      max_cost_usd, max_turns, cost_usd, turns, process_cost_usd, owner_id, owner_pid, heartbeat_ms, pid, \
      last_output, last_error, stderr_tail, stop_reason, task_status, created_by, created_at_ms, updated_at_ms";
 
-fn session_row(r: &Row<'_>) -> rusqlite::Result<(SessionRow, String)> {
-    Ok((
-        SessionRow {
-            name: r.get(0)?,
-            team: r.get(1)?,
-            parent: r.get(2)?,
-            kind: r.get(3)?,
-            status: r.get(4)?,
-            claude_session_id: r.get(5)?,
-            fork_from: r.get(6)?,
-            config: serde_json::Value::Null,
-            max_cost_usd: r.get(8)?,
-            max_turns: r.get(9)?,
-            cost_usd: r.get(10)?,
-            turns: r.get(11)?,
-            process_cost_usd: r.get(12)?,
-            owner_id: r.get(13)?,
-            owner_pid: r.get(14)?,
-            heartbeat_ms: r.get(15)?,
-            pid: r.get(16)?,
-            last_output: r.get(17)?,
-            last_error: r.get(18)?,
-            stderr_tail: r.get(19)?,
-            stop_reason: r.get(20)?,
-            task_status: r.get(21)?,
-            created_by: r.get(22)?,
-            created_at_ms: r.get(23)?,
-            updated_at_ms: r.get(24)?,
-        },
-        r.get(7)?,
-    ))
+/// A `sessions` row; what SQLite does not check (the status, the config's JSON) is decoded
+/// into the inner `Result`.
+fn session_row(r: &Row<'_>) -> rusqlite::Result<Result<SessionRow>> {
+    let decoded = decode_session(&r.get::<_, String>(4)?, &r.get::<_, String>(7)?);
+    let (status, config) = match decoded {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(SessionRow {
+        name: r.get(0)?,
+        team: r.get(1)?,
+        parent: r.get(2)?,
+        kind: r.get(3)?,
+        status,
+        claude_session_id: r.get(5)?,
+        fork_from: r.get(6)?,
+        config,
+        max_cost_usd: r.get(8)?,
+        max_turns: r.get(9)?,
+        cost_usd: r.get(10)?,
+        turns: r.get(11)?,
+        process_cost_usd: r.get(12)?,
+        owner_id: r.get(13)?,
+        owner_pid: r.get(14)?,
+        heartbeat_ms: r.get(15)?,
+        pid: r.get(16)?,
+        last_output: r.get(17)?,
+        last_error: r.get(18)?,
+        stderr_tail: r.get(19)?,
+        stop_reason: r.get(20)?,
+        task_status: r.get(21)?,
+        created_by: r.get(22)?,
+        created_at_ms: r.get(23)?,
+        updated_at_ms: r.get(24)?,
+    }))
 }
 
-fn with_config((mut row, config): (SessionRow, String)) -> Result<SessionRow> {
-    row.config = json_col(&config)?;
-    Ok(row)
+fn decode_session(status: &str, config: &str) -> Result<(SessionStatus, serde_json::Value)> {
+    Ok((SessionStatus::parse(status)?, json_col(config)?))
 }
 
 /// Filters of `list_sessions`; `None` matches everything.
 #[derive(Debug)]
 pub struct SessionFilter<'a> {
-    pub status: Option<&'a str>,
+    pub status: Option<SessionStatus>,
     pub team: Option<&'a str>,
     pub parent: Option<&'a str>,
     pub task_status: Option<&'a str>,
@@ -95,9 +99,9 @@ pub type LiveOwner = (String, Option<String>, Option<i64>, Option<i64>);
 pub struct RequestRow {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: RequestKind,
     pub message: Option<String>,
-    pub status: String,
+    pub status: RequestStatus,
     pub outcome: Option<serde_json::Value>,
     pub created_by: String,
     pub created_at_ms: i64,
@@ -105,25 +109,38 @@ pub struct RequestRow {
 
 const REQUEST_COLS: &str = "id, name, kind, message, status, outcome, created_by, created_at_ms";
 
-fn request_row(r: &Row<'_>) -> rusqlite::Result<(RequestRow, Option<String>)> {
-    Ok((
-        RequestRow {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            kind: r.get(2)?,
-            message: r.get(3)?,
-            status: r.get(4)?,
-            outcome: None,
-            created_by: r.get(6)?,
-            created_at_ms: r.get(7)?,
-        },
-        r.get(5)?,
-    ))
+/// A `session_requests` row; what SQLite does not check (the kind, the status, the
+/// outcome's JSON) is decoded into the inner `Result`.
+fn request_row(r: &Row<'_>) -> rusqlite::Result<Result<RequestRow>> {
+    let decoded = decode_request(
+        &r.get::<_, String>(2)?,
+        &r.get::<_, String>(4)?,
+        r.get::<_, Option<String>>(5)?.as_deref(),
+    );
+    let (kind, status, outcome) = match decoded {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(RequestRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        kind,
+        message: r.get(3)?,
+        status,
+        outcome,
+        created_by: r.get(6)?,
+        created_at_ms: r.get(7)?,
+    }))
 }
 
-fn with_outcome((mut row, outcome): (RequestRow, Option<String>)) -> Result<RequestRow> {
-    row.outcome = outcome.as_deref().map(json_col).transpose()?;
-    Ok(row)
+type DecodedRequest = (RequestKind, RequestStatus, Option<serde_json::Value>);
+
+fn decode_request(kind: &str, status: &str, outcome: Option<&str>) -> Result<DecodedRequest> {
+    Ok((
+        RequestKind::parse(kind)?,
+        RequestStatus::parse(status)?,
+        outcome.map(json_col).transpose()?,
+    ))
 }
 
 /// One line of a session's history.
@@ -147,7 +164,7 @@ impl Tx<'_> {
                 s.team,
                 s.parent,
                 s.kind,
-                s.status,
+                s.status.as_str(),
                 s.claude_session_id,
                 s.fork_from,
                 s.config.to_string(),
@@ -168,12 +185,12 @@ impl Tx<'_> {
             ))?
             .query_row([name], session_row)
             .optional()?;
-        row.map(with_config).transpose()
+        row.transpose()
     }
 
     pub(crate) fn list_sessions(&self, f: &SessionFilter<'_>) -> Result<Vec<SessionRow>> {
         let (clauses, values) = Filters::default()
-            .eq("status", f.status)
+            .eq("status", f.status.map(SessionStatus::as_str))
             .eq("team", f.team)
             .eq("parent", f.parent)
             .eq("task_status", f.task_status)
@@ -182,7 +199,7 @@ impl Tx<'_> {
             .tx
             .prepare_cached(&format!("SELECT {SESSION_COLS} FROM sessions {clauses}"))?;
         let rows = stmt.query_map(rusqlite::params_from_iter(values), session_row)?;
-        rows.map(|r| with_config(r?)).collect()
+        rows.map(|r| r?).collect()
     }
 
     /// Sessions that claim a live process, with who runs it: the candidates for reaping.
@@ -195,10 +212,10 @@ impl Tx<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    pub(crate) fn set_session_status(&self, name: &str, status: &str) -> Result<()> {
+    pub(crate) fn set_session_status(&self, name: &str, status: SessionStatus) -> Result<()> {
         self.tx
             .prepare_cached("UPDATE sessions SET status = ?2, updated_at_ms = ?3 WHERE name = ?1")?
-            .execute(params![name, status, self.now_ms])?;
+            .execute(params![name, status.as_str(), self.now_ms])?;
         Ok(())
     }
 
@@ -246,7 +263,7 @@ impl Tx<'_> {
     pub(crate) fn end_session_process(
         &self,
         name: &str,
-        status: &str,
+        status: SessionStatus,
         stop_reason: &str,
         last_error: Option<&str>,
         stderr_tail: Option<&str>,
@@ -258,7 +275,14 @@ impl Tx<'_> {
                     heartbeat_ms = NULL, updated_at_ms = ?6
                  WHERE name = ?1",
             )?
-            .execute(params![name, status, stop_reason, last_error, stderr_tail, self.now_ms])?;
+            .execute(params![
+                name,
+                status.as_str(),
+                stop_reason,
+                last_error,
+                stderr_tail,
+                self.now_ms
+            ])?;
         Ok(())
     }
 
@@ -396,7 +420,7 @@ impl Tx<'_> {
     pub(crate) fn insert_session_request(
         &self,
         name: &str,
-        kind: &str,
+        kind: RequestKind,
         message: Option<&str>,
         created_by: &str,
     ) -> Result<i64> {
@@ -405,7 +429,7 @@ impl Tx<'_> {
                 "INSERT INTO session_requests (name, kind, message, status, created_by, created_at_ms)
                  VALUES (?1, ?2, ?3, 'queued', ?4, ?5)",
             )?
-            .execute(params![name, kind, message, created_by, self.now_ms])?;
+            .execute(params![name, kind.as_str(), message, created_by, self.now_ms])?;
         Ok(self.tx.last_insert_rowid())
     }
 
@@ -417,7 +441,7 @@ impl Tx<'_> {
             ))?
             .query_row([id], request_row)
             .optional()?;
-        row.map(with_outcome).transpose()
+        row.transpose()
     }
 
     /// Requests not yet done for `name`, oldest first.
@@ -426,7 +450,7 @@ impl Tx<'_> {
             "SELECT {REQUEST_COLS} FROM session_requests WHERE name = ?1 AND status != 'done' ORDER BY id"
         ))?;
         let rows = stmt.query_map([name], request_row)?;
-        rows.map(|r| with_outcome(r?)).collect()
+        rows.map(|r| r?).collect()
     }
 
     pub(crate) fn set_session_request_running(&self, id: i64) -> Result<()> {

@@ -147,7 +147,13 @@ impl Manager {
         if let Err(e) = &started {
             let why = e.to_string();
             self.write(|tx| {
-                tx.end_session_process(name, "failed", "spawn_failed", Some(&why), None)?;
+                tx.end_session_process(
+                    name,
+                    SessionStatus::Failed,
+                    "spawn_failed",
+                    Some(&why),
+                    None,
+                )?;
                 let row = get_row(tx, name)?;
                 supervisor::end_requests(tx, &row, "failed", Some(&why), None)
             })?;
@@ -183,7 +189,9 @@ impl Manager {
         self.running()
             .insert(name.to_string(), Running { tx, thread });
         // Answer once the process runs (or could not start), not while it is `starting`.
-        self.wait_for_status(name, Duration::from_secs(10), |s| s != "starting")
+        self.wait_for_status(name, Duration::from_secs(10), |s| {
+            s != SessionStatus::Starting
+        })
     }
 
     /// Starts a session (and its first turn, when there is a prompt).
@@ -212,7 +220,14 @@ impl Manager {
             tx.claim_session(&req.name, &self.owner_id, me)?;
             req.prompt
                 .as_deref()
-                .map(|p| tx.insert_session_request(&req.name, "turn", Some(p), &caller.session))
+                .map(|p| {
+                    tx.insert_session_request(
+                        &req.name,
+                        RequestKind::Turn,
+                        Some(p),
+                        &caller.session,
+                    )
+                })
                 .transpose()
         })?;
         self.start(&req.name)?;
@@ -265,7 +280,7 @@ impl Manager {
 
     /// Claims a stopped session for this process; returns whether it must be started.
     fn claim_if_stopped(&self, tx: &Tx<'_>, caller: &Caller, row: &SessionRow) -> Result<bool> {
-        if is_live(&row.status) {
+        if row.status.is_live() {
             return Ok(false);
         }
         if row.claude_session_id.is_none() && row.fork_from.is_none() {
@@ -302,10 +317,14 @@ impl Manager {
                 return Err(Error::conflict(format!("{why}; nothing was sent")));
             }
             // A paused session keeps the message until resume_session; nothing to wait for.
-            let paused = row.status == "paused";
+            let paused = row.status == SessionStatus::Paused;
             let resumed = !paused && self.claim_if_stopped(tx, caller, &row)?;
-            let id =
-                tx.insert_session_request(&req.name, "turn", Some(&req.message), &caller.session)?;
+            let id = tx.insert_session_request(
+                &req.name,
+                RequestKind::Turn,
+                Some(&req.message),
+                &caller.session,
+            )?;
             Ok((resumed, paused, id))
         })?;
         let wait = if paused { Some(false) } else { req.wait };
@@ -338,12 +357,17 @@ impl Manager {
             {
                 return Err(Error::conflict(format!("{why}; nothing was sent")));
             }
-            let unpause = if row.status == "paused" {
-                Some(tx.insert_session_request(&req.name, "unpause", None, &caller.session)?)
+            let unpause = if row.status == SessionStatus::Paused {
+                Some(tx.insert_session_request(
+                    &req.name,
+                    RequestKind::Unpause,
+                    None,
+                    &caller.session,
+                )?)
             } else {
                 None
             };
-            if unpause.is_none() && is_live(&row.status) && req.message.is_none() {
+            if unpause.is_none() && row.status.is_live() && req.message.is_none() {
                 return Err(Error::conflict(format!(
                     "session `{}` is already running ({}); send_message talks to it",
                     req.name, row.status
@@ -353,7 +377,14 @@ impl Manager {
             let id = req
                 .message
                 .as_deref()
-                .map(|m| tx.insert_session_request(&req.name, "turn", Some(m), &caller.session))
+                .map(|m| {
+                    tx.insert_session_request(
+                        &req.name,
+                        RequestKind::Turn,
+                        Some(m),
+                        &caller.session,
+                    )
+                })
                 .transpose()?;
             Ok((resumed, unpause, id))
         })?;
@@ -406,7 +437,14 @@ impl Manager {
             tx.claim_session(&req.new_name, &self.owner_id, std::process::id() as i64)?;
             req.message
                 .as_deref()
-                .map(|m| tx.insert_session_request(&req.new_name, "turn", Some(m), &caller.session))
+                .map(|m| {
+                    tx.insert_session_request(
+                        &req.new_name,
+                        RequestKind::Turn,
+                        Some(m),
+                        &caller.session,
+                    )
+                })
                 .transpose()
         })?;
         self.start(&req.new_name)?;
@@ -415,13 +453,13 @@ impl Manager {
     }
 
     /// pause, stop or kill. Stopping or killing a session without a process changes nothing.
-    pub fn control(&self, caller: &Caller, name: &str, kind: &str) -> Result<Session> {
+    pub fn control(&self, caller: &Caller, name: &str, kind: RequestKind) -> Result<Session> {
         check_id("name", name)?;
         self.reap()?;
         let id = self.write(|tx| {
             let row = get_row(tx, name)?;
-            if !is_live(&row.status) {
-                if kind == "pause" {
+            if !row.status.is_live() {
+                if kind == RequestKind::Pause {
                     return Err(Error::conflict(format!(
                         "session `{name}` is {}; only a running session can be paused",
                         row.status
@@ -429,7 +467,7 @@ impl Manager {
                 }
                 return Ok(None);
             }
-            if kind == "pause" && row.status == "paused" {
+            if kind == RequestKind::Pause && row.status == SessionStatus::Paused {
                 return Ok(None);
             }
             Ok(Some(tx.insert_session_request(
@@ -442,7 +480,7 @@ impl Manager {
         if let Some(id) = id {
             self.wake(name);
             let req = self.wait(name, id, CONTROL_WAIT, None)?;
-            if req.status != "done" {
+            if req.status != RequestStatus::Done {
                 return Err(Error::conflict(format!(
                     "session `{name}`: the process running it did not carry out `{kind}` within {} s; try kill_session",
                     CONTROL_WAIT.as_secs()
@@ -450,7 +488,7 @@ impl Manager {
             }
             // Stop and kill are done when the request is; the supervisor records the end
             // just after.
-            if kind != "pause" {
+            if kind != RequestKind::Pause {
                 self.wait_until_ended(name, Duration::from_secs(10))?;
             }
         }
@@ -461,18 +499,18 @@ impl Manager {
         check_id("name", &req.name)?;
         self.reap()?;
         let row = self.read(|tx| get(tx, &req.name))?;
-        if is_live(&row.status) {
+        if row.status.is_live() {
             if !req.force {
                 return Err(Error::conflict(format!(
                     "session `{}` is {}; stop_session or kill_session it first, or pass force",
                     req.name, row.status
                 )));
             }
-            self.control(caller, &req.name, "kill")?;
+            self.control(caller, &req.name, RequestKind::Kill)?;
         }
         self.write(|tx| {
             let row = get_row(tx, &req.name)?;
-            if is_live(&row.status) {
+            if row.status.is_live() {
                 return Err(Error::conflict(format!(
                     "session `{}` started again; not deleted",
                     req.name

@@ -59,7 +59,7 @@ impl Manager {
                 let Some(row) = tx.session(name)? else {
                     continue;
                 };
-                if !is_live(&row.status) {
+                if !row.status.is_live() {
                     continue;
                 }
                 let mine = row.owner_id.as_deref() == Some(self.owner_id.as_str());
@@ -79,7 +79,13 @@ impl Manager {
                     "the clearctx process (pid {}) that ran it is gone",
                     row.owner_pid.unwrap_or(0)
                 );
-                tx.end_session_process(name, "stopped", "owner_exited", Some(&why), None)?;
+                tx.end_session_process(
+                    name,
+                    SessionStatus::Stopped,
+                    "owner_exited",
+                    Some(&why),
+                    None,
+                )?;
                 let row = get_row(tx, name)?;
                 supervisor::end_requests(tx, &row, "failed", Some(&why), None)?;
                 event(

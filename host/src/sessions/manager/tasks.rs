@@ -61,7 +61,7 @@ impl Manager {
     }
 
     pub fn finish_task(&self, caller: &Caller, name: &str) -> Result<TaskReply> {
-        self.control(caller, name, "stop")?;
+        self.control(caller, name, RequestKind::Stop)?;
         let status = self
             .read(|tx| Ok(get_row(tx, name)?.task_status))?
             .unwrap_or_else(|| "completed".into());
@@ -69,7 +69,7 @@ impl Manager {
     }
 
     pub fn abort_task(&self, caller: &Caller, name: &str) -> Result<TaskReply> {
-        self.control(caller, name, "kill")?;
+        self.control(caller, name, RequestKind::Kill)?;
         self.task_status(
             name,
             "aborted",

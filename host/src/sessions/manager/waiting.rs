@@ -64,7 +64,7 @@ impl Manager {
                     f(&HistoryEntry::from(m));
                 }
             }
-            if req.status == "done" || Instant::now() >= deadline {
+            if req.status == RequestStatus::Done || Instant::now() >= deadline {
                 tracing::debug!(session = %name, request = id, status = %req.status, "wait over");
                 return Ok(req);
             }
@@ -90,15 +90,15 @@ impl Manager {
         }
         let session = self.read(|tx| get(tx, name))?;
         let (request_id, status, outcome) = match req {
-            None => (None, session.status.clone(), None),
+            None => (None, session.status.to_string(), None),
             Some(r) => match request_outcome(&r) {
                 Some(o) => (Some(r.id), o.status.clone(), Some(o)),
                 None => (
                     Some(r.id),
-                    if r.status == "queued" {
-                        "queued"
+                    if r.status == RequestStatus::Queued {
+                        RequestStatus::Queued
                     } else {
-                        "running"
+                        RequestStatus::Running
                     }
                     .to_string(),
                     None,
@@ -138,13 +138,13 @@ impl Manager {
         &self,
         name: &str,
         timeout: Duration,
-        done: impl Fn(&str) -> bool,
+        done: impl Fn(SessionStatus) -> bool,
     ) -> Result<()> {
         let deadline = deadline_after(timeout);
         let mut seen = *BELL.0.lock().unwrap_or_else(|p| p.into_inner());
         let mut last_reap = Instant::now();
         while Instant::now() < deadline {
-            if done(&self.read(|tx| get_row(tx, name))?.status) {
+            if done(self.read(|tx| get_row(tx, name))?.status) {
                 break;
             }
             if last_reap.elapsed() >= Duration::from_secs(1) {
@@ -158,6 +158,6 @@ impl Manager {
 
     /// Waits (a bounded time) for a session's process to be recorded as ended.
     pub(super) fn wait_until_ended(&self, name: &str, timeout: Duration) -> Result<()> {
-        self.wait_for_status(name, timeout, |s| !is_live(s))
+        self.wait_for_status(name, timeout, |s| !s.is_live())
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::protocol::{self, Line, TurnResult};
-use super::{TurnOutcome, budget, clip, event, manager};
+use super::{RequestKind, RequestStatus, SessionStatus, TurnOutcome, budget, clip, event, manager};
 use crate::error::Result;
 use crate::store::{Reactor, SessionRow, Store, Tx};
 
@@ -56,7 +56,7 @@ pub(crate) struct Launch {
 #[derive(Clone, Debug)]
 struct Ending {
     /// `stopped` (resumable, nothing wrong) or `failed`.
-    status: &'static str,
+    status: SessionStatus,
     stop_reason: &'static str,
     error: Option<String>,
     /// The status the turn running at that moment ends with.
@@ -107,7 +107,7 @@ pub(crate) fn run(db: PathBuf, react: Reactor, launch: Launch, rx: Receiver<Msg>
                 format!("cannot start `{program}`: {e}")
             };
             let ending = Ending {
-                status: "failed",
+                status: SessionStatus::Failed,
                 stop_reason: "spawn_failed",
                 error: Some(error),
                 turn_status: "failed",
@@ -160,7 +160,7 @@ impl Supervisor {
             &name,
             self.store.write(|tx| {
                 tx.set_session_pid(&name, pid)?;
-                tx.set_session_status(&name, "idle")
+                tx.set_session_status(&name, SessionStatus::Idle)
             }),
         );
         manager::ring();
@@ -198,7 +198,7 @@ impl Supervisor {
                         )
                     });
                     self.stop(Ending {
-                        status: "stopped",
+                        status: SessionStatus::Stopped,
                         stop_reason: "owner_exited",
                         error,
                         turn_status: "failed",
@@ -234,7 +234,7 @@ impl Supervisor {
         }
         let exit = self.reap_child();
         let ending = self.ending.clone().unwrap_or_else(|| Ending {
-            status: "failed",
+            status: SessionStatus::Failed,
             stop_reason: "crashed",
             error: Some(format!(
                 "claude exited unexpectedly ({}){}",
@@ -259,7 +259,7 @@ impl Supervisor {
     fn fail(&mut self, stop_reason: &'static str, error: String) {
         tracing::warn!(session = %self.name, %error, "session failed");
         self.kill_now(Ending {
-            status: "failed",
+            status: SessionStatus::Failed,
             stop_reason,
             error: Some(error),
             turn_status: "failed",
@@ -288,7 +288,11 @@ impl Supervisor {
         let parsed = match protocol::parse(line) {
             Ok(l) => l,
             Err(why) => {
-                if self.ending.as_ref().is_some_and(|e| e.status == "failed") {
+                if self
+                    .ending
+                    .as_ref()
+                    .is_some_and(|e| e.status == SessionStatus::Failed)
+                {
                     return;
                 }
                 self.fail(

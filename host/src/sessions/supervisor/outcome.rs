@@ -85,7 +85,14 @@ impl Supervisor {
                 })),
             )?;
             record_outcome(tx, &row, current.as_ref().map(|c| c.request_id), &outcome)?;
-            tx.set_session_status(&name, if paused { "paused" } else { "idle" })?;
+            tx.set_session_status(
+                &name,
+                if paused {
+                    SessionStatus::Paused
+                } else {
+                    SessionStatus::Idle
+                },
+            )?;
             event(
                 tx,
                 &name,
@@ -114,7 +121,7 @@ impl Supervisor {
                 Ok(())
             })?;
             self.stop(Ending {
-                status: "stopped",
+                status: SessionStatus::Stopped,
                 stop_reason: status,
                 error: Some(why),
                 turn_status: status,

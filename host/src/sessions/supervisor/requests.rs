@@ -39,7 +39,7 @@ pub(super) fn finish_tx(
         ending.error.as_deref(),
         running,
     )?;
-    if ending.status == "failed" {
+    if ending.status == SessionStatus::Failed {
         let why = ending
             .error
             .clone()
@@ -54,7 +54,7 @@ pub(super) fn finish_tx(
         tx,
         name,
         &row,
-        if ending.status == "failed" {
+        if ending.status == SessionStatus::Failed {
             "session.failed"
         } else {
             "session.stopped"
@@ -74,16 +74,20 @@ pub(crate) fn end_requests(
     running: Option<i64>,
 ) -> Result<()> {
     for req in tx.open_session_requests(&row.name)? {
-        let outcome = match req.kind.as_str() {
-            "turn" if req.status == "running" || Some(req.id) == running => TurnOutcome::failed(
-                turn_status,
-                error.unwrap_or("the session stopped during the turn"),
-                Some(row),
-            ),
-            "turn" => TurnOutcome::failed(
+        let outcome = match req.kind {
+            RequestKind::Turn
+                if req.status == RequestStatus::Running || Some(req.id) == running =>
+            {
+                TurnOutcome::failed(
+                    turn_status,
+                    error.unwrap_or("the session stopped during the turn"),
+                    Some(row),
+                )
+            }
+            RequestKind::Turn => TurnOutcome::failed(
                 "failed",
-                match (&row.last_error, row.status.as_str()) {
-                    (Some(e), "failed") => format!(
+                match (&row.last_error, row.status) {
+                    (Some(e), SessionStatus::Failed) => format!(
                         "session `{}` failed before this message was sent: {e}",
                         row.name
                     ),
@@ -96,7 +100,7 @@ pub(crate) fn end_requests(
                 Some(row),
             ),
             _ => {
-                tx.finish_session_request(req.id, &json!({ "status": "done" }))?;
+                tx.finish_session_request(req.id, &json!({ "status": RequestStatus::Done }))?;
                 continue;
             }
         };
@@ -154,7 +158,7 @@ impl Supervisor {
             && let Some(("cost_exceeded", why)) = b.refusal(&row)
         {
             let ending = Ending {
-                status: "stopped",
+                status: SessionStatus::Stopped,
                 stop_reason: "cost_exceeded",
                 error: Some(why),
                 turn_status: "cost_exceeded",
@@ -178,51 +182,55 @@ impl Supervisor {
             );
         }
         // Controls first: an unpause queued after a turn must let that turn run, in order.
-        let (turns, controls): (Vec<_>, Vec<_>) = open.into_iter().partition(|r| r.kind == "turn");
+        let (turns, controls): (Vec<_>, Vec<_>) =
+            open.into_iter().partition(|r| r.kind == RequestKind::Turn);
         for req in controls.into_iter().chain(turns) {
-            match req.kind.as_str() {
-                "kill" => {
+            match req.kind {
+                RequestKind::Kill => {
                     self.done(req.id);
                     self.kill_now(Ending {
-                        status: "stopped",
+                        status: SessionStatus::Stopped,
                         stop_reason: "killed",
                         error: Some(format!("killed by {}", req.created_by)),
                         turn_status: "failed",
                     });
                 }
                 // Done when the process has ended (see `finish`).
-                "stop" if req.status == "queued" => {
+                RequestKind::Stop if req.status == RequestStatus::Queued => {
                     log_err(
                         &name,
                         self.store
                             .write(|tx| tx.set_session_request_running(req.id)),
                     );
                     self.stop(Ending {
-                        status: "stopped",
+                        status: SessionStatus::Stopped,
                         stop_reason: "stopped",
                         error: None,
                         turn_status: "failed",
                     });
                 }
-                "pause" => {
+                RequestKind::Pause => {
                     self.paused = true;
                     let busy = self.current.is_some();
                     log_err(
                         &name,
                         self.store.write(|tx| {
                             if !busy {
-                                tx.set_session_status(&name, "paused")?;
+                                tx.set_session_status(&name, SessionStatus::Paused)?;
                             }
-                            tx.finish_session_request(req.id, &json!({ "status": "paused" }))
+                            tx.finish_session_request(
+                                req.id,
+                                &json!({ "status": SessionStatus::Paused }),
+                            )
                         }),
                     );
                 }
-                "unpause" => {
+                RequestKind::Unpause => {
                     self.paused = false;
                     let status = if self.current.is_some() {
-                        "busy"
+                        SessionStatus::Busy
                     } else {
-                        "idle"
+                        SessionStatus::Idle
                     };
                     log_err(
                         &name,
@@ -232,8 +240,8 @@ impl Supervisor {
                         }),
                     );
                 }
-                "turn"
-                    if req.status == "queued"
+                RequestKind::Turn
+                    if req.status == RequestStatus::Queued
                         && self.current.is_none()
                         && !self.paused
                         && self.ending.is_none() =>
@@ -249,8 +257,9 @@ impl Supervisor {
     pub(super) fn done(&mut self, id: i64) {
         log_err(
             &self.name,
-            self.store
-                .write(|tx| tx.finish_session_request(id, &json!({ "status": "done" }))),
+            self.store.write(|tx| {
+                tx.finish_session_request(id, &json!({ "status": RequestStatus::Done }))
+            }),
         );
     }
 
@@ -265,7 +274,7 @@ impl Supervisor {
                 return Ok(Some(()));
             }
             tx.set_session_request_running(id)?;
-            tx.set_session_status(&name, "busy")?;
+            tx.set_session_status(&name, SessionStatus::Busy)?;
             tx.append_session_message(
                 &name,
                 "user",

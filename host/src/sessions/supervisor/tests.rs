@@ -149,9 +149,10 @@ fn run_turn(
             };
             insert(tx, &by, &req, "delegate", &Config::default(), None, None)?;
             tx.add_session_usage(name, before.spent, before.process_cost, before.turns, None)?;
-            let id = tx.insert_session_request(name, "turn", Some("go"), "orchestrator")?;
+            let id =
+                tx.insert_session_request(name, RequestKind::Turn, Some("go"), "orchestrator")?;
             tx.set_session_request_running(id)?;
-            tx.set_session_status(name, "busy")?;
+            tx.set_session_status(name, SessionStatus::Busy)?;
             Ok(id)
         })
         .unwrap();
@@ -331,7 +332,7 @@ fn turn_outcome_table() {
         assert_eq!(row.last_output, output, "{case}");
         // A delegated task's status is its last turn's; the process is idle again.
         assert_eq!(row.task_status.as_deref(), Some(want.status), "{case}");
-        assert_eq!(row.status, "idle", "{case}");
+        assert_eq!(row.status, SessionStatus::Idle, "{case}");
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
         let turn = events
             .iter()
@@ -345,7 +346,7 @@ fn turn_outcome_table() {
                 let e = ending.as_ref().expect("stopping");
                 assert_eq!(
                     (e.status, e.stop_reason, e.turn_status),
-                    ("stopped", reason, reason),
+                    (SessionStatus::Stopped, reason, reason),
                     "{case}"
                 );
                 assert_eq!(
