@@ -59,10 +59,11 @@ impl Hub {
         Ok(v)
     }
 
-    /// Recording the read makes this a command (a small write), not a query.
+    /// Recording the read makes this a command (a small write), not a query; it does not
+    /// wait for the disk (see `Store::write_unsynced` for what a power cut may lose).
     pub fn artifact_get(&self, req: &GetRequest) -> Result<Version> {
         self.store()
-            .write(|tx| artifacts::get(tx, &self.caller, req))
+            .write_unsynced(|tx| artifacts::get(tx, &self.caller, req))
     }
 
     pub fn artifact_list(&self, req: &artifacts::ListRequest) -> Result<Page<Version>> {

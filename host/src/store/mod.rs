@@ -201,6 +201,20 @@ impl Store {
         Ok(out)
     }
 
+    /// [`Store::write`] for a record whose loss to a power cut is acceptable (that an
+    /// artifact was read): it commits without waiting for the disk (`synchronous=NORMAL`
+    /// for this transaction). A killed process loses none of it, since the WAL is already
+    /// in the operating system's hands; a power cut or OS crash may lose the last such
+    /// records, never a half of one. The next ordinary commit makes them durable too.
+    pub fn write_unsynced<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let out = self.write(f);
+        let restored = self.conn.pragma_update(None, "synchronous", "FULL");
+        let out = out?;
+        restored?;
+        Ok(out)
+    }
+
     /// Runs `f` in a read transaction, so it sees one consistent state.
     pub fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let tx = self
@@ -376,6 +390,38 @@ mod tests {
             "the old events were already resolved"
         );
         assert_eq!(store.read(|tx| tx.events_after(3, 10)).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn an_unsynced_write_commits_and_leaves_the_connection_synchronous() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clearctx.db");
+        let mut store = Store::open(&path, no_reactions).unwrap();
+        let sync = |s: &Store| -> i64 {
+            s.conn
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(sync(&store), 2, "FULL");
+        store
+            .write_unsynced(|tx| {
+                tx.tx.execute(
+                    "INSERT INTO events (at_ms, kind, actor, team, subject, payload) VALUES (1, 'k', 'a', 't', 's', '{}')",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(sync(&store), 2, "FULL again after");
+        let failed: Result<()> = store.write_unsynced(|_| Err(Error::conflict("refused")));
+        assert!(failed.is_err());
+        assert_eq!(sync(&store), 2, "FULL again after a failed write");
+        let reopened = Store::open(&path, no_reactions).unwrap();
+        let n: i64 = reopened
+            .conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1, "the unsynced write committed");
     }
 
     #[test]
