@@ -5,7 +5,7 @@
 //! (through `store`) and the `contract.*` events. Lifecycle:
 //! `pending → ready → in_progress → completed | failed`, and `reopen` back to
 //! pending/ready. Moving pending contracts to ready and failing overdue ones is the
-//! resolver's job; this module only says what each transition requires.
+//! job of `reactions`; this module only says what each transition requires.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -307,8 +307,8 @@ fn check_create(req: &CreateRequest) -> Result<()> {
     Ok(())
 }
 
-/// Creates a contract in `pending`; the resolver, run after this in the same transaction,
-/// makes it ready at once when nothing blocks it.
+/// Creates a contract in `pending`; the reactions, run after this in the same transaction,
+/// make it ready at once when nothing blocks it.
 pub fn create(tx: &Tx<'_>, caller: &Caller, req: &CreateRequest) -> Result<()> {
     check_create(req)?;
     if tx.contract(&req.contract_id)?.is_some() {
@@ -623,7 +623,7 @@ fn check_failable(row: &Row) -> Result<()> {
     Ok(())
 }
 
-/// Fails a contract that is not yet finished. Used by `contract_fail` and by the resolver
+/// Fails a contract that is not yet finished. Used by `contract_fail` and by the deadline reaction
 /// for overdue contracts.
 pub(crate) fn fail_row(tx: &Tx<'_>, mut row: Row, a: &Actor, reason: &str) -> Result<()> {
     let by = a.by.as_str();
@@ -677,7 +677,7 @@ pub fn fail(tx: &Tx<'_>, caller: &Caller, req: &ReasonRequest) -> Result<()> {
     fail_row(tx, row, &a, &req.reason)
 }
 
-/// completed | failed | in_progress → pending (the resolver then makes it ready).
+/// completed | failed | in_progress → pending (the readiness reaction then makes it ready).
 pub fn reopen(tx: &Tx<'_>, caller: &Caller, req: &ReasonRequest) -> Result<()> {
     check_reason(req)?;
     let mut row = load(tx, &req.contract_id)?;
@@ -736,7 +736,7 @@ pub fn reopen(tx: &Tx<'_>, caller: &Caller, req: &ReasonRequest) -> Result<()> {
     Ok(())
 }
 
-/// pending → ready; called by the resolver once every dependency holds.
+/// pending → ready; called by the readiness reaction once every dependency holds.
 pub(crate) fn mark_ready(tx: &Tx<'_>, mut row: Row) -> Result<()> {
     let seq = tx.append_event(NewEvent {
         kind: "contract.ready",
