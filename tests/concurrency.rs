@@ -259,14 +259,8 @@ fn processes_starting_together_on_a_new_data_dir_all_open_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_event_reaches_the_reactions_once_whoever_writes_it() {
     let dir = DataDir::new();
-    let fake = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/fake-claude.py"
-    );
-    let env = vec![
-        ("CLEARCTX_WITNESS_EVENTS".to_string(), "1".to_string()),
-        ("CLEARCTX_CLAUDE_BIN".to_string(), fake.to_string()),
-    ];
+    let mut env = common::fake_claude_env();
+    env.push(("CLEARCTX_WITNESS_EVENTS".to_string(), "1".to_string()));
     let orch = dir.connect_with_env(None, &env).await;
     let qa = dir.connect_with_env(Some("qa"), &env).await;
     orch.ok(
@@ -319,31 +313,25 @@ async fn every_event_reaches_the_reactions_once_whoever_writes_it() {
         qa.ok("contract_complete", json!({"contract_id": "check-spec"}))
             .await;
     };
-    let home = dir.path().to_path_buf();
-    let cli = tokio::task::spawn_blocking(move || {
-        let run = |args: &[&str]| {
-            let out = std::process::Command::new(common::bin())
-                .arg("--home")
-                .arg(&home)
-                .args(args)
-                .env_remove("CLEARCTX_SESSION")
-                .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
-                .env("CLEARCTX_WITNESS_EVENTS", "1")
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "clearctx {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        run(&["plugin", "add", plugin.to_str().unwrap(), "--yes"]);
-        run(&["plugin", "disable", "require-owner"]);
-        run(&["plugin", "enable", "require-owner"]);
-        run(&["plugin", "remove", "require-owner"]);
-    });
-    tokio::join!(orchestrate, work);
-    cli.await.unwrap();
+    // The CLI blocks; it runs on this worker thread while the others serve the servers.
+    let cli = async {
+        tokio::task::block_in_place(|| {
+            let witness = [("CLEARCTX_WITNESS_EVENTS".to_string(), "1".to_string())];
+            let run = |args: &[&str]| {
+                let out = dir.cli_env(args, &witness);
+                assert!(
+                    out.status.success(),
+                    "clearctx {args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            };
+            run(&["plugin", "add", plugin.to_str().unwrap(), "--yes"]);
+            run(&["plugin", "disable", "require-owner"]);
+            run(&["plugin", "enable", "require-owner"]);
+            run(&["plugin", "remove", "require-owner"]);
+        })
+    };
+    tokio::join!(orchestrate, work, cli);
     orch.close().await;
     qa.close().await;
 

@@ -12,7 +12,7 @@
 mod common;
 
 use std::io::{BufRead, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -232,18 +232,8 @@ struct Server {
 
 impl Server {
     fn start(dir: &DataDir, stderr: &std::path::Path) -> Server {
-        let fake = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/fake-claude.py"
-        );
-        let mut child = std::process::Command::new(common::bin())
-            .args(["serve", "--home"])
-            .arg(dir.path())
-            .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
-            .env("CLEARCTX_CLAUDE_BIN", fake)
-            .env_remove("CLEARCTX_SESSION")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
+        let mut child = common::serve_command(dir.path())
+            .envs(common::fake_claude_env())
             .stderr(std::fs::File::create(stderr).unwrap())
             .spawn()
             .unwrap();

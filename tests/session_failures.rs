@@ -10,13 +10,7 @@ use std::time::{Duration, Instant};
 use common::{Client, DataDir};
 use serde_json::{Value, json};
 
-fn fake_env() -> Vec<(String, String)> {
-    let fake = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/fake-claude.py"
-    );
-    vec![("CLEARCTX_CLAUDE_BIN".to_string(), fake.to_string())]
-}
+use common::fake_claude_env as fake_env;
 
 async fn connect(dir: &DataDir) -> Client {
     dir.connect_with_env(None, &fake_env()).await

@@ -63,6 +63,16 @@ pub fn fixture(name: &str) -> PathBuf {
     path
 }
 
+/// The environment that makes `clearctx` start the fake `claude`
+/// (`tests/fixtures/fake-claude.py`) instead of the real one.
+pub fn fake_claude_env() -> Vec<(String, String)> {
+    let fake = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/fake-claude.py"
+    );
+    vec![("CLEARCTX_CLAUDE_BIN".to_string(), fake.to_string())]
+}
+
 /// A fresh data dir, removed when dropped.
 pub struct DataDir {
     dir: tempfile::TempDir,
