@@ -39,31 +39,51 @@ pub const ORDER: &[Reaction] = &[
 
 /// Events read per step; a reaction catching up on a long log reads it in steps.
 const BATCH: u32 = 512;
-/// Passes over [`ORDER`] before giving up: reactions that keep feeding each other are a bug.
+/// Passes in which the reactions appended events for each other, before giving up:
+/// reactions that keep feeding each other are a bug.
 const MAX_PASSES: usize = 16;
 
-/// Runs the reactions inside `tx` until none has an unseen event.
+/// Runs the reactions inside `tx` until none has an unseen event. The events after the
+/// lowest cursor are read once per step and each reaction gets those after its own.
 pub fn run(tx: &Tx<'_>) -> Result<()> {
     deadlines(tx)?;
-    for _ in 0..MAX_PASSES {
-        let mut reacted = false;
-        for r in ORDER {
-            loop {
-                let seen = tx.reaction_cursor(r.name)?;
-                let events = tx.events_after(seen, BATCH)?;
-                let Some(last) = events.last() else { break };
-                (r.react)(tx, &events)?;
-                tx.set_reaction_cursor(r.name, last.seq)?;
-                reacted = true;
+    let mut passes = 0;
+    loop {
+        let cursors = tx.reaction_cursors()?;
+        let seen: Vec<i64> = ORDER
+            .iter()
+            .map(|r| {
+                cursors
+                    .iter()
+                    .find(|(name, _)| name == r.name)
+                    .map_or(0, |(_, seq)| *seq)
+            })
+            .collect();
+        let from = seen.iter().copied().min().unwrap_or(0);
+        let events = tx.events_after(from, BATCH)?;
+        let Some(last) = events.last().map(|e| e.seq) else {
+            return Ok(());
+        };
+        for (r, &seen) in ORDER.iter().zip(&seen) {
+            let unseen = &events[events.partition_point(|e| e.seq <= seen)..];
+            if !unseen.is_empty() {
+                (r.react)(tx, unseen)?;
+                tx.set_reaction_cursor(r.name, last)?;
             }
         }
-        if !reacted {
-            return Ok(());
+        if events.len() < BATCH as usize {
+            // Caught up: done, unless the reactions appended events of their own.
+            if tx.last_seq()? == last {
+                return Ok(());
+            }
+            passes += 1;
+            if passes > MAX_PASSES {
+                return Err(Error::Corrupt(format!(
+                    "reactions still appending events after {MAX_PASSES} passes; nothing was committed"
+                )));
+            }
         }
     }
-    Err(Error::Corrupt(format!(
-        "reactions still appending events after {MAX_PASSES} passes; nothing was committed"
-    )))
 }
 
 /// Whether time alone has given [`run`] work (a deadline passed), so a read should write.

@@ -1,6 +1,6 @@
 //! What the reactions keep in the store: a cursor per reaction, and the events after it.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::{Event, Tx};
 use crate::error::Result;
@@ -9,16 +9,6 @@ impl Tx<'_> {
     /// Up to `limit` events after `seq`, oldest first.
     pub fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<Event>> {
         self.events_where("seq > ?1 ORDER BY seq LIMIT ?2", params![seq, limit])
-    }
-
-    /// The last `seq` reaction `name` has seen; a reaction never run starts at 0.
-    pub fn reaction_cursor(&self, name: &str) -> Result<i64> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT seq FROM reaction_cursors WHERE name = ?1")?
-            .query_row([name], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
     }
 
     pub fn set_reaction_cursor(&self, name: &str, seq: i64) -> Result<()> {
@@ -31,7 +21,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Every reaction's cursor, for `status`.
+    /// Every reaction's cursor, by name.
     pub fn reaction_cursors(&self) -> Result<Vec<(String, i64)>> {
         let mut stmt = self
             .tx
