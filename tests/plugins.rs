@@ -689,3 +689,165 @@ fn plugin_test_prefers_the_installed_plugin_and_fails_on_violations() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Installs the `counter` fixture declared pure, through a folder with a manifest.
+fn add_pure_counter(dir: &DataDir) {
+    let folder = dir.path().join("counter-pure");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("clearctx-plugin.toml"),
+        format!(
+            "[plugin]\nid = \"counter-pure\"\nversion = \"0.1.0\"\npure = true\nwasm = {:?}\n",
+            fixture("counter").to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = cli_ok(dir, &["plugin", "add", folder.to_str().unwrap(), "--yes"]);
+    let _ = out;
+}
+
+/// Publishes `data` as type `json` and returns the counter's verdict, e.g. "call 3".
+async fn count(c: &common::Client, data: Value) -> String {
+    let e = c
+        .err(
+            "artifact_publish",
+            json!({"artifact_id": "n", "type": "json", "data": data}),
+        )
+        .await;
+    let at = e
+        .find("call ")
+        .unwrap_or_else(|| panic!("no count in: {e}"));
+    e[at..]
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != ' ')
+        .next()
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_impure_plugin_gets_a_fresh_instance_every_call() {
+    let dir = DataDir::new();
+    add(&dir, &fixture("counter"));
+    let c = dir.connect(None).await;
+    for n in 0..4 {
+        assert_eq!(count(&c, json!({ "n": n })).await, "call 1");
+    }
+    // The same content again is run again: only pure plugins are memoized.
+    assert_eq!(count(&c, json!({ "n": 0 })).await, "call 1");
+    let info = c.ok("plugin_info", json!({"plugin": "counter"})).await;
+    assert_eq!(info["pure"], false, "{info}");
+    assert_eq!(info["memo_hits"], 0, "{info}");
+    assert_eq!(info["reused_calls"], 0, "{info}");
+    c.close().await;
+}
+
+#[tokio::test]
+async fn a_pure_plugin_is_reused_memoized_replaced_after_failures_and_held_to_its_limits() {
+    let dir = DataDir::new();
+    add_pure_counter(&dir);
+    let c = dir.connect(None).await;
+    // One instance serves successive calls: its global counts up.
+    assert_eq!(count(&c, json!({ "n": 1 })).await, "call 1");
+    assert_eq!(count(&c, json!({ "n": 2 })).await, "call 2");
+    assert_eq!(count(&c, json!({ "n": 3 })).await, "call 3");
+    // The same content is answered from the memo: the answer of the call that made it.
+    assert_eq!(count(&c, json!({ "n": 1 })).await, "call 1");
+
+    // A reused instance that panics is dropped; the next call gets a fresh one and works.
+    let e = c
+        .err(
+            "artifact_publish",
+            json!({"artifact_id": "n", "type": "json", "data": {"panic": true}}),
+        )
+        .await;
+    assert!(e.contains("panicked") && e.contains("call 4"), "{e}");
+    assert_eq!(count(&c, json!({ "n": 4 })).await, "call 1");
+    assert_eq!(count(&c, json!({ "n": 5 })).await, "call 2");
+
+    // Fuel and the deadline hold on a reused instance as on a fresh one.
+    let e = c
+        .err(
+            "artifact_publish",
+            json!({"artifact_id": "n", "type": "json", "data": {"loop": true}}),
+        )
+        .await;
+    assert!(e.contains("fuel") || e.contains("time limit"), "{e}");
+    // So does the memory limit (64 MiB for validators), on an instance that served a call.
+    assert_eq!(count(&c, json!({ "n": 6 })).await, "call 1");
+    let e = c
+        .err(
+            "artifact_publish",
+            json!({"artifact_id": "n", "type": "json", "data": {"grow_mib": 80}}),
+        )
+        .await;
+    assert!(e.contains("memory limit"), "{e}");
+    // An instance that grew past its recycling bound answers, then is not kept.
+    assert_eq!(count(&c, json!({ "n": 7 })).await, "call 1");
+    assert_eq!(count(&c, json!({ "grow_mib": 20 })).await, "call 2");
+    assert_eq!(count(&c, json!({ "n": 8 })).await, "call 1");
+
+    let info = c.ok("plugin_info", json!({"plugin": "counter-pure"})).await;
+    assert_eq!(info["pure"], true, "{info}");
+    assert_eq!(info["memo_hits"], 1, "{info}");
+    assert!(info["reused_calls"].as_u64().unwrap() >= 4, "{info}");
+    assert!(
+        info["recent_calls"].as_array().unwrap().len() == 5,
+        "{info}"
+    );
+    c.close().await;
+
+    let shown = cli_ok(&dir, &["plugin", "info", "counter-pure"]);
+    assert!(shown.contains("pure     yes"), "{shown}");
+    assert!(shown.contains("answered from the memo"), "{shown}");
+}
+
+#[test]
+fn a_damaged_compiled_copy_is_compiled_again_not_run() {
+    let dir = DataDir::new();
+    let cache = tempfile::tempdir().unwrap();
+    let env = [(
+        "CLEARCTX_CACHE_DIR".to_string(),
+        cache.path().display().to_string(),
+    )];
+    let wasm = fixture("require-owner");
+    let out = dir.cli_env(&["plugin", "add", wasm.to_str().unwrap(), "--yes"], &env);
+    assert!(out.status.success(), "{out:?}");
+    let entries: Vec<PathBuf> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    assert_eq!(entries.len(), 1, "one compiled copy: {entries:?}");
+    let good = std::fs::read(&entries[0]).unwrap();
+
+    // Flip one byte of the code, past the header: the digest no longer matches.
+    let mut bad = good.clone();
+    let at = bad.len() / 2;
+    bad[at] ^= 0xff;
+    std::fs::write(&entries[0], &bad).unwrap();
+    let publish = [
+        "artifact",
+        "publish",
+        "doc",
+        "--type",
+        "json",
+        "--data",
+        r#"{"owner": "ana"}"#,
+    ];
+    let out = dir.cli_env(&publish, &env);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("damaged or altered"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&entries[0]).unwrap(),
+        good,
+        "the entry is compiled again and replaced"
+    );
+
+    // A truncated entry (a kill mid-write by something other than clearctx) is no better.
+    std::fs::write(&entries[0], &good[..good.len() / 3]).unwrap();
+    let out = dir.cli_env(&publish, &env);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(std::fs::read(&entries[0]).unwrap(), good);
+}

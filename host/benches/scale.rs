@@ -37,7 +37,10 @@ const TARGET_PAGE_MS: f64 = 10.0;
 fn main() -> Res<()> {
     // `SCALE_SIZES=100000` runs only that size; `SCALE_KEEP=1` keeps the loaded data dirs.
     let sizes: Vec<usize> = match std::env::var("SCALE_SIZES") {
-        Ok(v) => v.split(',').map(|n| n.trim().parse()).collect::<Result<_, _>>()?,
+        Ok(v) => v
+            .split(',')
+            .map(|n| n.trim().parse())
+            .collect::<Result<_, _>>()?,
         Err(_) => SIZES.to_vec(),
     };
     let keep = std::env::var_os("SCALE_KEEP").is_some();

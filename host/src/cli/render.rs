@@ -335,6 +335,7 @@ pub fn add_report(r: &crate::plugins::AddReport) -> String {
         let _ = write!(s, "\n  templates {}", r.templates.join(", "));
     }
     let _ = write!(s, "\n  limits   {}", limits(&r.limits));
+    let _ = write!(s, "\n  {}", purity(r.pure));
     if r.requested.is_empty() {
         let _ = write!(
             s,
@@ -383,6 +384,15 @@ pub fn plugins(list: &[crate::plugins::Summary]) -> String {
     )
 }
 
+/// What `pure` lets clearctx do, as a consent line.
+fn purity(pure: bool) -> &'static str {
+    if pure {
+        "pure     yes: declares its answers depend only on its input; clearctx reuses its instances and remembers its answers"
+    } else {
+        "pure     no: every call runs in a fresh instance"
+    }
+}
+
 pub fn plugin_detail(d: &crate::plugins::Detail) -> String {
     let p = &d.summary;
     let mut s = format!(
@@ -398,6 +408,7 @@ pub fn plugin_detail(d: &crate::plugins::Detail) -> String {
         d.health, d.source, p.sha256
     );
     let _ = write!(s, "\n  limits   {}", limits(&p.limits));
+    let _ = write!(s, "\n  {}", purity(p.pure));
     let _ = write!(
         s,
         "\n  granted  {}",
@@ -416,6 +427,30 @@ pub fn plugin_detail(d: &crate::plugins::Detail) -> String {
         d.max_wall_us,
         d.max_peak_memory_bytes / 1024
     );
+    if p.pure {
+        let _ = write!(
+            s,
+            "\n  reuse    {} call(s) in a reused instance, {} answered from the memo",
+            d.reused_calls, d.memo_hits
+        );
+    }
+    for c in &d.recent_calls {
+        let how = match (c.ok, c.memoized, c.reused) {
+            (false, _, _) => c.code.clone().unwrap_or_else(|| "failed".into()),
+            (true, true, _) => "memo".into(),
+            (true, false, true) => "reused".into(),
+            (true, false, false) => "fresh".into(),
+        };
+        let _ = write!(
+            s,
+            "\n  call     {} {} {how}: fuel {}, {} µs, peak memory {} KiB",
+            date(&c.at),
+            c.function,
+            c.fuel_used,
+            c.wall_us,
+            c.peak_memory_bytes / 1024
+        );
+    }
     for f in &d.recent_failures {
         let _ = write!(
             s,

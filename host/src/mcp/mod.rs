@@ -209,7 +209,13 @@ pub async fn serve(hub: Arc<Hub>) -> anyhow::Result<()> {
     });
     let (stdin, stdout) = rmcp::transport::stdio_pipes();
     let (transport, writer) = framing::guard(stdin, stdout);
+    let warm_hub = hub.clone();
     let service = Server::new(hub).serve(transport).await?;
+    // After the handshake, so `tools/list` never waits for wasmtime: the standard plugins
+    // are loaded (compiled once per machine) and readied on a thread of their own.
+    let _ = std::thread::Builder::new()
+        .name("clearctx-warm".into())
+        .spawn(move || warm_hub.plugins().warm_standard());
     let result = service.waiting().await;
     // Every answer already made reaches the client before the server goes.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), writer).await;

@@ -27,4 +27,11 @@ pub struct Receipt {
     pub fuel_used: u64,
     pub wall_us: u64,
     pub peak_memory_bytes: u64,
+    /// The call ran in an instance that had served earlier calls (pure plugins only).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reused: bool,
+    /// The answer came from the memo of an earlier identical call (pure plugins only):
+    /// nothing ran, and the figures above are the lookup's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub memoized: bool,
 }

@@ -1,10 +1,14 @@
 //! The call log: one JSON line per plugin call in `<data dir>/plugins/calls.jsonl`, for
 //! `plugin info` (health, recent failures, resource use). Kept outside the database on
 //! purpose: a refused publish changes nothing in the store, but its plugin failure is
-//! still worth knowing about.
+//! still worth knowing about. The file stays open between calls, so a record costs one
+//! `write`, never an fsync: a kill may lose the last lines, which are diagnostics only.
 
+use std::fs::File;
 use std::io::Write as _;
-use std::path::Path;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,14 +32,90 @@ pub struct CallRecord {
     pub fuel_used: u64,
     pub wall_us: u64,
     pub peak_memory_bytes: u64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reused: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub memoized: bool,
 }
 
-pub(super) fn record<T>(
-    home: &Path,
-    plugin: &Resolved,
-    function: &str,
-    outcome: &Result<(T, Receipt), Failure>,
-) {
+/// Writes between checks that the open file is still the log (another process may have
+/// rotated it).
+const CHECK_EVERY: u32 = 64;
+
+/// The call log of one data dir, kept open.
+pub(super) struct Log {
+    path: PathBuf,
+    open: Mutex<Option<Open>>,
+}
+
+struct Open {
+    file: File,
+    inode: u64,
+    /// Bytes in the file, as far as this process knows.
+    size: u64,
+    writes: u32,
+}
+
+impl Log {
+    pub fn new(home: &Path) -> Log {
+        Log {
+            path: home.join(LOG),
+            open: Mutex::new(None),
+        }
+    }
+
+    /// Appends one record of a call's outcome.
+    pub fn record<T>(
+        &self,
+        plugin: &Resolved,
+        function: &str,
+        outcome: &Result<(T, Receipt), Failure>,
+    ) {
+        let line = line(plugin, function, outcome);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = self.append(&mut open, line.as_bytes()) {
+            *open = None;
+            tracing::warn!(error = %e, "cannot write the plugin call log");
+        }
+    }
+
+    fn append(&self, open: &mut Option<Open>, line: &[u8]) -> std::io::Result<()> {
+        let stale = match open {
+            None => true,
+            Some(o) => {
+                o.size > MAX_BYTES
+                    || (o.writes % CHECK_EVERY == 0
+                        && std::fs::metadata(&self.path).map(|m| m.ino()).ok() != Some(o.inode))
+            }
+        };
+        if stale {
+            *open = None;
+            std::fs::create_dir_all(self.path.parent().expect("the log has a folder"))?;
+            if std::fs::metadata(&self.path).is_ok_and(|m| m.len() > MAX_BYTES) {
+                std::fs::rename(&self.path, self.path.with_extension("jsonl.1"))?;
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            let meta = file.metadata()?;
+            *open = Some(Open {
+                inode: meta.ino(),
+                size: meta.len(),
+                writes: 1,
+                file,
+            });
+        }
+        let o = open.as_mut().expect("opened above");
+        // One write per line, so concurrent processes do not interleave within a line.
+        o.file.write_all(line)?;
+        o.size += line.len() as u64;
+        o.writes = o.writes.wrapping_add(1);
+        Ok(())
+    }
+}
+
+fn line<T>(plugin: &Resolved, function: &str, outcome: &Result<(T, Receipt), Failure>) -> String {
     let (receipt, failure) = match outcome {
         Ok((_, r)) => (*r, None),
         Err(f) => (Receipt::default(), Some(f)),
@@ -51,35 +131,16 @@ pub(super) fn record<T>(
         fuel_used: receipt.fuel_used,
         wall_us: receipt.wall_us,
         peak_memory_bytes: receipt.peak_memory_bytes,
+        reused: receipt.reused,
+        memoized: receipt.memoized,
     };
     if let Some(f) = failure {
         tracing::warn!(plugin = %plugin.id, function, "plugin call failed: {}", f.describe());
     }
-    let path = home.join(LOG);
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(path.parent().expect("the log has a folder"))?;
-        if std::fs::metadata(&path)
-            .map(|m| m.len() > MAX_BYTES)
-            .unwrap_or(false)
-        {
-            std::fs::rename(&path, path.with_extension("jsonl.1"))?;
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?;
-        // One write per line, so concurrent processes do not interleave within a line.
-        file.write_all(
-            format!(
-                "{}\n",
-                serde_json::to_string(&rec).expect("records serialize")
-            )
-            .as_bytes(),
-        )
-    };
-    if let Err(e) = write() {
-        tracing::warn!(error = %e, "cannot write the plugin call log");
-    }
+    format!(
+        "{}\n",
+        serde_json::to_string(&rec).expect("records serialize")
+    )
 }
 
 /// The recorded calls of `plugin`, oldest first (the current log file only).

@@ -25,11 +25,17 @@ impl PluginHost {
         context: &Value,
     ) -> Result<(bool, Receipt)> {
         let context = context.to_string();
-        let (result, receipt) = self.call(plugin, "evaluate", |store, instance| {
-            let c = bindings::condition::PipelineCondition::new(&mut *store, instance)?;
-            c.clearctx_plugin_condition()
-                .call_evaluate(&mut *store, expression, &context)
-        })?;
+        let (result, receipt) = self.call_memo(
+            plugin,
+            "evaluate",
+            &[expression, &context],
+            |_| 64,
+            |store, instance| {
+                let c = bindings::condition::PipelineCondition::new(&mut *store, instance)?;
+                c.clearctx_plugin_condition()
+                    .call_evaluate(&mut *store, expression, &context)
+            },
+        )?;
         Ok((result.map_err(|e| plugin_error(plugin, e))?, receipt))
     }
 }

@@ -49,6 +49,8 @@ pub struct AddReport {
     pub requested: Vec<String>,
     pub granted: Vec<String>,
     pub limits: Limits,
+    /// Declared pure: clearctx may reuse its instances and remember its answers.
+    pub pure: bool,
     pub types: Vec<String>,
     pub templates: Vec<String>,
     /// The version this replaces, if the id was installed already.
@@ -160,9 +162,15 @@ impl PluginHost {
         }
         let sha256 = crate::model::sha256_hex(&bytes);
         let rt = self.runtime()?;
-        let component = self
-            .compile_cached(rt, &id, &sha256, &bytes)
-            .map_err(|e| bad(e.to_string()))?;
+        let component = super::cache::load(
+            &rt.engine,
+            &self.cache_dir,
+            &rt.compat,
+            &id,
+            &sha256,
+            &bytes,
+        )
+        .map_err(|e| bad(e.to_string()))?;
         let (kinds, api) = super::detect(&rt.engine, &component)
             .map_err(|m| bad(format!("plugin `{id}`: {m}")))?;
         let limits = Limits::resolve(&kinds, &manifest.limits)
@@ -190,6 +198,7 @@ impl PluginHost {
             id: id.clone(),
             version: manifest.plugin.version.clone(),
             standard: false,
+            pure: manifest.plugin.pure,
             limits,
             granted: granted.clone(),
             bytes: Bytes::File(wasm.clone()),
@@ -254,6 +263,7 @@ impl PluginHost {
             requested,
             granted,
             limits,
+            pure: manifest.plugin.pure,
             types,
             templates,
             replaces,
@@ -289,6 +299,7 @@ impl PluginHost {
             enabled: true,
             granted: report.granted.clone(),
             limits: report.limits,
+            pure: report.pure,
             types: report.types.clone(),
             templates: report.templates.clone(),
             installed_at: crate::time::rfc3339(crate::time::now_ms()),

@@ -56,6 +56,9 @@ pub struct Entry {
     pub enabled: bool,
     pub granted: Vec<String>,
     pub limits: Limits,
+    /// Declared pure in its manifest: its instances are reused and its answers remembered.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pure: bool,
     /// Artifact types it validates (validators).
     #[serde(default)]
     pub types: Vec<String>,
@@ -86,6 +89,11 @@ pub struct ManifestPlugin {
     /// The component, relative to the manifest; for crates, found after the build.
     #[serde(default)]
     pub wasm: Option<String>,
+    /// The plugin promises that an answer depends only on the call's arguments: no state
+    /// carried from one call to the next changes it. clearctx may then reuse an instance
+    /// for many calls and remember answers (see the SDK's README).
+    #[serde(default)]
+    pub pure: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -7,17 +7,22 @@
 //! standard one for the same artifact type or template name.
 //!
 //! Loading is lazy: the engine is built and a component compiled (or its precompiled copy
-//! read from the cache, keyed by sha256 and the engine's compatibility hash) on first use,
-//! so `serve` answers `tools/list` without touching wasmtime. Each call gets a fresh store
-//! (`sandbox.rs`) and returns a receipt of what it used.
+//! read from the machine's cache, `cache.rs`) on first use, so `serve` answers `tools/list`
+//! without touching wasmtime; `serve` then warms the standard plugins in the background
+//! ([`PluginHost::warm_standard`]). A plugin that is not pure gets a fresh instance per call
+//! (`sandbox.rs`); a pure one's instances are reused (`pool.rs`) and its answers remembered
+//! (`memo.rs`). Every call returns a receipt of what it used.
 
 mod action;
 pub mod bindings;
+mod cache;
 mod calls;
 mod condition;
 mod install;
 pub mod limits;
 pub mod lock;
+mod memo;
+mod pool;
 mod registry;
 mod sandbox;
 mod scaffold;
@@ -54,7 +59,11 @@ pub use testing::{TestInput, TestOutcome};
 /// keyed by the component's sha256 and the engine's compatibility hash, written through a
 /// temp file and a rename, and recompiled when they do not deserialize.
 pub fn machine_cache_dir() -> Option<PathBuf> {
-    let var = |name| std::env::var_os(name).filter(|p| !p.is_empty()).map(PathBuf::from);
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    };
     var("CLEARCTX_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|c| c.join("clearctx/plugins")))
         .or_else(|| var("HOME").map(|h| h.join(".cache/clearctx/plugins")))
@@ -114,6 +123,8 @@ pub struct Resolved {
     pub id: String,
     pub version: String,
     pub standard: bool,
+    /// Declared pure: its instances may be reused and its answers remembered.
+    pub pure: bool,
     pub limits: Limits,
     pub granted: Vec<String>,
     bytes: Bytes,
@@ -186,6 +197,8 @@ pub struct Summary {
     pub granted: Vec<String>,
     pub limits: Limits,
     pub sha256: String,
+    /// Declared pure: instances reused, answers remembered.
+    pub pure: bool,
 }
 
 /// `plugin info`: a summary plus health from recent calls.
@@ -202,6 +215,12 @@ pub struct Detail {
     pub max_fuel_used: u64,
     pub max_wall_us: u64,
     pub max_peak_memory_bytes: u64,
+    /// Calls answered from the memo of an earlier identical call (pure plugins).
+    pub memo_hits: u64,
+    /// Calls that ran in an instance reused from an earlier call (pure plugins).
+    pub reused_calls: u64,
+    /// The last few calls, newest last, with their receipts.
+    pub recent_calls: Vec<CallRecord>,
 }
 
 struct Runtime {
@@ -226,6 +245,9 @@ pub struct PluginHost {
     /// Held while a component is compiled or read from the cache, so a burst of first calls
     /// compiles it once instead of once per waiting thread.
     loading: Mutex<()>,
+    pool: pool::Pool,
+    memo: memo::Memo,
+    log: calls::Log,
 }
 
 impl PluginHost {
@@ -249,6 +271,9 @@ impl PluginHost {
                 loaded: HashMap::new(),
             }),
             loading: Mutex::new(()),
+            pool: pool::Pool::default(),
+            memo: memo::Memo::default(),
+            log: calls::Log::new(home),
         }
     }
 
@@ -297,6 +322,7 @@ impl PluginHost {
             id: e.id.clone(),
             version: e.version.clone(),
             standard: false,
+            pure: e.pure,
             limits: e.limits,
             granted: e.granted.clone(),
             bytes: Bytes::File(self.home.join(&e.path)),
@@ -377,7 +403,14 @@ impl PluginHost {
                 ),
             });
         }
-        let component = self.compile_cached(rt, &plugin.id, &sha, &bytes)?;
+        let component = cache::load(
+            &rt.engine,
+            &self.cache_dir,
+            &rt.compat,
+            &plugin.id,
+            &sha,
+            &bytes,
+        )?;
         let pre = rt
             .linker
             .instantiate_pre(&component)
@@ -389,48 +422,6 @@ impl PluginHost {
         let pre = Arc::new(pre);
         self.loaded().loaded.insert(sha, pre.clone());
         Ok(pre)
-    }
-
-    /// Reads `<cache>/<sha256>-<engine hash>.cwasm`, or compiles and writes it.
-    fn compile_cached(&self, rt: &Runtime, id: &str, sha: &str, bytes: &[u8]) -> Result<Component> {
-        let path = self.cache_dir.join(format!("{sha}-{}.cwasm", rt.compat));
-        if path.is_file() {
-            // SAFETY: the cache dir is written only by clearctx (below), from bytes whose
-            // sha256 we just checked, and the file name carries the engine's compatibility
-            // hash; wasmtime also checks the header and refuses a mismatched file.
-            match unsafe { Component::deserialize_file(&rt.engine, &path) } {
-                Ok(c) => return Ok(c),
-                Err(e) => {
-                    tracing::warn!(plugin = id, error = %e, "precompiled copy unusable; recompiling")
-                }
-            }
-        }
-        let compiled = rt
-            .engine
-            .precompile_component(bytes)
-            .map_err(|e| Error::Plugin {
-                plugin: id.to_string(),
-                code: "compile",
-                message: format!("it is not a valid component: {e:#}"),
-            })?;
-        if std::fs::create_dir_all(&self.cache_dir).is_ok() {
-            let tmp = self
-                .cache_dir
-                .join(format!("{sha}.{}.tmp", std::process::id()));
-            if std::fs::write(&tmp, &compiled)
-                .and_then(|_| std::fs::rename(&tmp, &path))
-                .is_err()
-            {
-                let _ = std::fs::remove_file(&tmp);
-                tracing::warn!(plugin = id, cache = %self.cache_dir.display(), "cannot write the precompiled copy");
-            }
-        }
-        // SAFETY: `compiled` was produced just now by this engine.
-        unsafe { Component::deserialize(&rt.engine, &compiled) }.map_err(|e| Error::Plugin {
-            plugin: id.to_string(),
-            code: "compile",
-            message: format!("{e:#}"),
-        })
     }
 
     /// Runs one call of `plugin`, records it in the call log, and maps failures to errors
@@ -445,13 +436,112 @@ impl PluginHost {
         ) -> wasmtime::Result<T>,
     ) -> Result<(T, Receipt)> {
         let pre = self.load(plugin)?;
-        let outcome = sandbox::call(&pre, &plugin.id, &plugin.limits, f);
-        calls::record(&self.home, plugin, function, &outcome);
+        let outcome = self.run(&pre, plugin, f);
+        self.log.record(plugin, function, &outcome);
         outcome.map_err(|failure| Error::Plugin {
             plugin: plugin.id.clone(),
             code: failure.code(),
             message: failure.describe(),
         })
+    }
+
+    /// [`Self::call`] for a question whose answer a pure plugin's memo may hold: `args`
+    /// are the call's arguments, `size` estimates an answer's bytes.
+    fn call_memo<T: Clone + Send + Sync + 'static>(
+        &self,
+        plugin: &Resolved,
+        function: &str,
+        args: &[&str],
+        size: fn(&T) -> usize,
+        f: impl FnOnce(
+            &mut wasmtime::Store<HostState>,
+            &wasmtime::component::Instance,
+        ) -> wasmtime::Result<T>,
+    ) -> Result<(T, Receipt)> {
+        if !plugin.pure {
+            return self.call(plugin, function, f);
+        }
+        let started = std::time::Instant::now();
+        let key = memo::key(plugin, function, args);
+        if let Some(answer) = self.memo.get::<T>(&key) {
+            let receipt = Receipt {
+                wall_us: started.elapsed().as_micros() as u64,
+                memoized: true,
+                ..Receipt::default()
+            };
+            self.log.record(plugin, function, &Ok(((), receipt)));
+            return Ok((answer, receipt));
+        }
+        let (answer, receipt) = self.call(plugin, function, f)?;
+        self.memo.put(key, answer.clone(), size(&answer));
+        Ok((answer, receipt))
+    }
+
+    /// One call in an instance: a pooled one for a pure plugin when there is one, else a
+    /// new one (whose start-up is added to the receipt). A pure plugin's instance goes back
+    /// to the pool after a successful call; after a failure it is dropped.
+    fn run<T>(
+        &self,
+        pre: &InstancePre<HostState>,
+        plugin: &Resolved,
+        f: impl FnOnce(
+            &mut wasmtime::Store<HostState>,
+            &wasmtime::component::Instance,
+        ) -> wasmtime::Result<T>,
+    ) -> std::result::Result<(T, Receipt), Failure> {
+        let pooled = if plugin.pure {
+            self.pool.take(&plugin.sha256)
+        } else {
+            None
+        };
+        let (mut instance, start) = match pooled {
+            Some(instance) => (instance, None),
+            None => {
+                let (instance, r) = sandbox::instantiate(pre, &plugin.id, &plugin.limits)?;
+                (instance, Some(r))
+            }
+        };
+        let (value, mut receipt) = sandbox::call(&mut instance, &plugin.limits, f)?;
+        match start {
+            Some(s) => {
+                receipt.fuel_used += s.fuel_used;
+                receipt.wall_us += s.wall_us;
+                receipt.peak_memory_bytes = receipt.peak_memory_bytes.max(s.peak_memory_bytes);
+            }
+            None => receipt.reused = true,
+        }
+        if plugin.pure {
+            self.pool.give(&plugin.sha256, instance, &plugin.limits);
+        }
+        Ok((value, receipt))
+    }
+
+    /// Compiles (or reads from the machine's cache) every standard plugin and readies an
+    /// instance of each: `serve` runs this in the background after it starts, so the first
+    /// validated publish finds its validator loaded. Failures are logged, not returned:
+    /// the call that needs the plugin reports them.
+    pub fn warm_standard(&self) {
+        for plugin in standard::all() {
+            let started = std::time::Instant::now();
+            let warmed = self.load(&plugin).and_then(|pre| {
+                if plugin.pure && self.pool.idle(&plugin.sha256) == 0 {
+                    let (instance, _) = sandbox::instantiate(&pre, &plugin.id, &plugin.limits)
+                        .map_err(|f| Error::Plugin {
+                            plugin: plugin.id.clone(),
+                            code: f.code(),
+                            message: f.describe(),
+                        })?;
+                    self.pool.give(&plugin.sha256, instance, &plugin.limits);
+                }
+                Ok(())
+            });
+            match warmed {
+                Ok(()) => {
+                    tracing::debug!(plugin = %plugin.id, ms = started.elapsed().as_millis() as u64, "warm")
+                }
+                Err(e) => tracing::warn!(plugin = %plugin.id, error = %e, "cannot warm the plugin"),
+            }
+        }
     }
 
     fn output_limit(plugin: &Resolved, bytes: usize) -> Result<()> {

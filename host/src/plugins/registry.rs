@@ -30,6 +30,7 @@ fn summary_of_entry(e: &Entry) -> Summary {
         granted: e.granted.clone(),
         limits: e.limits,
         sha256: e.sha256.clone(),
+        pure: e.pure,
     }
 }
 
@@ -75,6 +76,9 @@ impl PluginHost {
             None => true,
         };
         let records = calls::recent(&self.home, id);
+        let memo_hits = records.iter().filter(|r| r.memoized).count() as u64;
+        let reused_calls = records.iter().filter(|r| r.reused).count() as u64;
+        let recent_calls = records[records.len().saturating_sub(5)..].to_vec();
         let failures: Vec<CallRecord> = records.iter().filter(|r| !r.ok).cloned().collect();
         let last_ok = records.last().is_none_or(|r| r.ok);
         let health = match (intact, summary.enabled, last_ok) {
@@ -105,6 +109,9 @@ impl PluginHost {
                 .max()
                 .unwrap_or(0),
             recent_failures: failures.into_iter().rev().take(10).collect(),
+            memo_hits,
+            reused_calls,
+            recent_calls,
             summary,
         })
     }

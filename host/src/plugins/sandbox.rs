@@ -1,5 +1,7 @@
-//! The sandbox every plugin call runs in: one engine per process, a fresh store per call,
-//! and limits on fuel, wall-clock time (epoch interruption), memory and tables.
+//! The sandbox every plugin call runs in: one engine per process, a store per instance,
+//! and limits on fuel, wall-clock time (epoch interruption), memory and tables, set afresh
+//! before every call. A plugin that is not pure gets a new instance per call; a pure one's
+//! instance may serve several calls (`pool.rs` decides when).
 //!
 //! Sandbox defaults, all deny: the WASI context has no preopened directories, no
 //! environment, no arguments, no network (wasmtime-wasi denies every socket address by
@@ -104,7 +106,10 @@ impl std::error::Error for MemoryLimitHit {}
 /// Enforces the memory and table limits and remembers the peak, for the receipt.
 struct Limiter {
     max_memory: usize,
+    /// The largest memory size asked for during the current call.
     peak_memory: usize,
+    /// The memory size now: a reused instance keeps what it grew to.
+    current_memory: usize,
 }
 
 impl ResourceLimiter for Limiter {
@@ -119,6 +124,7 @@ impl ResourceLimiter for Limiter {
             return Err(MemoryLimitHit.into());
         }
         self.peak_memory = self.peak_memory.max(desired);
+        self.current_memory = self.current_memory.max(desired);
         Ok(true)
     }
 
@@ -161,12 +167,14 @@ impl Capture {
         *dropped += bytes.len().saturating_sub(room);
     }
 
-    /// The kept text, with a note of how much was dropped.
-    pub fn text(&self) -> String {
-        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let mut s = String::from_utf8_lossy(&guard.0).into_owned();
-        if guard.1 > 0 {
-            s.push_str(&format!("\n[{} more bytes dropped]", guard.1));
+    /// The text kept since the last call, with a note of how much was dropped; empties
+    /// the capture, so a reused instance's next call starts clean.
+    pub fn take(&self) -> String {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (kept, dropped) = std::mem::take(&mut *guard);
+        let mut s = String::from_utf8_lossy(&kept).into_owned();
+        if dropped > 0 {
+            s.push_str(&format!("\n[{dropped} more bytes dropped]"));
         }
         s
     }
@@ -239,6 +247,8 @@ pub struct HostState {
     table: ResourceTable,
     limiter: Limiter,
     plugin: String,
+    stdout: Capture,
+    stderr: Capture,
 }
 
 impl WasiView for HostState {
@@ -274,15 +284,27 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<wasmtime::component::Linker<H
     Ok(linker)
 }
 
-/// Instantiates `pre` in a fresh store under `limits` and runs `f` on the instance.
-/// Returns `f`'s result with what the call used, or why it failed.
-pub fn call<T>(
+/// An instance in its own store, and how many calls it has served.
+pub struct Instance {
+    store: Store<HostState>,
+    instance: wasmtime::component::Instance,
+    pub calls: u32,
+}
+
+impl Instance {
+    /// The linear memory the instance holds now, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().limiter.current_memory
+    }
+}
+
+/// Instantiates `pre` in a new store under `limits`. The start-up code of the component
+/// runs under the same fuel and deadline as a call, and counts toward the first one.
+pub fn instantiate(
     pre: &InstancePre<HostState>,
     plugin: &str,
     limits: &Limits,
-    f: impl FnOnce(&mut Store<HostState>, &wasmtime::component::Instance) -> wasmtime::Result<T>,
-) -> Result<(T, Receipt), Failure> {
-    static WARN_ONCE: Once = Once::new();
+) -> Result<(Instance, Receipt), Failure> {
     let stdout = Capture::default();
     let stderr = Capture::default();
     let wasi = WasiCtx::builder()
@@ -295,35 +317,94 @@ pub fn call<T>(
         limiter: Limiter {
             max_memory: (limits.memory_mib as usize) * 1024 * 1024,
             peak_memory: 0,
+            current_memory: 0,
         },
         plugin: plugin.to_string(),
+        stdout,
+        stderr,
     };
     let mut store = Store::new(pre.engine(), state);
     store.limiter(|s| &mut s.limiter);
+    arm(&mut store, limits);
+    let started = Instant::now();
+    let instance = pre.instantiate(&mut store);
+    let receipt = receipt(&store, limits, started);
+    match instance {
+        Ok(instance) => Ok((
+            Instance {
+                store,
+                instance,
+                calls: 0,
+            },
+            receipt,
+        )),
+        Err(e) => Err(finish(&mut store, &e, limits)),
+    }
+}
+
+/// Gives the store a full tank of fuel and a new deadline, and starts the peak memory
+/// count at what the instance holds now.
+fn arm(store: &mut Store<HostState>, limits: &Limits) {
+    static WARN_ONCE: Once = Once::new();
     if store.set_fuel(limits.fuel).is_err() {
         WARN_ONCE.call_once(|| tracing::error!("the engine was built without fuel"));
     }
     store.set_epoch_deadline(limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64) + 1);
-    let started = Instant::now();
-    let outcome = pre
-        .instantiate(&mut store)
-        .and_then(|instance| f(&mut store, &instance));
-    let wall = started.elapsed();
-    let fuel_left = store.get_fuel().unwrap_or(0);
-    let receipt = Receipt {
-        fuel_used: limits.fuel.saturating_sub(fuel_left),
-        wall_us: wall.as_micros() as u64,
+    let limiter = &mut store.data_mut().limiter;
+    limiter.peak_memory = limiter.current_memory;
+}
+
+fn receipt(store: &Store<HostState>, limits: &Limits, started: Instant) -> Receipt {
+    Receipt {
+        fuel_used: limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+        wall_us: started.elapsed().as_micros() as u64,
         peak_memory_bytes: store.data().limiter.peak_memory as u64,
-    };
-    for (name, capture) in [("stdout", &stdout), ("stderr", &stderr)] {
-        let text = capture.text();
+        ..Receipt::default()
+    }
+}
+
+/// Logs what the plugin printed during the call and empties the captures.
+fn drain(store: &mut Store<HostState>) -> String {
+    let data = store.data();
+    let plugin = data.plugin.as_str();
+    let out = data.stdout.take();
+    let err = data.stderr.take();
+    for (name, text) in [("stdout", &out), ("stderr", &err)] {
         if !text.is_empty() {
             tracing::debug!(plugin, stream = name, "{text}");
         }
     }
+    err
+}
+
+fn finish(store: &mut Store<HostState>, e: &wasmtime::Error, limits: &Limits) -> Failure {
+    let stderr = drain(store);
+    classify(e, limits, &stderr)
+}
+
+/// Runs `f` on `instance` with full limits. On a failure the instance must not be used
+/// again (a trap leaves a component instance unusable, and its state unknown).
+pub fn call<T>(
+    instance: &mut Instance,
+    limits: &Limits,
+    f: impl FnOnce(&mut Store<HostState>, &wasmtime::component::Instance) -> wasmtime::Result<T>,
+) -> Result<(T, Receipt), Failure> {
+    let Instance {
+        store,
+        instance: handle,
+        calls,
+    } = instance;
+    arm(store, limits);
+    *calls += 1;
+    let started = Instant::now();
+    let outcome = f(store, handle);
+    let receipt = receipt(store, limits, started);
     match outcome {
-        Ok(value) => Ok((value, receipt)),
-        Err(e) => Err(classify(&e, limits, &stderr.text())),
+        Ok(value) => {
+            drain(store);
+            Ok((value, receipt))
+        }
+        Err(e) => Err(finish(store, &e, limits)),
     }
 }
 

@@ -45,6 +45,8 @@ pub fn resolve(id: &str) -> Option<Resolved> {
         id: id.to_string(),
         version: version.to_string(),
         standard: true,
+        // Each standard plugin answers from its arguments alone.
+        pure: true,
         limits: Limits::default_for(*kind),
         granted: Vec::new(),
         bytes: Bytes::Embedded(bytes),
@@ -96,6 +98,7 @@ pub fn summaries() -> Vec<Summary> {
                 granted: Vec::new(),
                 limits: r.limits,
                 sha256: r.sha256,
+                pure: r.pure,
             })
         })
         .collect()

@@ -39,6 +39,7 @@ impl PluginHost {
             id: report.id.clone(),
             version: report.version.clone(),
             standard: false,
+            pure: report.pure,
             limits: report.limits,
             granted: report.granted.clone(),
             bytes: Bytes::File(PathBuf::from(&report.wasm_path)),

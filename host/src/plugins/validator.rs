@@ -23,11 +23,23 @@ impl PluginHost {
         artifact_type: &str,
         data: &str,
     ) -> Result<Validation> {
-        let (result, receipt) = self.call(plugin, "validate", |store, instance| {
-            let v = bindings::validator::ArtifactValidator::new(&mut *store, instance)?;
-            v.clearctx_plugin_validator()
-                .call_validate(&mut *store, artifact_type, data)
-        })?;
+        let (result, receipt) = self.call_memo(
+            plugin,
+            "validate",
+            &[artifact_type, data],
+            |r: &std::result::Result<Vec<bindings::Violation>, bindings::PluginError>| match r {
+                Ok(vs) => vs
+                    .iter()
+                    .map(|v| v.path.len() + v.message.len() + v.code.len() + 48)
+                    .sum(),
+                Err(_) => 256,
+            },
+            |store, instance| {
+                let v = bindings::validator::ArtifactValidator::new(&mut *store, instance)?;
+                v.clearctx_plugin_validator()
+                    .call_validate(&mut *store, artifact_type, data)
+            },
+        )?;
         let violations = result.map_err(|e| plugin_error(plugin, e))?;
         let size: usize = violations
             .iter()
