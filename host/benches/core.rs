@@ -4,12 +4,22 @@
 //! 2. MCP round-trip latency of `artifact_get` vs. `ping` on the same `clearctx serve`;
 //! 3. time from spawning `clearctx serve` to its `tools/list` answer vs. `clearctx --version`.
 //!
+//! Three more put `clearctx serve` beside a naive MCP server written for this benchmark
+//! (`naive_server.py`: Python 3 standard library, one SQLite transaction per publish, a bare
+//! `SELECT` per get), in the same run:
+//!
+//! - 1f. `artifact_publish` over MCP, clearctx vs. the naive server;
+//! - 2b. `artifact_get` round trips over MCP, clearctx vs. the naive server;
+//! - 3c. the idle RSS of `clearctx serve` once the standard plugins are warm, beside the
+//!   naive server's.
+//!
 //! Run with `cargo bench -p clearctx --bench core`; it prints a Markdown table at the end.
+//! It needs `python3` for the naive server.
 //! This is a plain program (`harness = false`), not a test: it asserts nothing about time.
 
 use std::error::Error;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,6 +31,8 @@ use serde_json::{Value, json};
 type Res<T> = Result<T, Box<dyn Error>>;
 
 const BIN: &str = env!("CARGO_BIN_EXE_clearctx");
+/// The benchmark's own baseline MCP server (see its docstring).
+const NAIVE_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/naive_server.py");
 
 /// Publishes per round in figure 1.
 const PUBLISHES: usize = 3000;
@@ -42,11 +54,22 @@ const ROUND_TRIPS: usize = 2000;
 const WARMUP: usize = 100;
 /// Process runs per case in figure 3.
 const STARTS: usize = 30;
+/// Publishes over MCP per round and server in figure 1f.
+const MCP_PUBLISHES: usize = 1000;
+/// Figure 1f alternates clearctx and naive-server rounds, like figure 1.
+const MCP_PUBLISH_ROUNDS: usize = 3;
+/// How long figure 3c leaves `clearctx serve` idle before reading its memory: the server
+/// may warm the other standard plugins in the background once it starts.
+const IDLE_WAIT: Duration = Duration::from_secs(3);
 
 /// Targets from the brief.
 const TARGET_PUBLISH_RATIO: f64 = 1.0 / 3.0;
 const TARGET_GET_MEDIAN_US: f64 = 1000.0;
 const TARGET_START_MEDIAN_MS: f64 = 50.0;
+/// Figure 1f: clearctx publishes over MCP at least as fast as the naive server.
+const TARGET_MCP_PUBLISH_RATIO: f64 = 1.0;
+/// Figure 3c: VmRSS of the idle, warm `clearctx serve`, in MiB.
+const TARGET_IDLE_RSS_MIB: f64 = 60.0;
 
 fn main() -> Res<()> {
     // This run's machine-wide plugin cache: the first data dir compiles the validator into
@@ -62,17 +85,50 @@ fn main() -> Res<()> {
         results.to_string().len()
     );
 
-    eprintln!("1/3 artifact_publish throughput ({PUBLISH_ROUNDS} rounds of {PUBLISHES})...");
+    let python = python()?;
+
+    eprintln!("1/5 artifact_publish throughput ({PUBLISH_ROUNDS} rounds of {PUBLISHES})...");
     let publish = bench_publish(&doc, &results)?;
 
-    eprintln!("2/3 MCP round trips ({ROUND_TRIPS} artifact_get + {ROUND_TRIPS} ping)...");
-    let mcp = bench_round_trips(&doc)?;
+    eprintln!(
+        "2/5 artifact_publish over MCP, clearctx vs. naive server ({MCP_PUBLISH_ROUNDS} rounds of {MCP_PUBLISHES} each)..."
+    );
+    let mcp_publish = bench_mcp_publish(&python, &doc)?;
 
-    eprintln!("3/3 startup to tools/list ({STARTS} runs per case)...");
+    eprintln!(
+        "3/5 MCP round trips ({ROUND_TRIPS} artifact_get + {ROUND_TRIPS} ping on clearctx and on the naive server)..."
+    );
+    let mcp = bench_round_trips(&python, &doc)?;
+
+    eprintln!("4/5 startup to tools/list ({STARTS} runs per case)...");
     let start = bench_startup()?;
 
-    print_table(&publish, &mcp, &start);
+    eprintln!(
+        "5/5 idle memory of clearctx serve ({} s after two publishes)...",
+        IDLE_WAIT.as_secs()
+    );
+    let idle = bench_idle(&python, &doc, &results)?;
+
+    print_table(&publish, &mcp_publish, &mcp, &start, &idle);
     Ok(())
+}
+
+/// The Python 3 interpreter for the naive server, resolved once (`python3` may be a shim
+/// that would add its own start-up to every spawn).
+fn python() -> Res<PathBuf> {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("the naive server needs python3: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("python3 exited with {}", out.status).into());
+    }
+    let path = String::from_utf8(out.stdout)?.trim().to_string();
+    if path.is_empty() {
+        return Err("python3 did not say where it is (sys.executable is empty)".into());
+    }
+    Ok(PathBuf::from(path))
 }
 
 /// A JSON document of about 1 KB, shaped like a small API contract.
@@ -272,11 +328,101 @@ fn hub_publishes(
 }
 
 // ---------------------------------------------------------------------------------------
+// 1f. artifact_publish over MCP, clearctx vs. the naive server
+
+struct McpPublish {
+    /// ops/s of each round, in round order.
+    clearctx: Vec<f64>,
+    naive: Vec<f64>,
+}
+
+impl McpPublish {
+    fn medians(&self) -> (f64, f64) {
+        (
+            median_f64(&mut self.clearctx.clone()),
+            median_f64(&mut self.naive.clone()),
+        )
+    }
+}
+
+fn bench_mcp_publish(python: &Path, doc: &Value) -> Res<McpPublish> {
+    let mut out = McpPublish {
+        clearctx: Vec::new(),
+        naive: Vec::new(),
+    };
+    for round in 0..MCP_PUBLISH_ROUNDS {
+        // Fresh files every round; the side that goes first alternates, so a trend in the
+        // machine's load (or the disk's) does not favour one of them.
+        let clearctx_dir = tempfile::tempdir()?;
+        let naive_dir = tempfile::tempdir()?;
+        let clearctx = || mcp_publishes(Server::spawn(clearctx_dir.path())?, doc);
+        let naive = || {
+            mcp_publishes(
+                Server::naive(python, &naive_dir.path().join("naive.db"))?,
+                doc,
+            )
+        };
+        let (c, n) = if round % 2 == 0 {
+            let c = clearctx()?;
+            (c, naive()?)
+        } else {
+            let n = naive()?;
+            (clearctx()?, n)
+        };
+        out.clearctx.push(c);
+        out.naive.push(n);
+        eprintln!(
+            "  round {} ({} first): clearctx {c:.0} ops/s, naive server {n:.0} ops/s ({:.2}x)",
+            round + 1,
+            if round % 2 == 0 { "clearctx" } else { "naive" },
+            c / n,
+        );
+    }
+    Ok(out)
+}
+
+/// Handshake, one untimed publish (clearctx loads the validator on it), then
+/// [`MCP_PUBLISHES`] sequential `artifact_publish` calls of type [`VALIDATED_TYPE`] cycling
+/// over [`ARTIFACT_IDS`] ids, on one connection. Returns ops/s.
+fn mcp_publishes(mut server: Server, doc: &Value) -> Res<f64> {
+    server.handshake()?;
+    server.publish("warm-up", VALIDATED_TYPE, doc)?;
+    // Arguments are built before the clock starts, for both servers alike.
+    let arguments: Vec<Value> = (0..ARTIFACT_IDS)
+        .map(|i| {
+            let id = format!("artifact-{i}");
+            json!({ "artifact_id": id, "type": VALIDATED_TYPE, "data": doc })
+        })
+        .collect();
+    let mut versions = vec![0; ARTIFACT_IDS];
+    let start = Instant::now();
+    for i in 0..MCP_PUBLISHES {
+        let id = i % ARTIFACT_IDS;
+        let result = server.call("artifact_publish", arguments[id].clone())?;
+        versions[id] = result["structuredContent"]["version"].as_u64().unwrap_or(0);
+    }
+    let ops = MCP_PUBLISHES as f64 / start.elapsed().as_secs_f64();
+    // Every publish made a new version: the last one of each id is the count.
+    let expected = (MCP_PUBLISHES / ARTIFACT_IDS) as u64;
+    if versions.iter().any(|&v| v != expected) {
+        return Err(format!(
+            "{}: expected version {expected} last of every id, got {versions:?}",
+            server.name
+        )
+        .into());
+    }
+    server.close()?;
+    Ok(ops)
+}
+
+// ---------------------------------------------------------------------------------------
 // 2. MCP round trips
 
-/// A `clearctx serve` child spoken to in newline-delimited JSON-RPC, by hand, so the
-/// figures include no client library's overhead.
+/// An MCP server child (`clearctx serve`, or the naive server) spoken to in
+/// newline-delimited JSON-RPC, by hand, so the figures include no client library's overhead.
 struct Server {
+    /// What the errors call it.
+    name: &'static str,
     child: Child,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
@@ -285,21 +431,40 @@ struct Server {
 }
 
 impl Server {
+    /// `clearctx serve` on the data dir `home`.
     fn spawn(home: &Path) -> Res<Server> {
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .arg("serve")
             .arg("--home")
             .arg(home)
             // An identity exported in the shell must not change what we measure.
             .env_remove("CLEARCTX_SESSION")
             .env_remove("CLEARCTX_TEAM")
+            // Its log is not what we measure either.
+            .stderr(Stdio::null());
+        Server::spawn_command("clearctx serve", command)
+    }
+
+    /// The naive server (`naive_server.py`) on the SQLite file `db`, run by `python`.
+    fn naive(python: &Path, db: &Path) -> Res<Server> {
+        let mut command = Command::new(python);
+        // It writes nothing to stderr unless it fails: then its traceback helps.
+        command.arg(NAIVE_SERVER).arg(db).stderr(Stdio::inherit());
+        Server::spawn_command("the naive server", command)
+    }
+
+    /// Any stdio MCP server: `command` with its stdin and stdout piped to us.
+    fn spawn_command(name: &'static str, mut command: Command) -> Res<Server> {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
+            .spawn()
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
         let stdin = child.stdin.take().ok_or("no stdin pipe")?;
         let stdout = child.stdout.take().ok_or("no stdout pipe")?;
         Ok(Server {
+            name,
             child,
             stdin: Some(stdin),
             stdout: BufReader::new(stdout),
@@ -345,7 +510,9 @@ impl Server {
         loop {
             self.line.clear();
             if self.stdout.read_line(&mut self.line)? == 0 {
-                return Err(format!("server closed stdout before answering {method}").into());
+                return Err(
+                    format!("{} closed stdout before answering {method}", self.name).into(),
+                );
             }
             let mut reply: Value = serde_json::from_str(&self.line)?;
             // Anything else (a server notification, say) is not our answer.
@@ -353,7 +520,7 @@ impl Server {
                 continue;
             }
             if let Some(error) = reply.get("error") {
-                return Err(format!("{method} failed: {error}").into());
+                return Err(format!("{}: {method} failed: {error}", self.name).into());
             }
             return Ok(reply["result"].take());
         }
@@ -366,9 +533,31 @@ impl Server {
             json!({ "name": tool, "arguments": arguments }),
         )?;
         if result["isError"] == json!(true) {
-            return Err(format!("{tool} returned an error: {result}").into());
+            return Err(format!("{}: {tool} returned an error: {result}", self.name).into());
         }
         Ok(result)
+    }
+
+    /// Publishes `data` as the next version of `artifact_id`; returns the version the
+    /// server says it stored.
+    fn publish(&mut self, artifact_id: &str, artifact_type: &str, data: &Value) -> Res<u64> {
+        let result = self.call(
+            "artifact_publish",
+            json!({ "artifact_id": artifact_id, "type": artifact_type, "data": data }),
+        )?;
+        result["structuredContent"]["version"]
+            .as_u64()
+            .ok_or_else(|| {
+                format!(
+                    "{}: artifact_publish answered no version: {result}",
+                    self.name
+                )
+                .into()
+            })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Closes stdin (the end of the session) and waits for the process to exit.
@@ -376,7 +565,7 @@ impl Server {
         drop(self.stdin.take());
         let status = self.child.wait()?;
         if !status.success() {
-            return Err(format!("clearctx serve exited with {status}").into());
+            return Err(format!("{} exited with {status}", self.name).into());
         }
         Ok(())
     }
@@ -385,40 +574,68 @@ impl Server {
 struct RoundTrips {
     get: Vec<Duration>,
     ping: Vec<Duration>,
+    /// The same two on the naive server (figure 2b).
+    naive_get: Vec<Duration>,
+    naive_ping: Vec<Duration>,
 }
 
-fn bench_round_trips(doc: &Value) -> Res<RoundTrips> {
+/// One timed `artifact_get` of `a`; checks that the answer is `a`.
+fn timed_get(server: &mut Server, get: &Value) -> Res<Duration> {
+    let t = Instant::now();
+    let result = server.call("artifact_get", get.clone())?;
+    let elapsed = t.elapsed();
+    if result["structuredContent"]["artifact_id"] != "a" {
+        return Err(format!(
+            "{}: artifact_get answered something else: {result}",
+            server.name
+        )
+        .into());
+    }
+    Ok(elapsed)
+}
+
+fn timed_ping(server: &mut Server) -> Res<Duration> {
+    let t = Instant::now();
+    server.request("ping", Value::Null)?;
+    Ok(t.elapsed())
+}
+
+fn bench_round_trips(python: &Path, doc: &Value) -> Res<RoundTrips> {
     let dir = tempfile::tempdir()?;
     let mut server = Server::spawn(dir.path())?;
-    server.handshake()?;
-    server.call(
-        "artifact_publish",
-        json!({ "artifact_id": "a", "type": "json", "data": doc }),
-    )?;
-
+    let mut naive = Server::naive(python, &dir.path().join("naive.db"))?;
     let get = json!({ "artifact_id": "a" });
+    for s in [&mut server, &mut naive] {
+        s.handshake()?;
+        s.publish("a", "json", doc)?;
+        // Both answer with the document as published.
+        let result = s.call("artifact_get", get.clone())?;
+        if result["structuredContent"]["data"] != *doc {
+            return Err(format!("{}: artifact_get changed the data: {result}", s.name).into());
+        }
+    }
+
     for _ in 0..WARMUP {
         server.call("artifact_get", get.clone())?;
         server.request("ping", Value::Null)?;
+        naive.call("artifact_get", get.clone())?;
+        naive.request("ping", Value::Null)?;
     }
-    // Interleaved, so both kinds see the same background load.
+    // Interleaved, so every kind on both servers sees the same background load.
     let mut out = RoundTrips {
         get: Vec::with_capacity(ROUND_TRIPS),
         ping: Vec::with_capacity(ROUND_TRIPS),
+        naive_get: Vec::with_capacity(ROUND_TRIPS),
+        naive_ping: Vec::with_capacity(ROUND_TRIPS),
     };
     for _ in 0..ROUND_TRIPS {
-        let t = Instant::now();
-        let result = server.call("artifact_get", get.clone())?;
-        out.get.push(t.elapsed());
-        if result["structuredContent"]["artifact_id"] != "a" {
-            return Err(format!("artifact_get answered something else: {result}").into());
-        }
-
-        let t = Instant::now();
-        server.request("ping", Value::Null)?;
-        out.ping.push(t.elapsed());
+        out.get.push(timed_get(&mut server, &get)?);
+        out.ping.push(timed_ping(&mut server)?);
+        out.naive_get.push(timed_get(&mut naive, &get)?);
+        out.naive_ping.push(timed_ping(&mut naive)?);
     }
     server.close()?;
+    naive.close()?;
     Ok(out)
 }
 
@@ -486,6 +703,68 @@ fn bench_startup() -> Res<Startup> {
 }
 
 // ---------------------------------------------------------------------------------------
+// 3c. idle memory
+
+/// Memory of `clearctx serve` (and of the naive server beside it), in bytes.
+struct Idle {
+    /// VmRSS after the handshake, before any publish.
+    rss_handshake: u64,
+    /// VmRSS right after the two publishes, before the wait.
+    rss_published: u64,
+    /// VmRSS and VmHWM after [`IDLE_WAIT`] idle: the figure.
+    rss: u64,
+    hwm: u64,
+    /// The naive server after the same calls and the same wait.
+    naive_rss: u64,
+    naive_hwm: u64,
+}
+
+/// A `kB` field (`VmHWM`, `VmRSS`) of `/proc/<pid>/status`, in bytes (as in sessions.rs).
+fn proc_kb(pid: u32, field: &str) -> Res<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
+        .ok_or_else(|| format!("no {field} in /proc/{pid}/status"))?;
+    let kb: u64 = line[field.len() + 1..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kb * 1024)
+}
+
+/// `serve` on a fresh data dir: handshake, a `test-results` publish (the validator compiles
+/// and applies its schema) and a `json` one, then [`IDLE_WAIT`] with nothing to do.
+fn bench_idle(python: &Path, doc: &Value, results: &Value) -> Res<Idle> {
+    let dir = tempfile::tempdir()?;
+    let mut server = Server::spawn(dir.path())?;
+    let mut naive = Server::naive(python, &dir.path().join("naive.db"))?;
+    server.handshake()?;
+    naive.handshake()?;
+    let rss_handshake = proc_kb(server.pid(), "VmRSS")?;
+    for s in [&mut server, &mut naive] {
+        s.publish("results", SCHEMA_TYPE, results)?;
+        s.publish("doc", VALIDATED_TYPE, doc)?;
+    }
+    let rss_published = proc_kb(server.pid(), "VmRSS")?;
+    std::thread::sleep(IDLE_WAIT);
+    let out = Idle {
+        rss_handshake,
+        rss_published,
+        rss: proc_kb(server.pid(), "VmRSS")?,
+        hwm: proc_kb(server.pid(), "VmHWM")?,
+        naive_rss: proc_kb(naive.pid(), "VmRSS")?,
+        naive_hwm: proc_kb(naive.pid(), "VmHWM")?,
+    };
+    // Still answering after the wait.
+    server.request("ping", Value::Null)?;
+    server.close()?;
+    naive.close()?;
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
 // Statistics and the report
 
 /// Nearest-rank percentile of `samples` (sorted in place), `p` in 0..=100.
@@ -508,11 +787,32 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// `median …, p90 …, p99 …` of `samples`, in microseconds.
+fn latencies_us(samples: &[Duration]) -> String {
+    let mut s = samples.to_vec();
+    format!(
+        "median {:.0} us, p90 {:.0} us, p99 {:.0} us",
+        us(percentile(&mut s, 50.0)),
+        us(percentile(&mut s, 90.0)),
+        us(percentile(&mut s, 99.0)),
+    )
+}
+
 fn met(ok: bool) -> &'static str {
     if ok { "yes" } else { "**no**" }
 }
 
-fn print_table(publish: &Publish, mcp: &RoundTrips, start: &Startup) {
+fn print_table(
+    publish: &Publish,
+    mcp_publish: &McpPublish,
+    mcp: &RoundTrips,
+    start: &Startup,
+    idle: &Idle,
+) {
     let ratio = publish.hub_ops / publish.raw_ops;
     let (mut get, mut ping) = (mcp.get.clone(), mcp.ping.clone());
     let get_p50 = us(percentile(&mut get, 50.0));
@@ -559,6 +859,20 @@ fn print_table(publish: &Publish, mcp: &RoundTrips, start: &Startup) {
         publish.schema_ops / publish.raw_ops,
         met(publish.schema_ops / publish.raw_ops >= TARGET_PUBLISH_RATIO),
     );
+    let (mcp_c, mcp_n) = mcp_publish.medians();
+    let rounds = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "| 1f. `artifact_publish` over MCP (`clearctx serve`, stdio), ~1 KB data, type `{VALIDATED_TYPE}`, {ARTIFACT_IDS} ids, {MCP_PUBLISHES} sequential calls (median of {MCP_PUBLISH_ROUNDS} rounds) | {mcp_c:.0} ops/s (**{:.2}x** the naive server; rounds {}) | naive one-insert MCP server (`naive_server.py`: Python `sqlite3`, WAL, `synchronous=FULL`, one transaction per publish): {mcp_n:.0} ops/s (rounds {}) | >= 1.0x the naive server | {} |",
+        mcp_c / mcp_n,
+        rounds(&mcp_publish.clearctx),
+        rounds(&mcp_publish.naive),
+        met(mcp_c / mcp_n >= TARGET_MCP_PUBLISH_RATIO),
+    );
     println!(
         "| 2. MCP `artifact_get` round trip over stdio, {ROUND_TRIPS} calls | median {:.0} us, p90 {:.0} us, p99 {:.0} us | `ping`: median {:.0} us, p90 {:.0} us, p99 {:.0} us | median < 1000 us | {} |",
         get_p50,
@@ -568,6 +882,15 @@ fn print_table(publish: &Publish, mcp: &RoundTrips, start: &Startup) {
         us(percentile(&mut ping, 90.0)),
         us(percentile(&mut ping, 99.0)),
         met(get_p50 < TARGET_GET_MEDIAN_US),
+    );
+    let naive_get_p50 = us(percentile(&mut mcp.naive_get.clone(), 50.0));
+    println!(
+        "| 2b. MCP `artifact_get` round trip, clearctx vs. the naive server, {ROUND_TRIPS} calls each (interleaved) | clearctx: {} ({:.2}x the naive median) | naive server `artifact_get` (one `SELECT`, no write): {}; its `ping`: {} | clearctx median <= naive median | {} |",
+        latencies_us(&mcp.get),
+        get_p50 / naive_get_p50,
+        latencies_us(&mcp.naive_get),
+        latencies_us(&mcp.naive_ping),
+        met(get_p50 <= naive_get_p50),
     );
     let version_cell = format!(
         "`clearctx --version`: median {:.1} ms, p90 {:.1} ms",
@@ -586,5 +909,16 @@ fn print_table(publish: &Publish, mcp: &RoundTrips, start: &Startup) {
         reused_p50,
         ms(percentile(&mut reused, 90.0)),
         met(reused_p50 < TARGET_START_MEDIAN_MS),
+    );
+    println!(
+        "| 3c. idle memory of `clearctx serve`, fresh data dir, after handshake + one `{SCHEMA_TYPE}` and one `{VALIDATED_TYPE}` publish + {} s idle | VmRSS **{:.1} MiB**, VmHWM {:.1} MiB (VmRSS {:.1} MiB after the handshake, {:.1} MiB right after the publishes) | naive server after the same calls and wait: VmRSS {:.1} MiB, VmHWM {:.1} MiB | VmRSS <= {TARGET_IDLE_RSS_MIB:.0} MiB | {} |",
+        IDLE_WAIT.as_secs(),
+        mib(idle.rss),
+        mib(idle.hwm),
+        mib(idle.rss_handshake),
+        mib(idle.rss_published),
+        mib(idle.naive_rss),
+        mib(idle.naive_hwm),
+        met(mib(idle.rss) <= TARGET_IDLE_RSS_MIB),
     );
 }
