@@ -12,10 +12,10 @@ impl PluginHost {
         context: &Value,
     ) -> Result<(Vec<Command>, Receipt)> {
         let (config, context) = (config.to_string(), context.to_string());
-        let (result, receipt) = self.call(plugin, "run", |store, instance| {
-            let a = bindings::action::PipelineAction::new(&mut *store, instance)?;
+        let (result, receipt) = self.call(plugin, "run", |guest| {
+            let (store, a) = guest.bound(|s, i| bindings::action::PipelineAction::new(s, i))?;
             a.clearctx_plugin_action()
-                .call_run(&mut *store, &config, &context)
+                .call_run(store, &config, &context)
         })?;
         let commands = result.map_err(|e| plugin_error(plugin, e))?;
         use bindings::action::exports::clearctx::plugin::action::HostCommand as H;

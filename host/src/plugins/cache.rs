@@ -1,13 +1,14 @@
 //! The machine-wide cache of compiled components, so a component is compiled once per
 //! machine rather than once per data dir or process.
 //!
-//! An entry is `<sha256 of the component>-<engine compatibility hash>.cwasm`: a magic line,
-//! the BLAKE3 digest of the rest, then wasmtime's precompiled bytes. It is written through
-//! a temp file and a rename (a reader never sees half an entry), under a lock file so two
-//! processes on a cold machine compile once between them, and it is checked before use: an
-//! entry that is truncated, altered or from another engine is compiled again and replaced,
-//! never run. The check is against corruption and stray writes; the cache has the same
-//! owner as the data dirs, like `~/.cargo`.
+//! An entry is `<sha256 of the component>-<engine compatibility hash>.cwasm`, wasmtime's
+//! precompiled bytes, beside `….cwasm.blake3`, their BLAKE3 digest. Both are written through
+//! a temp file and a rename (a reader never sees half a file), under a lock file so two
+//! processes on a cold machine compile once between them, and the entry is checked before
+//! use: one that is truncated, altered or from another engine is compiled again and
+//! replaced, never run. The code is hashed through a memory map and then mapped by wasmtime
+//! (no copy: a load costs about what hashing 9 MiB does). The check is against corruption
+//! and stray writes; the cache has the same owner as the data dirs, like `~/.cargo`.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -17,9 +18,6 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::error::{Error, Result};
-
-const MAGIC: &[u8] = b"clearctx-cwasm 1\n";
-const HEADER: usize = MAGIC.len() + 32;
 
 /// Where the entry of component `sha256` lives for an engine of compatibility hash `compat`.
 pub fn entry_path(dir: &Path, sha256: &str, compat: &str) -> PathBuf {
@@ -70,20 +68,29 @@ pub fn load(
     })
 }
 
+/// The digest file of the entry at `path`.
+fn digest_path(path: &Path) -> PathBuf {
+    path.with_extension("cwasm.blake3")
+}
+
 /// The entry at `path` if it is there, intact and for this engine.
 fn read(engine: &Engine, path: &Path, id: &str) -> Option<Component> {
-    let bytes = std::fs::read(path).ok()?;
-    let sound = bytes.len() > HEADER
-        && bytes.starts_with(MAGIC)
-        && bytes[MAGIC.len()..HEADER] == *blake3::hash(&bytes[HEADER..]).as_bytes();
-    if !sound {
+    let recorded = std::fs::read(digest_path(path)).ok();
+    if recorded.is_none() && !path.exists() {
+        return None;
+    }
+    let actual = blake3::Hasher::new()
+        .update_mmap(path)
+        .ok()
+        .map(|h| h.finalize());
+    if recorded.is_none() || actual.is_none_or(|a| recorded.as_deref() != Some(a.as_bytes())) {
         tracing::warn!(plugin = id, entry = %path.display(), "precompiled copy is damaged or altered; compiling again");
         return None;
     }
-    // SAFETY: the bytes are what clearctx wrote for a component whose sha256 the caller
-    // checked (the digest proves they are unchanged since), and wasmtime refuses bytes
-    // from an engine of another configuration or version.
-    match unsafe { Component::deserialize(engine, &bytes[HEADER..]) } {
+    // SAFETY: the file is what clearctx wrote for a component whose sha256 the caller
+    // checked (its digest says it is unchanged since), and wasmtime refuses bytes from an
+    // engine of another configuration or version.
+    match unsafe { Component::deserialize_file(engine, path) } {
         Ok(c) => Some(c),
         Err(e) => {
             tracing::warn!(plugin = id, error = %e, "precompiled copy unusable; compiling again");
@@ -92,14 +99,20 @@ fn read(engine: &Engine, path: &Path, id: &str) -> Option<Component> {
     }
 }
 
+/// Writes the digest, then the code, each through a temp file and a rename: a kill between
+/// the two leaves a digest that does not match, so the entry is compiled again.
 fn write(dir: &Path, path: &Path, compiled: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    let digest = blake3::hash(compiled);
+    put(&digest_path(path), digest.as_bytes())?;
+    put(path, compiled)
+}
+
+fn put(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = File::create(&tmp)?;
-        f.write_all(MAGIC)?;
-        f.write_all(blake3::hash(compiled).as_bytes())?;
-        f.write_all(compiled)?;
+        f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();

@@ -30,10 +30,11 @@ impl PluginHost {
             "evaluate",
             &[expression, &context],
             |_| 64,
-            |store, instance| {
-                let c = bindings::condition::PipelineCondition::new(&mut *store, instance)?;
+            |guest| {
+                let (store, c) =
+                    guest.bound(|s, i| bindings::condition::PipelineCondition::new(s, i))?;
                 c.clearctx_plugin_condition()
-                    .call_evaluate(&mut *store, expression, &context)
+                    .call_evaluate(store, expression, &context)
             },
         )?;
         Ok((result.map_err(|e| plugin_error(plugin, e))?, receipt))

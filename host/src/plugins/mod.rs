@@ -429,11 +429,8 @@ impl PluginHost {
     fn call<T>(
         &self,
         plugin: &Resolved,
-        function: &str,
-        f: impl FnOnce(
-            &mut wasmtime::Store<HostState>,
-            &wasmtime::component::Instance,
-        ) -> wasmtime::Result<T>,
+        function: &'static str,
+        f: impl FnOnce(&mut sandbox::Instance) -> wasmtime::Result<T>,
     ) -> Result<(T, Receipt)> {
         let pre = self.load(plugin)?;
         let outcome = self.run(&pre, plugin, f);
@@ -450,13 +447,10 @@ impl PluginHost {
     fn call_memo<T: Clone + Send + Sync + 'static>(
         &self,
         plugin: &Resolved,
-        function: &str,
+        function: &'static str,
         args: &[&str],
         size: fn(&T) -> usize,
-        f: impl FnOnce(
-            &mut wasmtime::Store<HostState>,
-            &wasmtime::component::Instance,
-        ) -> wasmtime::Result<T>,
+        f: impl FnOnce(&mut sandbox::Instance) -> wasmtime::Result<T>,
     ) -> Result<(T, Receipt)> {
         if !plugin.pure {
             return self.call(plugin, function, f);
@@ -484,10 +478,7 @@ impl PluginHost {
         &self,
         pre: &InstancePre<HostState>,
         plugin: &Resolved,
-        f: impl FnOnce(
-            &mut wasmtime::Store<HostState>,
-            &wasmtime::component::Instance,
-        ) -> wasmtime::Result<T>,
+        f: impl FnOnce(&mut sandbox::Instance) -> wasmtime::Result<T>,
     ) -> std::result::Result<(T, Receipt), Failure> {
         let pooled = if plugin.pure {
             self.pool.take(&plugin.sha256)

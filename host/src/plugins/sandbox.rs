@@ -288,10 +288,24 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<wasmtime::component::Linker<H
 pub struct Instance {
     store: Store<HostState>,
     instance: wasmtime::component::Instance,
+    /// The typed exports of its world, looked up (and type-checked) on its first call only.
+    bound: Option<Box<dyn std::any::Any + Send>>,
     pub calls: u32,
 }
 
 impl Instance {
+    /// The store, and the bindings of the world `B`, made by `make` on first use.
+    pub fn bound<B: std::any::Any + Send>(
+        &mut self,
+        make: impl FnOnce(&mut Store<HostState>, &wasmtime::component::Instance) -> wasmtime::Result<B>,
+    ) -> wasmtime::Result<(&mut Store<HostState>, &B)> {
+        if self.bound.as_ref().is_none_or(|b| !b.is::<B>()) {
+            self.bound = Some(Box::new(make(&mut self.store, &self.instance)?));
+        }
+        let bound = self.bound.as_ref().and_then(|b| b.downcast_ref::<B>());
+        Ok((&mut self.store, bound.expect("bound just above")))
+    }
+
     /// The linear memory the instance holds now, in bytes.
     pub fn memory_bytes(&self) -> usize {
         self.store.data().limiter.current_memory
@@ -334,6 +348,7 @@ pub fn instantiate(
             Instance {
                 store,
                 instance,
+                bound: None,
                 calls: 0,
             },
             receipt,
@@ -387,17 +402,13 @@ fn finish(store: &mut Store<HostState>, e: &wasmtime::Error, limits: &Limits) ->
 pub fn call<T>(
     instance: &mut Instance,
     limits: &Limits,
-    f: impl FnOnce(&mut Store<HostState>, &wasmtime::component::Instance) -> wasmtime::Result<T>,
+    f: impl FnOnce(&mut Instance) -> wasmtime::Result<T>,
 ) -> Result<(T, Receipt), Failure> {
-    let Instance {
-        store,
-        instance: handle,
-        calls,
-    } = instance;
-    arm(store, limits);
-    *calls += 1;
+    arm(&mut instance.store, limits);
+    instance.calls += 1;
     let started = Instant::now();
-    let outcome = f(store, handle);
+    let outcome = f(instance);
+    let store = &mut instance.store;
     let receipt = receipt(store, limits, started);
     match outcome {
         Ok(value) => {

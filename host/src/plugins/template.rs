@@ -53,10 +53,9 @@ impl PluginHost {
         variables: &Value,
     ) -> Result<(String, Receipt)> {
         let vars = variables.to_string();
-        let (result, receipt) = self.call(plugin, "render", |store, instance| {
-            let t = bindings::template::PromptTemplate::new(&mut *store, instance)?;
-            t.clearctx_plugin_template()
-                .call_render(&mut *store, name, &vars)
+        let (result, receipt) = self.call(plugin, "render", |guest| {
+            let (store, t) = guest.bound(|s, i| bindings::template::PromptTemplate::new(s, i))?;
+            t.clearctx_plugin_template().call_render(store, name, &vars)
         })?;
         let text = result.map_err(|e| plugin_error(plugin, e))?;
         Self::output_limit(plugin, text.len())?;
@@ -64,9 +63,9 @@ impl PluginHost {
     }
 
     pub fn declared_templates(&self, plugin: &Resolved) -> Result<Vec<TemplateInfo>> {
-        let (list, _) = self.call(plugin, "templates", |store, instance| {
-            let t = bindings::template::PromptTemplate::new(&mut *store, instance)?;
-            t.clearctx_plugin_template().call_templates(&mut *store)
+        let (list, _) = self.call(plugin, "templates", |guest| {
+            let (store, t) = guest.bound(|s, i| bindings::template::PromptTemplate::new(s, i))?;
+            t.clearctx_plugin_template().call_templates(store)
         })?;
         Ok(list
             .into_iter()

@@ -34,10 +34,11 @@ impl PluginHost {
                     .sum(),
                 Err(_) => 256,
             },
-            |store, instance| {
-                let v = bindings::validator::ArtifactValidator::new(&mut *store, instance)?;
+            |guest| {
+                let (store, v) =
+                    guest.bound(|s, i| bindings::validator::ArtifactValidator::new(s, i))?;
                 v.clearctx_plugin_validator()
-                    .call_validate(&mut *store, artifact_type, data)
+                    .call_validate(store, artifact_type, data)
             },
         )?;
         let violations = result.map_err(|e| plugin_error(plugin, e))?;
@@ -63,9 +64,10 @@ impl PluginHost {
 
     /// The types a validator declares.
     pub fn declared_types(&self, plugin: &Resolved) -> Result<Vec<TypeInfo>> {
-        let (types, _) = self.call(plugin, "types", |store, instance| {
-            let v = bindings::validator::ArtifactValidator::new(&mut *store, instance)?;
-            v.clearctx_plugin_validator().call_types(&mut *store)
+        let (types, _) = self.call(plugin, "types", |guest| {
+            let (store, v) =
+                guest.bound(|s, i| bindings::validator::ArtifactValidator::new(s, i))?;
+            v.clearctx_plugin_validator().call_types(store)
         })?;
         Ok(types
             .into_iter()

@@ -3,29 +3,75 @@
 //! Each top-level key of the event context (`event`, `data`, `artifact`, `contract`, …)
 //! is a variable, so a rule can say `data.failed > 0`, `artifact.type == "test-results"`
 //! or `size(data.failures) >= 2`. The expression must yield a bool.
+//!
+//! The plugin is pure, so clearctx reuses an instance for many calls: compiled programs
+//! are kept per instance (a pipeline asks the same few conditions on every event).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
 
-use cel::{Context, Program};
+use cel::{Context, Env, Program};
 use clearctx_plugin_sdk::{Condition, PluginError, Value, condition};
+
+/// Compiled programs kept per instance; past this many the cache starts over.
+const KEPT_PROGRAMS: usize = 256;
+
+/// A compiled expression and the context variables it reads: only those are converted to
+/// CEL values on a call (a context holds the whole artifact, most conditions read a field).
+struct Compiled {
+    program: Program,
+    reads: Vec<String>,
+}
+
+thread_local! {
+    static PROGRAMS: RefCell<HashMap<String, Rc<Compiled>>> = RefCell::new(HashMap::new());
+    /// CEL's standard library, built once per instance rather than per call.
+    static STDLIB: Arc<Env> = Arc::new(Env::stdlib());
+}
+
+/// The compiled `expression`, from the instance's cache or compiled now.
+fn compiled(expression: &str) -> Result<Rc<Compiled>, PluginError> {
+    if let Some(p) = PROGRAMS.with_borrow(|m| m.get(expression).cloned()) {
+        return Ok(p);
+    }
+    let program = Program::compile(expression).map_err(|e| {
+        PluginError::InvalidInput(format!("`{expression}` is not valid CEL: {e}"))
+    })?;
+    let reads = program
+        .references()
+        .variables()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let compiled = Rc::new(Compiled { program, reads });
+    PROGRAMS.with_borrow_mut(|m| {
+        if m.len() >= KEPT_PROGRAMS {
+            m.clear();
+        }
+        m.insert(expression.to_string(), compiled.clone());
+    });
+    Ok(compiled)
+}
 
 struct Cel;
 
 impl Condition for Cel {
     fn evaluate(expression: &str, context: &Value) -> Result<bool, PluginError> {
-        let program = Program::compile(expression).map_err(|e| {
-            PluginError::InvalidInput(format!("`{expression}` is not valid CEL: {e}"))
-        })?;
+        let compiled = compiled(expression)?;
         let Value::Object(fields) = context else {
             return Err(PluginError::InvalidInput(
                 "the context must be a JSON object".into(),
             ));
         };
-        let mut variables = Context::default();
-        for (name, value) in fields {
-            variables.add_variable_from_value(name, to_cel(value));
+        let mut variables = Context::with_env(STDLIB.with(Arc::clone));
+        for name in &compiled.reads {
+            if let Some(value) = fields.get(name) {
+                variables.add_variable_from_value(name.as_str(), to_cel(value));
+            }
         }
-        match program.execute(&variables) {
+        match compiled.program.execute(&variables) {
             Ok(cel::Value::Bool(fired)) => Ok(fired),
             Ok(other) => Err(PluginError::InvalidInput(format!(
                 "`{expression}` must yield a bool, but yielded a {}",
