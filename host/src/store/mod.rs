@@ -106,6 +106,10 @@ fn migrations() -> Migrations<'static> {
 
 pub struct Store {
     conn: Connection,
+    /// A second connection, `synchronous=NORMAL`, for [`Store::write_unsynced`], opened on
+    /// first use. Switching the main connection's `synchronous` back and forth instead
+    /// made SQLite re-prepare every cached statement after each read.
+    unsynced: Option<Connection>,
     path: PathBuf,
     react: Reactor,
 }
@@ -124,14 +128,7 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
-        let mut conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(cannot)?;
-        conn.busy_handler(Some(wait_for_lock))?;
+        let mut conn = connect(path).map_err(cannot)?;
         // A file from a newer clearctx is refused before anything here writes to it.
         let found: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -165,6 +162,7 @@ impl Store {
         conn.set_transaction_behavior(TransactionBehavior::Deferred);
         Ok(Store {
             conn,
+            unsynced: None,
             path: path.to_path_buf(),
             react,
         })
@@ -187,18 +185,7 @@ impl Store {
         f: impl FnOnce(&Tx<'_>) -> Result<A>,
         view: impl FnOnce(&Tx<'_>, A) -> Result<T>,
     ) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let tx = Tx {
-            tx,
-            now_ms: now_ms(),
-        };
-        let out = f(&tx)?;
-        (self.react)(&tx)?;
-        let out = view(&tx, out)?;
-        tx.tx.commit()?;
-        Ok(out)
+        write_on(&mut self.conn, self.react, f, view)
     }
 
     /// [`Store::write`] for a record whose loss to a power cut is acceptable (that an
@@ -207,12 +194,14 @@ impl Store {
     /// in the operating system's hands; a power cut or OS crash may lose the last such
     /// records, never a half of one. The next ordinary commit makes them durable too.
     pub fn write_unsynced<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let out = self.write(f);
-        let restored = self.conn.pragma_update(None, "synchronous", "FULL");
-        let out = out?;
-        restored?;
-        Ok(out)
+        if self.unsynced.is_none() {
+            let conn = connect(&self.path)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            self.unsynced = Some(conn);
+        }
+        let conn = self.unsynced.as_mut().expect("opened above");
+        write_on(conn, self.react, f, |_, out| Ok(out))
     }
 
     /// Runs `f` in a read transaction, so it sees one consistent state.
@@ -235,6 +224,43 @@ impl Store {
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
+}
+
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 256;
+
+/// A connection to the database file with clearctx's lock wait; pragmas are the caller's.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_handler(Some(wait_for_lock))?;
+    // A publish and its reactions run a few dozen distinct statements; rusqlite keeps 16
+    // by default, which made every commit prepare some of them again.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// One `BEGIN IMMEDIATE` transaction on `conn`: `f`, the reactions, `view`, commit.
+fn write_on<A, T>(
+    conn: &mut Connection,
+    react: Reactor,
+    f: impl FnOnce(&Tx<'_>) -> Result<A>,
+    view: impl FnOnce(&Tx<'_>, A) -> Result<T>,
+) -> Result<T> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = Tx {
+        tx,
+        now_ms: now_ms(),
+    };
+    let out = f(&tx)?;
+    react(&tx)?;
+    let out = view(&tx, out)?;
+    tx.tx.commit()?;
+    Ok(out)
 }
 
 /// Waits for another process's write lock: retries every half millisecond for the first
@@ -413,6 +439,13 @@ mod tests {
             })
             .unwrap();
         assert_eq!(sync(&store), 2, "FULL again after");
+        let unsynced: i64 = store
+            .unsynced
+            .as_ref()
+            .unwrap()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(unsynced, 1, "its own connection is NORMAL");
         let failed: Result<()> = store.write_unsynced(|_| Err(Error::conflict("refused")));
         assert!(failed.is_err());
         assert_eq!(sync(&store), 2, "FULL again after a failed write");

@@ -8,7 +8,12 @@ use crate::error::Result;
 impl Tx<'_> {
     /// Up to `limit` events after `seq`, oldest first.
     pub fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<Event>> {
-        self.events_where("seq > ?1 ORDER BY seq LIMIT ?2", params![seq, limit])
+        // The limit is part of the SQL text, not a parameter: SQLite re-prepares a statement
+        // whose LIMIT is bound on every run, and this one runs in every commit.
+        self.events_where(
+            &format!("seq > ?1 ORDER BY seq LIMIT {limit}"),
+            params![seq],
+        )
     }
 
     pub fn set_reaction_cursor(&self, name: &str, seq: i64) -> Result<()> {
