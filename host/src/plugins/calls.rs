@@ -1,17 +1,16 @@
 //! The call log: one JSON line per plugin call in `<data dir>/plugins/calls.jsonl`, for
 //! `plugin info` (health, recent failures, resource use). Kept outside the database on
 //! purpose: a refused publish changes nothing in the store, but its plugin failure is
-//! still worth knowing about. A call hands its record to a writer thread and goes on: the
-//! thread formats it and appends it with one `write` to a file it keeps open, never an
-//! fsync. A kill may lose the lines still in flight (microseconds' worth), which are
-//! diagnostics only; [`Log::flush`] waits for them before the log is read.
+//! still worth knowing about. The file stays open between calls, so a record costs one
+//! `write`, never an fsync: a kill loses nothing written (the kernel has it), a power cut
+//! may lose the last lines, which are diagnostics only. (A writer thread was tried: on two
+//! cores, waking it cost more than the write.)
 
 use std::fs::File;
 use std::io::Write as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::mpsc;
 
 use serde::{Deserialize, Serialize};
 
@@ -45,122 +44,10 @@ pub struct CallRecord {
 /// rotated it).
 const CHECK_EVERY: u32 = 64;
 
-/// A call's outcome as the caller hands it over; the writer thread formats it.
-struct Pending {
-    at_ms: i64,
-    plugin: String,
-    version: String,
-    function: &'static str,
-    receipt: Receipt,
-    failure: Option<Failure>,
-}
-
-enum Message {
-    Record(Box<Pending>),
-    /// Answered once every record sent before it is written.
-    Flush(mpsc::Sender<()>),
-}
-
-/// The call log of one data dir: a channel to its writer thread, started on first use.
+/// The call log of one data dir, kept open.
 pub(super) struct Log {
     path: PathBuf,
-    writer: Mutex<Option<(mpsc::Sender<Message>, std::thread::JoinHandle<()>)>>,
-}
-
-impl Log {
-    pub fn new(home: &Path) -> Log {
-        Log {
-            path: home.join(LOG),
-            writer: Mutex::new(None),
-        }
-    }
-
-    /// Hands one record of a call's outcome to the writer.
-    pub fn record<T>(
-        &self,
-        plugin: &Resolved,
-        function: &'static str,
-        outcome: &Result<(T, Receipt), Failure>,
-    ) {
-        let (receipt, failure) = match outcome {
-            Ok((_, r)) => (*r, None),
-            Err(f) => (Receipt::default(), Some(f.clone())),
-        };
-        if let Some(f) = &failure {
-            tracing::warn!(plugin = %plugin.id, function, "plugin call failed: {}", f.describe());
-        }
-        self.send(Message::Record(Box::new(Pending {
-            at_ms: crate::time::now_ms(),
-            plugin: plugin.id.clone(),
-            version: plugin.version.clone(),
-            function,
-            receipt,
-            failure,
-        })));
-    }
-
-    /// Waits until every record handed over so far is in the file.
-    pub fn flush(&self) {
-        let (tx, rx) = mpsc::channel();
-        if self.send(Message::Flush(tx)) {
-            let _ = rx.recv_timeout(std::time::Duration::from_secs(5));
-        }
-    }
-
-    fn send(&self, message: Message) -> bool {
-        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if writer.is_none() {
-            let (tx, rx) = mpsc::channel();
-            let path = self.path.clone();
-            match std::thread::Builder::new()
-                .name("clearctx-call-log".into())
-                .spawn(move || write_all(&path, rx))
-            {
-                Ok(handle) => *writer = Some((tx, handle)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot start the plugin call log writer");
-                    return false;
-                }
-            }
-        }
-        writer
-            .as_ref()
-            .is_some_and(|(tx, _)| tx.send(message).is_ok())
-    }
-}
-
-impl Drop for Log {
-    /// Lets the writer finish what it was handed, so a command's last calls are logged.
-    fn drop(&mut self) {
-        let writer = self
-            .writer
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some((tx, handle)) = writer {
-            drop(tx);
-            let _ = handle.join();
-        }
-    }
-}
-
-/// The writer thread: appends each record until every sender is gone.
-fn write_all(path: &Path, rx: mpsc::Receiver<Message>) {
-    let mut open: Option<Open> = None;
-    for message in rx {
-        match message {
-            Message::Record(p) => {
-                let line = line(&p);
-                if let Err(e) = append(path, &mut open, line.as_bytes()) {
-                    open = None;
-                    tracing::warn!(error = %e, "cannot write the plugin call log");
-                }
-            }
-            Message::Flush(done) => {
-                let _ = done.send(());
-            }
-        }
-    }
+    open: Mutex<Option<Open>>,
 }
 
 struct Open {
@@ -171,57 +58,87 @@ struct Open {
     writes: u32,
 }
 
-fn append(path: &Path, open: &mut Option<Open>, line: &[u8]) -> std::io::Result<()> {
-    let stale = match open {
-        None => true,
-        Some(o) => {
-            o.size > MAX_BYTES
-                || (o.writes % CHECK_EVERY == 0
-                    && std::fs::metadata(path).map(|m| m.ino()).ok() != Some(o.inode))
+impl Log {
+    pub fn new(home: &Path) -> Log {
+        Log {
+            path: home.join(LOG),
+            open: Mutex::new(None),
         }
-    };
-    if stale {
-        *open = None;
-        std::fs::create_dir_all(path.parent().expect("the log has a folder"))?;
-        if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_BYTES) {
-            std::fs::rename(path, path.with_extension("jsonl.1"))?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        let meta = file.metadata()?;
-        *open = Some(Open {
-            inode: meta.ino(),
-            size: meta.len(),
-            writes: 1,
-            file,
-        });
     }
-    let o = open.as_mut().expect("opened above");
-    // One write per line, so concurrent processes do not interleave within a line.
-    o.file.write_all(line)?;
-    o.size += line.len() as u64;
-    o.writes = o.writes.wrapping_add(1);
-    Ok(())
+
+    /// Appends one record of a call's outcome.
+    pub fn record<T>(
+        &self,
+        plugin: &Resolved,
+        function: &str,
+        outcome: &Result<(T, Receipt), Failure>,
+    ) {
+        let line = line(plugin, function, outcome);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = self.append(&mut open, line.as_bytes()) {
+            *open = None;
+            tracing::warn!(error = %e, "cannot write the plugin call log");
+        }
+    }
+
+    fn append(&self, open: &mut Option<Open>, line: &[u8]) -> std::io::Result<()> {
+        let stale = match open {
+            None => true,
+            Some(o) => {
+                o.size > MAX_BYTES
+                    || (o.writes % CHECK_EVERY == 0
+                        && std::fs::metadata(&self.path).map(|m| m.ino()).ok() != Some(o.inode))
+            }
+        };
+        if stale {
+            *open = None;
+            std::fs::create_dir_all(self.path.parent().expect("the log has a folder"))?;
+            if std::fs::metadata(&self.path).is_ok_and(|m| m.len() > MAX_BYTES) {
+                std::fs::rename(&self.path, self.path.with_extension("jsonl.1"))?;
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            let meta = file.metadata()?;
+            *open = Some(Open {
+                inode: meta.ino(),
+                size: meta.len(),
+                writes: 1,
+                file,
+            });
+        }
+        let o = open.as_mut().expect("opened above");
+        // One write per line, so concurrent processes do not interleave within a line.
+        o.file.write_all(line)?;
+        o.size += line.len() as u64;
+        o.writes = o.writes.wrapping_add(1);
+        Ok(())
+    }
 }
 
-fn line(p: &Pending) -> String {
-    let failure = p.failure.as_ref();
+fn line<T>(plugin: &Resolved, function: &str, outcome: &Result<(T, Receipt), Failure>) -> String {
+    let (receipt, failure) = match outcome {
+        Ok((_, r)) => (*r, None),
+        Err(f) => (Receipt::default(), Some(f)),
+    };
     let rec = CallRecord {
-        at: crate::time::rfc3339(p.at_ms),
-        plugin: p.plugin.clone(),
-        version: p.version.clone(),
-        function: p.function.to_string(),
+        at: crate::time::rfc3339(crate::time::now_ms()),
+        plugin: plugin.id.clone(),
+        version: plugin.version.clone(),
+        function: function.to_string(),
         ok: failure.is_none(),
         code: failure.map(|f| f.code().to_string()),
         error: failure.map(Failure::describe),
-        fuel_used: p.receipt.fuel_used,
-        wall_us: p.receipt.wall_us,
-        peak_memory_bytes: p.receipt.peak_memory_bytes,
-        reused: p.receipt.reused,
-        memoized: p.receipt.memoized,
+        fuel_used: receipt.fuel_used,
+        wall_us: receipt.wall_us,
+        peak_memory_bytes: receipt.peak_memory_bytes,
+        reused: receipt.reused,
+        memoized: receipt.memoized,
     };
+    if let Some(f) = failure {
+        tracing::warn!(plugin = %plugin.id, function, "plugin call failed: {}", f.describe());
+    }
     format!(
         "{}\n",
         serde_json::to_string(&rec).expect("records serialize")
