@@ -706,6 +706,15 @@ fn add_pure_counter(dir: &DataDir) {
     let _ = out;
 }
 
+/// Publishes `data` as type `json`, which the counter refuses; returns the refusal's text.
+async fn refusal(c: &common::Client, data: Value) -> String {
+    c.err(
+        "artifact_publish",
+        json!({"artifact_id": "n", "type": "json", "data": data}),
+    )
+    .await
+}
+
 /// Publishes `data` as type `json` and returns the counter's verdict, e.g. "call 3".
 async fn count(c: &common::Client, data: Value) -> String {
     let e = c
@@ -755,32 +764,17 @@ async fn a_pure_plugin_is_reused_memoized_replaced_after_failures_and_held_to_it
     assert_eq!(count(&c, json!({ "n": 1 })).await, "call 1");
 
     // A reused instance that panics is dropped; the next call gets a fresh one and works.
-    let e = c
-        .err(
-            "artifact_publish",
-            json!({"artifact_id": "n", "type": "json", "data": {"panic": true}}),
-        )
-        .await;
+    let e = refusal(&c, json!({"panic": true})).await;
     assert!(e.contains("panicked") && e.contains("call 4"), "{e}");
     assert_eq!(count(&c, json!({ "n": 4 })).await, "call 1");
     assert_eq!(count(&c, json!({ "n": 5 })).await, "call 2");
 
     // Fuel and the deadline hold on a reused instance as on a fresh one.
-    let e = c
-        .err(
-            "artifact_publish",
-            json!({"artifact_id": "n", "type": "json", "data": {"loop": true}}),
-        )
-        .await;
+    let e = refusal(&c, json!({"loop": true})).await;
     assert!(e.contains("fuel") || e.contains("time limit"), "{e}");
     // So does the memory limit (64 MiB for validators), on an instance that served a call.
     assert_eq!(count(&c, json!({ "n": 6 })).await, "call 1");
-    let e = c
-        .err(
-            "artifact_publish",
-            json!({"artifact_id": "n", "type": "json", "data": {"grow_mib": 80}}),
-        )
-        .await;
+    let e = refusal(&c, json!({"grow_mib": 80})).await;
     assert!(e.contains("memory limit"), "{e}");
     // An instance that grew past its recycling bound answers, then is not kept.
     assert_eq!(count(&c, json!({ "n": 7 })).await, "call 1");

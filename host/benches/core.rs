@@ -28,6 +28,10 @@ use clearctx::hub::{Caller, Hub};
 use rusqlite::{Connection, TransactionBehavior};
 use serde_json::{Value, json};
 
+#[path = "common/mod.rs"]
+mod common;
+use common::proc_kb;
+
 type Res<T> = Result<T, Box<dyn Error>>;
 
 const BIN: &str = env!("CARGO_BIN_EXE_clearctx");
@@ -732,21 +736,6 @@ struct Idle {
     /// The naive server after the same calls and the same wait.
     naive_rss: u64,
     naive_hwm: u64,
-}
-
-/// A `kB` field (`VmHWM`, `VmRSS`) of `/proc/<pid>/status`, in bytes (as in sessions.rs).
-fn proc_kb(pid: u32, field: &str) -> Res<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
-        .ok_or_else(|| format!("no {field} in /proc/{pid}/status"))?;
-    let kb: u64 = line[field.len() + 1..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()?;
-    Ok(kb * 1024)
 }
 
 /// `serve` on a fresh data dir: handshake, a `test-results` publish (the validator compiles

@@ -34,6 +34,10 @@ use std::time::{Duration, Instant};
 use mock_model::{MockModel, Reply};
 use serde_json::{Value, json};
 
+#[path = "common/mod.rs"]
+mod common;
+use common::proc_kb;
+
 type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 const BIN: &str = env!("CARGO_BIN_EXE_clearctx");
@@ -606,21 +610,6 @@ fn send_args(name: &str, message: &str) -> Value {
 
 // ---------------------------------------------------------------------------------------
 // /proc
-
-/// A `kB` field (`VmHWM`, `VmRSS`) of `/proc/<pid>/status`, in bytes.
-fn proc_kb(pid: u32, field: &str) -> Res<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
-        .ok_or_else(|| format!("no {field} in /proc/{pid}/status"))?;
-    let kb: u64 = line[field.len() + 1..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()?;
-    Ok(kb * 1024)
-}
 
 /// Every process under `root` (children, grandchildren, ...), from the parent pids in
 /// `/proc/*/stat`.
