@@ -815,7 +815,7 @@ fn a_damaged_compiled_copy_is_compiled_again_not_run() {
     assert_eq!(entries.len(), 1, "one compiled copy: {entries:?}");
     let good = std::fs::read(&entries[0]).unwrap();
 
-    // Flip one byte of the code, past the header: the digest no longer matches.
+    // Flip one byte in the middle of the code: the digest beside it no longer matches.
     let mut bad = good.clone();
     let at = bad.len() / 2;
     bad[at] ^= 0xff;
