@@ -366,6 +366,8 @@ fn arm(store: &mut Store<HostState>, limits: &Limits) {
     }
     store.set_epoch_deadline(limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64) + 1);
     let limiter = &mut store.data_mut().limiter;
+    // The same component may run under other limits (two installs of one file).
+    limiter.max_memory = (limits.memory_mib as usize) * 1024 * 1024;
     limiter.peak_memory = limiter.current_memory;
 }
 
