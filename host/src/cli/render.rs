@@ -395,13 +395,10 @@ fn purity(pure: bool) -> &'static str {
 
 pub fn plugin_detail(d: &crate::plugins::Detail) -> String {
     let p = &d.summary;
-    let mut s = format!(
-        "{} {} ({})\n  {}",
-        p.id,
-        p.version,
-        kinds(&p.kinds),
-        p.description
-    );
+    let mut s = format!("{} {} ({})", p.id, p.version, kinds(&p.kinds));
+    if !p.description.is_empty() {
+        let _ = write!(s, "\n  {}", p.description);
+    }
     let _ = write!(
         s,
         "\n  health   {}\n  source   {}\n  sha256   {}",
