@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::proc_kb;
+use common::{proc_kb, vary};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -179,17 +179,6 @@ fn test_results() -> Value {
 
 // ---------------------------------------------------------------------------------------
 // 1. artifact_publish throughput
-
-/// `doc` with one number changed to `i`, so every publish carries different content (a
-/// pure validator would answer repeated content from its memo).
-fn vary(doc: &Value, i: usize) -> Value {
-    let mut d = doc.clone();
-    match d.get("duration_ms") {
-        Some(_) => d["duration_ms"] = json!(i as f64 + 0.5),
-        None => d["seq"] = json!(i),
-    }
-    d
-}
 
 struct Publish {
     raw_ops: f64,

@@ -26,6 +26,10 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+#[path = "common/mod.rs"]
+mod common;
+use common::vary;
+
 type Res<T> = Result<T, Box<dyn Error>>;
 
 const BIN: &str = env!("CARGO_BIN_EXE_clearctx");
@@ -554,13 +558,6 @@ fn condition_context(data: &Value, version: u64) -> Value {
     })
 }
 
-/// `test-results` with a field that changes per call, so no answer can come from a memo.
-fn varied(doc: &Value, i: usize) -> String {
-    let mut d = doc.clone();
-    d["duration_ms"] = json!(48211.5 + i as f64);
-    d.to_string()
-}
-
 fn bench_calls() -> Res<Calls> {
     let home = tempfile::tempdir()?;
     let host = PluginHost::with_cache(home.path(), &home.path().join("cache"));
@@ -657,8 +654,8 @@ fn bench_calls() -> Res<Calls> {
     for i in 0..WARMUP + CALLS {
         let timed = i >= WARMUP;
         // Every case accepts its input, or the figures would measure something else.
-        let fresh_text = varied(&doc, i);
-        let owner_text = varied(&owner_doc, i);
+        let fresh_text = vary(&doc, i).to_string();
+        let owner_text = vary(&owner_doc, i).to_string();
         let context = condition_context(&serde_json::from_str(&fresh_text)?, i as u64);
         let context_text = context.to_string();
         contexts_bytes = context_text.len();
@@ -771,8 +768,7 @@ fn bench_conditions_per_publish(doc: &Value) -> Res<Vec<(usize, f64)>> {
             let hub = clearctx::hub::Hub::open(dir.path(), caller)?;
             let expressions: Vec<String> = (0..n).map(|j| format!("data.failed > {j}")).collect();
             let publish = |i: usize| -> Res<u64> {
-                let mut data = doc.clone();
-                data["duration_ms"] = json!(i as f64);
+                let data = vary(doc, i);
                 let v = hub.artifact_publish(&clearctx::artifacts::PublishRequest {
                     artifact_id: format!("unit-tests-{}", i % 10),
                     artifact_type: "test-results".into(),

@@ -1,4 +1,8 @@
-//! Helpers the bench programs share (each includes this file as a module).
+//! Helpers the bench programs share (each includes this file as a module and uses some
+//! of it).
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
 
 /// A `kB` field (`VmHWM`, `VmRSS`) of `/proc/<pid>/status`, in bytes.
 pub fn proc_kb(pid: u32, field: &str) -> std::io::Result<u64> {
@@ -14,4 +18,15 @@ pub fn proc_kb(pid: u32, field: &str) -> std::io::Result<u64> {
         .parse()
         .map_err(std::io::Error::other)?;
     Ok(kb * 1024)
+}
+
+/// `doc` with one number changed to `i`, so every call carries different content (a pure
+/// plugin would answer repeated content from its memo).
+pub fn vary(doc: &Value, i: usize) -> Value {
+    let mut d = doc.clone();
+    match d.get("duration_ms") {
+        Some(_) => d["duration_ms"] = json!(i as f64 + 0.5),
+        None => d["seq"] = json!(i),
+    }
+    d
 }

@@ -20,7 +20,7 @@ use wasmtime::component::Component;
 use crate::error::{Error, Result};
 
 /// Where the entry of component `sha256` lives for an engine of compatibility hash `compat`.
-pub fn entry_path(dir: &Path, sha256: &str, compat: &str) -> PathBuf {
+fn entry_path(dir: &Path, sha256: &str, compat: &str) -> PathBuf {
     dir.join(format!("{sha256}-{compat}.cwasm"))
 }
 
@@ -38,8 +38,8 @@ pub fn load(
         return Ok(c);
     }
     // Another process may be compiling the same component: wait for it, then use its entry.
-    let _lock = lock(dir, sha256, compat);
-    if _lock.is_some()
+    let held = lock(dir, sha256, compat);
+    if held.is_some()
         && let Some(c) = read(engine, &path, id)
     {
         return Ok(c);

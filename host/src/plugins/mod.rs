@@ -55,9 +55,8 @@ pub use testing::{TestInput, TestOutcome};
 
 /// Where compiled components are kept: one cache per user, shared by every data dir, so a
 /// component is compiled once per machine rather than once per project. `CLEARCTX_CACHE_DIR`,
-/// else `$XDG_CACHE_HOME/clearctx/plugins`, else `~/.cache/clearctx/plugins`. Entries are
-/// keyed by the component's sha256 and the engine's compatibility hash, written through a
-/// temp file and a rename, and recompiled when they do not deserialize.
+/// else `$XDG_CACHE_HOME/clearctx/plugins`, else `~/.cache/clearctx/plugins`. What an entry
+/// is and how it is checked: `cache.rs`.
 pub fn machine_cache_dir() -> Option<PathBuf> {
     let var = |name| {
         std::env::var_os(name)
@@ -435,11 +434,7 @@ impl PluginHost {
         let pre = self.load(plugin)?;
         let outcome = self.run(&pre, plugin, f);
         self.log.record(plugin, function, &outcome);
-        outcome.map_err(|failure| Error::Plugin {
-            plugin: plugin.id.clone(),
-            code: failure.code(),
-            message: failure.describe(),
-        })
+        outcome.map_err(|failure| failed(plugin, &failure))
     }
 
     /// [`Self::call`] for a question whose answer a pure plugin's memo may hold: `args`
@@ -517,11 +512,7 @@ impl PluginHost {
             let warmed = self.load(&plugin).and_then(|pre| {
                 if plugin.pure && self.pool.idle(&plugin.sha256) == 0 {
                     let (instance, _) = sandbox::instantiate(&pre, &plugin.id, &plugin.limits)
-                        .map_err(|f| Error::Plugin {
-                            plugin: plugin.id.clone(),
-                            code: f.code(),
-                            message: f.describe(),
-                        })?;
+                        .map_err(|f| failed(&plugin, &f))?;
                     self.pool.give(&plugin.sha256, instance, &plugin.limits);
                 }
                 Ok(())
@@ -547,6 +538,15 @@ impl PluginHost {
             });
         }
         Ok(())
+    }
+}
+
+/// A call that did not produce a result, as an error naming the plugin and the limit.
+fn failed(plugin: &Resolved, failure: &Failure) -> Error {
+    Error::Plugin {
+        plugin: plugin.id.clone(),
+        code: failure.code(),
+        message: failure.describe(),
     }
 }
 

@@ -328,8 +328,9 @@ pub fn instantiate(
     let state = HostState {
         wasi,
         table: ResourceTable::new(),
+        // `arm` sets the limit, as before every call.
         limiter: Limiter {
-            max_memory: (limits.memory_mib as usize) * 1024 * 1024,
+            max_memory: 0,
             peak_memory: 0,
             current_memory: 0,
         },

@@ -28,10 +28,7 @@ impl PluginHost {
             "validate",
             &[artifact_type, data],
             |r: &std::result::Result<Vec<bindings::Violation>, bindings::PluginError>| match r {
-                Ok(vs) => vs
-                    .iter()
-                    .map(|v| v.path.len() + v.message.len() + v.code.len() + 48)
-                    .sum(),
+                Ok(vs) => violations_bytes(vs),
                 Err(_) => 256,
             },
             |guest| {
@@ -42,11 +39,7 @@ impl PluginHost {
             },
         )?;
         let violations = result.map_err(|e| plugin_error(plugin, e))?;
-        let size: usize = violations
-            .iter()
-            .map(|v| v.path.len() + v.message.len() + v.code.len())
-            .sum();
-        Self::output_limit(plugin, size)?;
+        Self::output_limit(plugin, violations_bytes(&violations))?;
         Ok(Validation {
             plugin: plugin.id.clone(),
             plugin_version: plugin.version.clone(),
@@ -108,4 +101,12 @@ impl PluginHost {
         }
         Ok(out)
     }
+}
+
+/// The bytes of text in a verdict: what the output limit counts, and what the memo weighs.
+fn violations_bytes(violations: &[bindings::Violation]) -> usize {
+    violations
+        .iter()
+        .map(|v| v.path.len() + v.message.len() + v.code.len())
+        .sum()
 }

@@ -156,7 +156,6 @@ impl Store {
             }
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
         migrate(&mut conn)?;
         conn.set_transaction_behavior(TransactionBehavior::Deferred);
@@ -189,15 +188,14 @@ impl Store {
     }
 
     /// [`Store::write`] for a record whose loss to a power cut is acceptable (that an
-    /// artifact was read): it commits without waiting for the disk (`synchronous=NORMAL`
-    /// for this transaction). A killed process loses none of it, since the WAL is already
+    /// artifact was read): it commits without waiting for the disk, on a second connection
+    /// kept at `synchronous=NORMAL`. A killed process loses none of it, since the WAL is already
     /// in the operating system's hands; a power cut or OS crash may lose the last such
     /// records, never a half of one. The next ordinary commit makes them durable too.
     pub fn write_unsynced<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         if self.unsynced.is_none() {
             let conn = connect(&self.path)?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.pragma_update(None, "foreign_keys", "ON")?;
             self.unsynced = Some(conn);
         }
         let conn = self.unsynced.as_mut().expect("opened above");
@@ -229,7 +227,8 @@ impl Store {
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 256;
 
-/// A connection to the database file with clearctx's lock wait; pragmas are the caller's.
+/// A connection to the database file with clearctx's lock wait and foreign keys on; the
+/// journal mode and `synchronous` are the caller's.
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
@@ -238,6 +237,7 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_handler(Some(wait_for_lock))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
     // A publish and its reactions run a few dozen distinct statements; rusqlite keeps 16
     // by default, which made every commit prepare some of them again.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
