@@ -548,3 +548,157 @@ fn the_cli_drives_real_workers() {
     assert!(out.lines().count() == 3, "{out}");
     assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
 }
+
+/// How many tool results the model has had since the message that started this turn.
+fn step_in_turn(r: &mock_model::Request) -> usize {
+    let mut n = 0;
+    for m in r.body["messages"].as_array().into_iter().flatten().rev() {
+        let blocks = match &m["content"] {
+            serde_json::Value::Array(b) => b.clone(),
+            serde_json::Value::String(s) => vec![json!({"type": "text", "text": s})],
+            _ => vec![],
+        };
+        if m["role"] != "user" {
+            continue;
+        }
+        let results = blocks.iter().filter(|b| b["type"] == "tool_result").count();
+        if results > 0 {
+            n += results;
+        } else if blocks.iter().any(|b| b["type"] == "text") {
+            break;
+        }
+    }
+    n
+}
+
+/// How many user messages of the conversation contain `needle`.
+fn turns_saying(r: &mock_model::Request, needle: &str) -> usize {
+    r.body["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["role"] == "user" && m["content"].to_string().contains(needle))
+        .count()
+}
+
+/// The API worker builds (start, publish, complete) on its first prompt and again whenever
+/// it is told its contract was reopened; the QA worker publishes failing results the first
+/// time it is asked to re-run the tests and passing ones after.
+fn healing_script(r: &mock_model::Request) -> Option<Reply> {
+    let tool = |name: &str, input: serde_json::Value| {
+        Some(Reply::tool_use(format!("mcp__clearctx__{name}"), input))
+    };
+    if r.last_user_text_contains("API-BUILD") || r.last_user_text_contains("was reopened") {
+        let fix = turns_saying(r, "was reopened");
+        return match step_in_turn(r) {
+            0 => tool("contract_start", json!({"contract_id": "build-api"})),
+            1 => tool(
+                "artifact_publish",
+                json!({"artifact_id": "api-spec", "type": "api-contract",
+                       "data": {"endpoints": ["GET /users"], "fix": fix}}),
+            ),
+            2 => tool("contract_complete", json!({"contract_id": "build-api", "summary": "built"})),
+            _ => Some(Reply::text(if fix == 0 { "built" } else { "fixed" })),
+        };
+    }
+    if r.last_user_text_contains("re-run the tests") {
+        let failed = if turns_saying(r, "re-run the tests") == 1 { 2 } else { 0 };
+        return match step_in_turn(r) {
+            0 => tool(
+                "artifact_publish",
+                json!({"artifact_id": "api-tests", "type": "test-results",
+                       "data": {"passed": 10 - failed, "failed": failed}}),
+            ),
+            _ => Some(Reply::text(format!("{failed} failed"))),
+        };
+    }
+    if r.last_user_text_contains("QA-WAIT") {
+        return Some(Reply::text("waiting for builds"));
+    }
+    None
+}
+
+/// The seed's self-healing loop with real Claude Code workers: failing tests reopen the
+/// contract, the API worker is sent the reopen, fixes it, and the contract ends completed,
+/// with no orchestrator turn after the two spawns.
+#[tokio::test(flavor = "multi_thread")]
+async fn real_workers_heal_a_failing_build_through_a_pipeline() {
+    let model = MockModel::start(healing_script);
+    let rig = Rig::new(&model);
+    let c = rig.connect().await;
+    c.ok(
+        "contract_create",
+        json!({"contract_id": "build-api", "title": "Build the users API", "assignee": "api-dev"}),
+    )
+    .await;
+    c.ok(
+        "pipeline_create",
+        json!({"pipeline_id": "ci-loop", "rules": [
+            {"name": "test-the-build",
+             "trigger": {"type": "contract_completed", "contract_id": "build-api"},
+             "action": {"type": "send_message", "to": "qa-dev",
+                        "message": "build-api is done (retry ${contract.retries}): re-run the tests"}},
+            {"name": "reopen-on-failure",
+             "trigger": {"type": "artifact_published", "artifact_type": "test-results"},
+             "condition": "data.failed > 0",
+             "action": {"type": "reopen_contract", "contract_id": "build-api",
+                        "reason": "Tests failing: ${data.failed} failures"}},
+            {"name": "tell-the-builder",
+             "trigger": {"type": "contract_reopened", "contract_id": "build-api"},
+             "action": {"type": "send_message", "to": "${contract.assignee}",
+                        "message": "Contract build-api was reopened: ${contract.reason}. Fix it."}}
+        ]}),
+    )
+    .await;
+    let qa = c
+        .ok("spawn_session", json!({"name": "qa-dev", "prompt": "QA-WAIT"}))
+        .await;
+    assert_eq!(qa["status"], "completed", "{qa}");
+    let api = c
+        .ok("spawn_session", json!({"name": "api-dev", "prompt": "API-BUILD"}))
+        .await;
+    assert_eq!(api["response"], "built", "{api}");
+
+    // From here on nobody but the workers and the pipeline acts.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let contract = c.ok("contract_get", json!({"contract_id": "build-api"})).await;
+        let tests = c.call("artifact_get", json!({"artifact_id": "api-tests"})).await;
+        let passed = tests.as_ref().is_ok_and(|t| t["version"] == 2 && t["data"]["failed"] == 0);
+        if contract["status"] == "completed" && contract["retries"] == 1 && passed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the loop did not heal: {contract}\ntests: {tests:?}\nlogs: {}",
+            c.ok("pipeline_logs", json!({"pipeline_id": "ci-loop"})).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let qa = until_status(&c, "qa-dev", "idle").await;
+    assert_eq!(qa["last_output"], "0 failed", "{qa}");
+    let api = until_status(&c, "api-dev", "idle").await;
+    assert_eq!(api["last_output"], "fixed", "{api}");
+    // The API worker's second turn was the pipeline's message, with the reason in it.
+    assert!(
+        model.requests().iter().any(|r| r.last_user_text_contains("was reopened: Tests failing: 2 failures")),
+        "the builder never heard why"
+    );
+    let spec = c.ok("artifact_get", json!({"artifact_id": "api-spec"})).await;
+    assert_eq!(spec["version"], 2, "{spec}");
+    let logs = c.ok("pipeline_logs", json!({"pipeline_id": "ci-loop", "outcome": "done"})).await;
+    let rules: Vec<&str> = logs["firings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        ["test-the-build", "reopen-on-failure", "tell-the-builder", "test-the-build"],
+        "{logs}"
+    );
+    c.close().await;
+    assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
+}

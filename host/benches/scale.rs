@@ -100,7 +100,7 @@ fn caller() -> Caller {
 /// versions spread over 1,000 other artifacts.
 fn preload(home: &Path, n: usize) -> Res<()> {
     Hub::open(home, caller())?; // creates the dir and the schema
-    let mut store = Store::open(&home.join(DB_FILE), reactions::run)?;
+    let mut store = Store::open(&home.join(DB_FILE), std::sync::Arc::new(reactions::run))?;
     let who = caller();
     for start in (0..n).step_by(PER_TX) {
         store.write(|tx| {

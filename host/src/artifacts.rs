@@ -221,6 +221,45 @@ pub fn check_publish(req: &PublishRequest) -> Result<String> {
     Ok(data)
 }
 
+/// What a validator's check means for a publish: which plugin accepted the data (none when
+/// the type has no validator) and the warnings to give (validators someone disabled), or
+/// the rejection with every violation.
+pub fn verdict(
+    artifact_type: &str,
+    checked: crate::plugins::Checked,
+) -> Result<(Option<ValidatedBy>, Vec<String>)> {
+    // A validator someone turned off is said on every publish of its type.
+    let instead = match &checked.validation {
+        Some(v) => format!("checked by `{}` instead", v.plugin),
+        None => "not validated".to_string(),
+    };
+    let warnings = checked
+        .disabled
+        .iter()
+        .map(|id| {
+            format!(
+                "validator plugin `{id}` of type `{artifact_type}` is disabled: this version was {instead} (enable the plugin to check it again)"
+            )
+        })
+        .collect();
+    let validated_by = match checked.validation {
+        None => None,
+        Some(v) if v.violations.is_empty() => Some(ValidatedBy {
+            plugin: v.plugin,
+            plugin_version: v.plugin_version,
+            receipt: v.receipt,
+        }),
+        Some(v) => {
+            return Err(Error::Rejected {
+                artifact_type: artifact_type.to_string(),
+                plugin: v.plugin,
+                violations: v.violations,
+            });
+        }
+    };
+    Ok((validated_by, warnings))
+}
+
 /// Publishes the next version of an artifact inside `tx` and appends its event.
 /// `validated_by` is the validator that already accepted `data`, if its type has one.
 pub fn publish(

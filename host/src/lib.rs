@@ -13,6 +13,7 @@ pub mod inbox;
 pub mod mcp;
 pub mod model;
 pub mod ops;
+pub mod pipelines;
 pub mod plugins;
 pub mod reactions;
 pub mod schema;

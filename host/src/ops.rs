@@ -20,6 +20,7 @@ use crate::contracts::{self, Contract};
 use crate::error::Result;
 use crate::hub::Hub;
 use crate::inbox;
+use crate::pipelines;
 use crate::plugins;
 use crate::sessions::{self, Session, TaskReply, TurnReply};
 use crate::store::page::Page;
@@ -110,6 +111,10 @@ pub const CLI_ONLY: &[(&str, &str)] = &[
     (
         "plugin test",
         "builds and runs a plugin on a person's input",
+    ),
+    (
+        "pipeline disable",
+        "the words people expect for `pipeline enable --enabled false` (pipeline_set_enabled)",
     ),
 ];
 
@@ -262,6 +267,36 @@ ops! {
     "One plugin in detail: health, limits, granted capabilities, recent failures and the most fuel, time and memory its calls used.",
     |hub, req| hub.plugin_info(&req.plugin),
     |req, d| (format!("plugin `{}`: {}", d.summary.id, d.health), to_value(d));
+
+    pipeline_create Some("pipeline create"), [] "pipeline rules trigger condition action react automate self-healing reopen notify when tests fail", pipelines::CreateRequest => pipelines::Pipeline,
+    "Declare rules that react to events, e.g. when a `test-results` artifact is published with `data.failed > 0`, reopen contract `build-api`. Each rule: `trigger` (type: artifact_published, artifact_stale, contract_ready, contract_completed, contract_failed, contract_reopened, session_idle, session_failed; filters artifact_type, artifact_id, contract_id, session, team), optional `condition` (a CEL expression over the event's `data`, `artifact`, `contract`, `session`, `event`), and `action` (type notify_session, send_message, reopen_contract, create_contract, complete_contract, publish_artifact or plugin; strings may use `${data.failed}`). Every event fires each matching rule once; see pipeline_logs.",
+    |hub, req| hub.pipeline_create(req),
+    |req, p| (format!("pipeline `{}`: {} rule(s), {}", p.pipeline_id, p.rules.len(), if p.enabled { "enabled" } else { "disabled" }), to_value(p));
+
+    pipeline_list Some("pipeline list"), [] "list pipelines rules automations", pipelines::ListRequest => Page<pipelines::Pipeline>,
+    "List pipelines with their rules, optionally of one team.",
+    |hub, req| hub.pipeline_list(req),
+    |req, p| (format!("{} pipeline(s){}", p.items.len(), more(p)), p.envelope("pipelines"));
+
+    pipeline_get Some("pipeline get"), [] "pipeline rules details recent firings", pipelines::PipelineIdRequest => pipelines::Pipeline,
+    "One pipeline: its rules and its latest firings.",
+    |hub, req| hub.pipeline_get(&req.pipeline_id),
+    |req, p| (format!("pipeline `{}`: {} rule(s), {}", p.pipeline_id, p.rules.len(), if p.enabled { "enabled" } else { "disabled" }), to_value(p));
+
+    pipeline_delete Some("pipeline delete"), [] "delete remove pipeline rules", pipelines::PipelineIdRequest => pipelines::Pipeline,
+    "Delete a pipeline (its creator or the orchestrator); its firings stay in pipeline_logs.",
+    |hub, req| hub.pipeline_delete(&req.pipeline_id),
+    |req, p| (format!("pipeline `{}` deleted", p.pipeline_id), json!({ "deleted": p.pipeline_id }));
+
+    pipeline_set_enabled Some("pipeline enable"), [] "enable disable pause pipeline rules", pipelines::SetEnabledRequest => pipelines::Pipeline,
+    "Turn a pipeline's rules on or off; a disabled pipeline fires for nothing.",
+    |hub, req| hub.pipeline_set_enabled(req),
+    |req, p| (format!("pipeline `{}`: {}", p.pipeline_id, if p.enabled { "enabled" } else { "disabled" }), to_value(p));
+
+    pipeline_logs Some("pipeline logs"), [] "pipeline logs firings history errors what fired why", pipelines::LogsRequest => Page<pipelines::Firing>,
+    "Each firing, newest first: the event (seq, kind), the rule, the condition's value, the outcome (done, skipped, failed, refused, cascade_stopped) with the commands run or the error, and the plugin calls' fuel, time and memory.",
+    |hub, req| hub.pipeline_logs(req),
+    |req, p| (format!("{} firing(s){}", p.items.len(), more(p)), p.envelope("firings"));
 
     spawn_session Some("spawn"), [Orchestrator] "spawn start launch new worker session claude agent teammate", sessions::SpawnRequest => TurnReply,
     "Start a Claude Code worker: a long-lived `claude` process with this data dir's clearctx tools (it knows its own name). With a `prompt`, waits for the first turn's result (`wait: false` returns at once). `max_cost` (USD) and `max_turns` are enforced by clearctx, including for everything the worker delegates.",

@@ -8,6 +8,7 @@
 
 mod artifacts;
 mod contracts;
+mod pipelines;
 mod plugins;
 mod render;
 mod sessions;
@@ -63,6 +64,9 @@ pub enum Command {
     /// Install and manage WebAssembly plugins (validators, conditions, actions, templates)
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Rules that react to events: when tests fail, reopen the contract
+    #[command(subcommand)]
+    Pipeline(pipelines::PipelineCommand),
     /// Show (and mark read) unread notifications of a session
     Inbox {
         /// Whose inbox [default: $CLEARCTX_SESSION, else `cli`]
@@ -278,6 +282,7 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
         Command::Artifact(a) => artifacts::run(hub, a),
         Command::Contract(c) => contracts::run(hub, c),
         Command::Plugin(p) => plugins::run(hub, p),
+        Command::Pipeline(p) => pipelines::run(hub, p),
         Command::Inbox {
             recipient,
             keep_unread,
@@ -400,7 +405,7 @@ mod tests {
         // waiting), so the MCP tools' `wait` and `timeout_s` have no flag.
         const NOT_ON_CLI: &[&str] = &["wait", "timeout_s"];
         // The CLI's own: data from a file, and the person's override of contract roles.
-        const CLI_EXTRAS: &[&str] = &["data_file", "override_roles", "help"];
+        const CLI_EXTRAS: &[&str] = &["data_file", "rules_file", "override_roles", "help"];
         fn find<'a>(cmd: &'a clap::Command, path: &[&str]) -> &'a clap::Command {
             match path.split_first() {
                 None => cmd,

@@ -559,8 +559,124 @@ pub fn status(st: &StatusReport) -> String {
             st.sessions_cost_usd
         );
     }
+    if st.pipelines > 0 {
+        let _ = writeln!(s, "pipelines  {} ({} enabled)", st.pipelines, st.pipelines_enabled);
+    }
     if !st.open_contracts.is_empty() {
         let _ = write!(s, "\n{}", contracts(&st.open_contracts));
     }
+    if !st.pipeline_problems.is_empty() {
+        let _ = write!(s, "\n\npipeline firings that went wrong (latest first):\n{}", firings(&st.pipeline_problems));
+    }
     s.trim_end().to_string()
+}
+
+pub fn pipeline(p: &crate::pipelines::Pipeline) -> String {
+    let mut s = format!(
+        "pipeline {} ({}, team {}, by {})\n",
+        p.pipeline_id,
+        if p.enabled { "enabled" } else { "disabled" },
+        p.team,
+        p.created_by
+    );
+    if !p.description.is_empty() {
+        let _ = writeln!(s, "{}", p.description);
+    }
+    for (i, r) in p.rules.iter().enumerate() {
+        let t = &r.trigger;
+        let filters: Vec<String> = [
+            ("type", &t.artifact_type),
+            ("artifact", &t.artifact_id),
+            ("contract", &t.contract_id),
+            ("session", &t.session),
+            ("team", &t.team),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+        let _ = writeln!(
+            s,
+            "  {}. {}: on {}{}{} -> {}",
+            i,
+            r.label(i),
+            t.kind.as_str(),
+            if filters.is_empty() { String::new() } else { format!(" [{}]", filters.join(", ")) },
+            r.condition.as_ref().map(|c| format!(" if {c}")).unwrap_or_default(),
+            serde_json::to_string(&r.action).unwrap_or_default()
+        );
+    }
+    if let Some(f) = &p.recent_firings
+        && !f.is_empty()
+    {
+        let _ = write!(s, "\nlatest firings:\n{}", firings(f));
+    }
+    s.trim_end().to_string()
+}
+
+pub fn pipelines(list: &[crate::pipelines::Pipeline]) -> String {
+    if list.is_empty() {
+        return "no pipelines".to_string();
+    }
+    table(
+        &["PIPELINE", "ENABLED", "RULES", "TEAM", "DESCRIPTION"],
+        list.iter()
+            .map(|p| {
+                vec![
+                    p.pipeline_id.clone(),
+                    if p.enabled { "yes" } else { "no" }.to_string(),
+                    p.rules.len().to_string(),
+                    p.team.clone(),
+                    p.description.clone(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+/// What a firing did, in a few words: the commands, or the error.
+fn firing_what(f: &crate::pipelines::Firing) -> String {
+    if let Some(e) = f.detail.get("error") {
+        return e
+            .get("message")
+            .and_then(|m| m.as_str())
+            .or_else(|| e.as_str())
+            .unwrap_or_default()
+            .to_string();
+    }
+    f.detail["commands"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    let target = ["contract_id", "target", "to", "artifact_id"]
+                        .iter()
+                        .find_map(|k| c[*k].as_str())
+                        .unwrap_or_default();
+                    format!("{} {target}", c["command"].as_str().unwrap_or_default())
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
+}
+
+pub fn firings(list: &[crate::pipelines::Firing]) -> String {
+    if list.is_empty() {
+        return "no firings".to_string();
+    }
+    table(
+        &["ID", "EVENT", "RULE", "CONDITION", "OUTCOME", "WHAT"],
+        list.iter()
+            .map(|f| {
+                vec![
+                    f.id.to_string(),
+                    format!("{} {}", f.seq, f.event_kind),
+                    format!("{}/{}", f.pipeline_id, f.rule),
+                    f.condition.map_or("-".to_string(), |c| c.to_string()),
+                    f.outcome.as_str().to_string(),
+                    firing_what(f),
+                ]
+            })
+            .collect(),
+    )
 }

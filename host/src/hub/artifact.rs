@@ -8,36 +8,7 @@ impl Hub {
     pub fn artifact_publish(&self, req: &PublishRequest) -> Result<Version> {
         let data = artifacts::check_publish(req)?;
         let checked = self.plugins.validate(&req.artifact_type, &data)?;
-        // A validator someone turned off is said on every publish of its type.
-        let instead = match &checked.validation {
-            Some(v) => format!("checked by `{}` instead", v.plugin),
-            None => "not validated".to_string(),
-        };
-        let warnings: Vec<String> = checked
-            .disabled
-            .iter()
-            .map(|id| {
-                format!(
-                    "validator plugin `{id}` of type `{}` is disabled: this version was {instead} (enable the plugin to check it again)",
-                    req.artifact_type
-                )
-            })
-            .collect();
-        let validated_by = match checked.validation {
-            None => None,
-            Some(v) if v.violations.is_empty() => Some(artifacts::ValidatedBy {
-                plugin: v.plugin,
-                plugin_version: v.plugin_version,
-                receipt: v.receipt,
-            }),
-            Some(v) => {
-                return Err(Error::Rejected {
-                    artifact_type: req.artifact_type.clone(),
-                    plugin: v.plugin,
-                    violations: v.violations,
-                });
-            }
-        };
+        let (validated_by, warnings) = artifacts::verdict(&req.artifact_type, checked)?;
         let unvalidated = validated_by.is_none();
         let mut v = self.command(
             |tx, caller| {

@@ -7,12 +7,13 @@
 
 mod artifact;
 mod contract;
+mod pipeline;
 mod plugin;
 mod session;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 
@@ -52,7 +53,7 @@ pub struct Hub {
     home: PathBuf,
     caller: Caller,
     store: Mutex<Store>,
-    plugins: PluginHost,
+    plugins: Arc<PluginHost>,
     sessions: sessions::Manager,
 }
 
@@ -74,19 +75,25 @@ pub struct StatusReport {
     pub sessions_cost_usd: f64,
     /// Contracts not yet completed or failed, highest priority first.
     pub open_contracts: Vec<Contract>,
+    pub pipelines: i64,
+    pub pipelines_enabled: i64,
+    /// The latest pipeline firings that failed, were refused or stopped a cascade.
+    pub pipeline_problems: Vec<crate::pipelines::Firing>,
 }
 
 impl Hub {
     /// Opens the data dir (creating it) and its database.
     pub fn open(home: &Path, caller: Caller) -> Result<Hub> {
         create_private_dir(home)?;
-        let store = Store::open(&home.join(DB_FILE), reactions::run)?;
+        let plugins = Arc::new(PluginHost::new(home));
+        let react = reactions::reactor(plugins.clone());
+        let store = Store::open(&home.join(DB_FILE), react.clone())?;
         Ok(Hub {
             home: home.to_path_buf(),
             caller,
             store: Mutex::new(store),
-            plugins: PluginHost::new(home),
-            sessions: sessions::Manager::new(home, reactions::run),
+            plugins,
+            sessions: sessions::Manager::new(home, react),
         })
     }
 
@@ -150,6 +157,7 @@ impl Hub {
                 };
                 open.extend(contracts::list(tx, &req)?.items);
             }
+            let (pipelines, pipelines_enabled) = tx.pipeline_counts()?;
             Ok(StatusReport {
                 data_dir: home,
                 database: db,
@@ -164,6 +172,9 @@ impl Hub {
                 sessions: tx.session_counts()?.into_iter().collect(),
                 sessions_cost_usd: tx.sessions_total_cost()?,
                 open_contracts: open,
+                pipelines,
+                pipelines_enabled,
+                pipeline_problems: crate::pipelines::problems(tx, 5)?,
             })
         })
     }

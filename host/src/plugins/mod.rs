@@ -50,6 +50,8 @@ pub use limits::Limits;
 pub use lock::{CAPABILITIES, Entry, LockFile, MANIFEST_FILE};
 use sandbox::HostState;
 pub use sandbox::{Failure, Receipt};
+/// The condition plugin a pipeline rule uses unless it names another.
+pub use standard::CONDITION as STANDARD_CONDITION;
 pub use scaffold::{NewOptions, scaffold};
 pub use testing::{TestInput, TestOutcome};
 
@@ -342,6 +344,29 @@ impl PluginHost {
                 "`clearctx plugin list` shows the installed and standard plugins",
             )
         })
+    }
+
+    /// A plugin that is to run as `kind` (a pipeline's condition or action): installed and
+    /// enabled, or standard, and of that kind.
+    pub fn resolve_as(&self, id: &str, kind: Kind) -> Result<Resolved> {
+        crate::ids::check_id("plugin", id)?;
+        let kinds = match self.state()?.lock.find(id) {
+            Some(e) if !e.enabled => {
+                return Err(Error::conflict(format!(
+                    "plugin `{id}` is disabled (`clearctx plugin enable {id}` turns it back on)"
+                )));
+            }
+            Some(e) => e.kinds.clone(),
+            None => standard::kind_of(id).into_iter().collect(),
+        };
+        if !kinds.is_empty() && !kinds.contains(&kind) {
+            let is: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+            return Err(Error::invalid(
+                "plugin",
+                format!("plugin `{id}` is a {}, not a {}", is.join(" and "), kind.as_str()),
+            ));
+        }
+        self.resolve(id)
     }
 
     /// The validators of `artifact_type`, from one look at the lock file: the one that runs

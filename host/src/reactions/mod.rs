@@ -11,25 +11,37 @@
 //! reaction appends are seen by every reaction, the earlier ones on the next pass.
 
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::contracts;
 use crate::error::{Error, Result};
 use crate::model::contracts::{DependencyKind, Row};
-use crate::store::{Event, Tx};
+use crate::pipelines;
+use crate::plugins::PluginHost;
+use crate::store::{Event, Reactor, Tx};
+
+/// What a reaction works with: the transaction, and the plugin host that runs pipeline
+/// conditions and actions (`None` in tests of the other reactions).
+pub struct Env<'a> {
+    pub tx: &'a Tx<'a>,
+    pub plugins: Option<&'a PluginHost>,
+}
 
 /// One event-driven reaction: its cursor's name and what it does with new events.
 pub struct Reaction {
     pub name: &'static str,
-    pub react: fn(&Tx<'_>, &[Event]) -> Result<()>,
+    pub react: fn(&Env<'_>, &[Event]) -> Result<()>,
 }
 
-/// The event-driven reactions, in the order they run. Pipeline rules and staleness join
-/// here.
+/// The event-driven reactions, in the order they run.
 pub const ORDER: &[Reaction] = &[
     Reaction {
         name: "readiness",
         react: readiness,
+    },
+    Reaction {
+        name: "pipelines",
+        react: pipelines,
     },
     Reaction {
         name: "witness",
@@ -37,15 +49,29 @@ pub const ORDER: &[Reaction] = &[
     },
 ];
 
+/// The reactor every store of a data dir is opened with: the reactions, with `plugins`
+/// for pipeline conditions and actions.
+pub fn reactor(plugins: Arc<PluginHost>) -> Reactor {
+    Arc::new(move |tx| run_with(tx, Some(&plugins)))
+}
+
 /// Events read per step; a reaction catching up on a long log reads it in steps.
 const BATCH: u32 = 512;
 /// Passes in which the reactions appended events for each other, before giving up:
-/// reactions that keep feeding each other are a bug.
-const MAX_PASSES: usize = 16;
+/// reactions that keep feeding each other are a bug. Pipelines stop their own chains at
+/// `pipelines::MAX_DEPTH`, well inside this.
+const MAX_PASSES: usize = 64;
+
+/// The reactions without a plugin host (tests of readiness and deadlines): a pipeline rule
+/// that needs a plugin logs that it could not run.
+pub fn run(tx: &Tx<'_>) -> Result<()> {
+    run_with(tx, None)
+}
 
 /// Runs the reactions inside `tx` until none has an unseen event. The events after the
 /// lowest cursor are read once per step and each reaction gets those after its own.
-pub fn run(tx: &Tx<'_>) -> Result<()> {
+pub fn run_with(tx: &Tx<'_>, plugins: Option<&PluginHost>) -> Result<()> {
+    let env = Env { tx, plugins };
     deadlines(tx)?;
     let mut passes = 0;
     loop {
@@ -67,7 +93,7 @@ pub fn run(tx: &Tx<'_>) -> Result<()> {
         for (r, &seen) in ORDER.iter().zip(&seen) {
             let unseen = &events[events.partition_point(|e| e.seq <= seen)..];
             if !unseen.is_empty() {
-                (r.react)(tx, unseen)?;
+                (r.react)(&env, unseen)?;
                 tx.set_reaction_cursor(r.name, last)?;
             }
         }
@@ -107,7 +133,8 @@ fn deadlines(tx: &Tx<'_>) -> Result<()> {
 /// events touch are looked at: the dependents of a published artifact or a completed
 /// contract (through the dependency index), and a contract just created or reopened.
 /// Becoming ready or failing never satisfies another dependency, so one look suffices.
-fn readiness(tx: &Tx<'_>, events: &[Event]) -> Result<()> {
+fn readiness(env: &Env<'_>, events: &[Event]) -> Result<()> {
+    let tx = env.tx;
     let mut touched = BTreeSet::new();
     for ev in events {
         match (ev.kind.as_str(), ev.subject.split_once(':')) {
@@ -140,9 +167,15 @@ fn readiness(tx: &Tx<'_>, events: &[Event]) -> Result<()> {
     Ok(())
 }
 
+/// Pipeline rules the events match fire (conditions, actions, their log).
+fn pipelines(env: &Env<'_>, events: &[Event]) -> Result<()> {
+    pipelines::react(env.tx, env.plugins, events)
+}
+
 /// Diagnostics: with `CLEARCTX_WITNESS_EVENTS=1`, records each event it sees with this
 /// process's pid (the commit-path test counts them); otherwise does nothing.
-fn witness(tx: &Tx<'_>, events: &[Event]) -> Result<()> {
+fn witness(env: &Env<'_>, events: &[Event]) -> Result<()> {
+    let tx = env.tx;
     static ON: OnceLock<bool> = OnceLock::new();
     if !*ON.get_or_init(|| std::env::var_os("CLEARCTX_WITNESS_EVENTS").is_some_and(|v| v == "1")) {
         return Ok(());

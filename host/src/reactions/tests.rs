@@ -14,7 +14,7 @@ const ROLLBACK: &str = "test: roll the case back";
 
 pub(super) fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("clearctx.db"), run).unwrap();
+    let store = Store::open(&dir.path().join("clearctx.db"), std::sync::Arc::new(run)).unwrap();
     (dir, store)
 }
 

@@ -271,6 +271,26 @@ pub fn is_live(status: SessionStatus) -> bool {
     status.is_live()
 }
 
+/// Queues a turn for a running (or paused) session from inside a transaction, for a
+/// pipeline's `send_message`: the process that runs the session carries it out (it polls
+/// its request rows), and nobody waits for the reply. A session without a process is
+/// refused: starting one belongs to a caller who can wait for it (`resume_session`).
+pub(crate) fn queue_turn(tx: &Tx<'_>, by: &str, name: &str, message: &str) -> Result<i64> {
+    check_id("to", name)?;
+    check_message("message", message)?;
+    let row = get_row(tx, name)?;
+    if !is_live(row.status) {
+        return Err(Error::conflict(format!(
+            "session `{name}` is {} and has no process to take a turn; resume_session it first",
+            row.status
+        )));
+    }
+    if let Some((_, why)) = budget(tx, &row)?.refusal(&row) {
+        return Err(Error::conflict(format!("{why}; nothing was sent")));
+    }
+    tx.insert_session_request(name, RequestKind::Turn, Some(message), by)
+}
+
 /// The session as callers see it, with its budget worked out.
 pub fn view(tx: &Tx<'_>, row: &SessionRow) -> Result<Session> {
     let config = Config::of(row)?;

@@ -12,6 +12,7 @@ mod artifacts;
 mod contracts;
 mod events;
 mod inbox;
+mod pipelines;
 pub mod page;
 mod reactions;
 mod sessions;
@@ -28,6 +29,7 @@ pub use artifacts::ArtifactFilter;
 pub use contracts::ContractFilter;
 pub(crate) use contracts::Target;
 pub use events::{Event, NewEvent};
+pub use pipelines::{NewFiring, StoredRule};
 pub use sessions::{MessageRow, RequestRow, SessionFilter, SessionRow};
 
 /// A slice of a list: `limit` rows after the first `offset`. Queries fetch one row more,
@@ -93,12 +95,13 @@ const SCHEMAS: &[&str] = &[
     include_str!("schema_v1.sql"),
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
 ];
 
 /// What every write transaction runs after its change and before it commits: the
 /// reactions (`reactions::run` above), handed in by whoever opens the store so that this
 /// layer depends on nothing above it.
-pub type Reactor = fn(&Tx<'_>) -> Result<()>;
+pub type Reactor = std::sync::Arc<dyn Fn(&Tx<'_>) -> Result<()> + Send + Sync>;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(SCHEMAS.iter().map(|sql| M::up(sql)).collect())
@@ -184,7 +187,7 @@ impl Store {
         f: impl FnOnce(&Tx<'_>) -> Result<A>,
         view: impl FnOnce(&Tx<'_>, A) -> Result<T>,
     ) -> Result<T> {
-        write_on(&mut self.conn, self.react, f, view)
+        write_on(&mut self.conn, &*self.react, f, view)
     }
 
     /// [`Store::write`] for a record whose loss to a power cut is acceptable (that an
@@ -199,7 +202,7 @@ impl Store {
             self.unsynced = Some(conn);
         }
         let conn = self.unsynced.as_mut().expect("opened above");
-        write_on(conn, self.react, f, |_, out| Ok(out))
+        write_on(conn, &*self.react, f, |_, out| Ok(out))
     }
 
     /// Runs `f` in a read transaction, so it sees one consistent state.
@@ -247,7 +250,7 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
 /// One `BEGIN IMMEDIATE` transaction on `conn`: `f`, the reactions, `view`, commit.
 fn write_on<A, T>(
     conn: &mut Connection,
-    react: Reactor,
+    react: &(dyn Fn(&Tx<'_>) -> Result<()> + Send + Sync),
     f: impl FnOnce(&Tx<'_>) -> Result<A>,
     view: impl FnOnce(&Tx<'_>, A) -> Result<T>,
 ) -> Result<T> {
@@ -338,8 +341,8 @@ mod tests {
     fn opening_twice_migrates_once_and_keeps_wal() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clearctx.db");
-        let a = Store::open(&path, no_reactions).unwrap();
-        let b = Store::open(&path, no_reactions).unwrap();
+        let a = Store::open(&path, std::sync::Arc::new(no_reactions)).unwrap();
+        let b = Store::open(&path, std::sync::Arc::new(no_reactions)).unwrap();
         let mode: String = b
             .conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -359,7 +362,7 @@ mod tests {
                 .unwrap();
         }
         let before = std::fs::read(&path).unwrap();
-        let Err(e) = Store::open(&path, no_reactions) else {
+        let Err(e) = Store::open(&path, std::sync::Arc::new(no_reactions)) else {
             panic!("a schema-7 file was opened")
         };
         let message = e.to_string();
@@ -381,7 +384,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clearctx.db");
         std::fs::create_dir(&path).unwrap(); // a directory where the file should be
-        let Err(e) = Store::open(&path, no_reactions) else {
+        let Err(e) = Store::open(&path, std::sync::Arc::new(no_reactions)) else {
             panic!("opened a directory")
         };
         let message = e.to_string();
@@ -408,12 +411,16 @@ mod tests {
                 .unwrap();
             }
         }
-        let mut store = Store::open(&path, no_reactions).unwrap();
+        let mut store = Store::open(&path, std::sync::Arc::new(no_reactions)).unwrap();
         let cursors = store.read(|tx| tx.reaction_cursors()).unwrap();
         assert_eq!(
             cursors,
-            vec![("readiness".to_string(), 3), ("witness".to_string(), 3)],
-            "the old events were already resolved"
+            vec![
+                ("pipelines".to_string(), 3),
+                ("readiness".to_string(), 3),
+                ("witness".to_string(), 3)
+            ],
+            "the old events were already resolved, and pipelines fire for later ones"
         );
         assert_eq!(store.read(|tx| tx.events_after(3, 10)).unwrap().len(), 0);
     }
@@ -422,7 +429,7 @@ mod tests {
     fn an_unsynced_write_commits_and_leaves_the_connection_synchronous() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clearctx.db");
-        let mut store = Store::open(&path, no_reactions).unwrap();
+        let mut store = Store::open(&path, std::sync::Arc::new(no_reactions)).unwrap();
         let sync = |s: &Store| -> i64 {
             s.conn
                 .query_row("PRAGMA synchronous", [], |r| r.get(0))
@@ -449,7 +456,7 @@ mod tests {
         let failed: Result<()> = store.write_unsynced(|_| Err(Error::conflict("refused")));
         assert!(failed.is_err());
         assert_eq!(sync(&store), 2, "FULL again after a failed write");
-        let reopened = Store::open(&path, no_reactions).unwrap();
+        let reopened = Store::open(&path, std::sync::Arc::new(no_reactions)).unwrap();
         let n: i64 = reopened
             .conn
             .query_row("SELECT count(*) FROM events", [], |r| r.get(0))

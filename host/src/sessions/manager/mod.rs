@@ -117,7 +117,7 @@ impl Manager {
     fn store(&self) -> Result<MutexGuard<'_, Option<Store>>> {
         let mut guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
-            *guard = Some(Store::open(&self.db(), self.react)?);
+            *guard = Some(Store::open(&self.db(), self.react.clone())?);
         }
         Ok(guard)
     }
@@ -180,7 +180,7 @@ impl Manager {
         })?;
         let launch = self.launch(&row, how, &budget, &config)?;
         let (tx, rx) = mpsc::channel();
-        let (db, react) = (self.db(), self.react);
+        let (db, react) = (self.db(), self.react.clone());
         let thread_tx = tx.clone();
         let thread = std::thread::Builder::new()
             .name(format!("session-{name}"))
