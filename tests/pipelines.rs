@@ -140,6 +140,11 @@ async fn the_self_healing_loop_reopens_and_then_lets_the_contract_complete() {
     orch.ok("pipeline_set_enabled", json!({ "pipeline_id": "ci-loop", "enabled": false })).await;
     api.ok("artifact_publish", api_contract("1.0.2")).await;
     assert_eq!(firings(&orch, "ci-loop").await.len(), 4);
+    // A worker's pipeline acts as the worker: it may not reopen what it did not assign.
+    let e = qa.err("pipeline_create", json!({ "pipeline_id": "mine", "rules": [
+        { "trigger": { "type": "artifact_published" },
+          "action": { "type": "reopen_contract", "contract_id": "build-api", "reason": "r" } } ] })).await;
+    assert!(e.contains("acts as `qa-dev`") && e.contains("rules[0].action"), "{e}");
     // A worker may not delete the orchestrator's pipeline.
     let e = qa.err("pipeline_delete", json!({ "pipeline_id": "ci-loop" })).await;
     assert!(e.contains("only `orchestrator`"), "{e}");

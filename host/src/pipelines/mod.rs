@@ -573,14 +573,31 @@ fn templates_in(v: &Value, field: &str) -> Result<()> {
     }
 }
 
-/// Contracts a rule names literally must exist when the pipeline is created.
-fn check_references(tx: &Tx<'_>, req: &CreateRequest) -> Result<()> {
+/// Contracts a rule names literally must exist when the pipeline is created, and a
+/// worker's pipeline may act on one only as that worker could (it acts with its creator's
+/// authority).
+fn check_references(tx: &Tx<'_>, caller: &Caller, req: &CreateRequest) -> Result<()> {
     for (i, rule) in req.rules.iter().enumerate() {
         let named = match &rule.action {
             Action::ReopenContract { contract_id, .. }
             | Action::CompleteContract { contract_id, .. } => Some(("action.contract_id", contract_id)),
             _ => None,
         };
+        if let (Some((_, id)), true) = (named, caller.bound)
+            && let Some(c) = tx.contract(id)?
+        {
+            let (may, role) = match rule.action {
+                Action::ReopenContract { .. } => (c.assigner == caller.session, "assigned"),
+                _ => (c.assignee == caller.session, "is assigned"),
+            };
+            if !may {
+                return Err(Error::Forbidden(format!(
+                    "rules[{i}].action: this pipeline acts as `{}`, who neither {role} contract `{id}` nor may {} it",
+                    caller.session,
+                    rule.action.type_name().trim_end_matches("_contract")
+                )));
+            }
+        }
         let filters = rule
             .trigger
             .contract_id
@@ -612,7 +629,7 @@ pub fn create(tx: &Tx<'_>, caller: &Caller, req: &CreateRequest) -> Result<()> {
         }
         may_change(caller, p, "replace")?;
     }
-    check_references(tx, req)?;
+    check_references(tx, caller, req)?;
     let now = tx.now_ms();
     let row = Row {
         pipeline_id: req.pipeline_id.clone(),
