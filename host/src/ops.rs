@@ -20,6 +20,7 @@ use crate::contracts::{self, Contract};
 use crate::error::Result;
 use crate::hub::Hub;
 use crate::inbox;
+use crate::lineage;
 use crate::plugins;
 use crate::sessions::{self, Session, TaskReply, TurnReply};
 use crate::store::page::Page;
@@ -247,6 +248,21 @@ ops! {
     "List contracts, highest priority first, optionally filtered by assignee, assigner, status or team.",
     |hub, req| hub.contract_list(req),
     |req, p| (format!("{} contract(s){}", p.items.len(), more(p)), p.envelope("contracts"));
+
+    lineage_trace Some("lineage"), [] "lineage provenance derived from inputs upstream downstream graph mermaid dot", lineage::TraceRequest => lineage::Trace,
+    "The lineage graph around an artifact version (default the latest): `upstream` (what it was derived from) or `downstream` (what was derived from it), `depth` hops (default 5, at most 20, at most 500 nodes). Nodes say whether each version is stale; `format` `mermaid` or `dot` also returns the graph as text.",
+    |hub, req| hub.lineage_trace(req),
+    |req, t| (format!("`{}` v{} {}: {} node(s), {} edge(s){}", t.artifact_id, t.version, match t.direction { lineage::Direction::Upstream => "upstream", lineage::Direction::Downstream => "downstream" }, t.nodes.len(), t.edges.len(), if t.truncated { " (truncated)" } else { "" }), to_value(t));
+
+    impact_analysis Some("impact"), [] "impact change what depends on downstream affected contracts readers", lineage::ImpactRequest => lineage::Impact,
+    "What a change to an artifact version (default the latest) reaches: every version derived from it, transitively (nearest first, paged), the contracts whose outputs or dependencies those are, and the sessions that read them.",
+    |hub, req| hub.impact_analysis(req),
+    |req, i| (format!("`{}` v{}: {} downstream version(s), {} contract(s), {} reader(s){}", i.artifact_id, i.version, i.downstream.len(), i.contracts.len(), i.readers.len(), if i.next_cursor.is_some() { "; more with `cursor`: next_cursor" } else { "" }), to_value(i));
+
+    stale_check Some("stale"), [] "stale outdated out of date inputs changed rebuild redo", lineage::StaleRequest => Page<lineage::StaleItem>,
+    "What is stale, optionally for one `team`: the latest versions whose inputs have newer versions (directly or through a stale input), each with its causes (input, version used, latest version, path), and completed contracts whose outputs are stale. Kept up to date on every publish.",
+    |hub, req| hub.stale_check(req),
+    |req, p| (format!("{} stale item(s){}", p.items.len(), more(p)), p.envelope("stale"));
 
     team_check_inbox Some("inbox"), [Orchestrator, Worker] "inbox notifications messages unread what changed ready work", inbox::CheckRequest => inbox::Inbox,
     "Unread notifications for the caller (or `recipient`): contracts that became ready, were reopened, failed or completed. Marks them read unless `mark_read` is false.",

@@ -7,6 +7,7 @@
 
 mod artifact;
 mod contract;
+mod lineage;
 mod plugin;
 mod session;
 

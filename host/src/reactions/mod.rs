@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use crate::contracts;
+use crate::lineage;
 use crate::error::{Error, Result};
 use crate::model::contracts::{DependencyKind, Row};
 use crate::store::{Event, Tx};
@@ -24,12 +25,15 @@ pub struct Reaction {
     pub react: fn(&Tx<'_>, &[Event]) -> Result<()>,
 }
 
-/// The event-driven reactions, in the order they run. Pipeline rules and staleness join
-/// here.
+/// The event-driven reactions, in the order they run. Pipeline rules join here.
 pub const ORDER: &[Reaction] = &[
     Reaction {
         name: "readiness",
         react: readiness,
+    },
+    Reaction {
+        name: "staleness",
+        react: staleness,
     },
     Reaction {
         name: "witness",
@@ -136,6 +140,30 @@ fn readiness(tx: &Tx<'_>, events: &[Event]) -> Result<()> {
     });
     for row in ready {
         contracts::mark_ready(tx, row)?;
+    }
+    Ok(())
+}
+
+/// Versions whose inputs moved on become stale, with their causes (`lineage::on_published`):
+/// each publish marks what was derived from the version it supersedes, transitively, and
+/// the new version itself when it was derived from something stale or superseded.
+fn staleness(tx: &Tx<'_>, events: &[Event]) -> Result<()> {
+    for ev in events {
+        if ev.kind != "artifact.published" {
+            continue;
+        }
+        let (Some(id), Some(version)) = (
+            ev.payload["artifact_id"].as_str(),
+            ev.payload["version"].as_u64(),
+        ) else {
+            return Err(Error::Corrupt(format!(
+                "event {}: artifact.published without artifact_id and version",
+                ev.seq
+            )));
+        };
+        let version = u32::try_from(version)
+            .map_err(|_| Error::Corrupt(format!("event {}: version out of range", ev.seq)))?;
+        lineage::on_published(tx, id, version)?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ mod artifacts;
 mod contracts;
 mod events;
 mod inbox;
+mod lineage;
 pub mod page;
 mod reactions;
 mod sessions;
@@ -28,6 +29,7 @@ pub use artifacts::ArtifactFilter;
 pub use contracts::ContractFilter;
 pub(crate) use contracts::Target;
 pub use events::{Event, NewEvent};
+pub use lineage::{CauseRow, StaleRow, TouchedContract};
 pub use sessions::{MessageRow, RequestRow, SessionFilter, SessionRow};
 
 /// A slice of a list: `limit` rows after the first `offset`. Queries fetch one row more,
@@ -93,6 +95,8 @@ const SCHEMAS: &[&str] = &[
     include_str!("schema_v1.sql"),
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
+    include_str!("schema_v5.sql"),
 ];
 
 /// What every write transaction runs after its change and before it commits: the
@@ -412,7 +416,11 @@ mod tests {
         let cursors = store.read(|tx| tx.reaction_cursors()).unwrap();
         assert_eq!(
             cursors,
-            vec![("readiness".to_string(), 3), ("witness".to_string(), 3)],
+            vec![
+                ("readiness".to_string(), 3),
+                ("staleness".to_string(), 3),
+                ("witness".to_string(), 3)
+            ],
             "the old events were already resolved"
         );
         assert_eq!(store.read(|tx| tx.events_after(3, 10)).unwrap().len(), 0);

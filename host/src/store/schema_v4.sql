@@ -1,0 +1,1 @@
+-- clearctx schema, version 4: pipelines (placeholder)
