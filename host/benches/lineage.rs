@@ -134,7 +134,7 @@ fn main() -> Res<()> {
         true,
     );
     row("1b. the same, `limit` 1000", impact_1000, get_base.clone(), true);
-    row("1c. `impact_analysis` of `n-00100` (a subtree of 63), first page", impact_mid, get_base.clone(), true);
+    row("1c. `impact_analysis` of `n-00100` v10 (126 versions downstream), first page", impact_mid, get_base.clone(), true);
     row(
         &format!("1d. `stale_check`, first page (100 of {stale_count} stale latest versions, causes with paths)"),
         stale_all,
