@@ -20,9 +20,12 @@ async fn a_new_input_version_makes_its_chain_stale_with_causes_over_mcp() {
     let orch = dir.connect(None).await;
     let dev = dir.connect(Some("api-dev")).await;
     orch.ok("artifact_publish", publish("schema", &[])).await;
-    dev.ok("artifact_publish", publish("api", &[("schema", 1)])).await;
-    dev.ok("artifact_publish", publish("tests", &[("api", 1)])).await;
-    dev.ok("artifact_get", json!({"artifact_id": "tests"})).await;
+    dev.ok("artifact_publish", publish("api", &[("schema", 1)]))
+        .await;
+    dev.ok("artifact_publish", publish("tests", &[("api", 1)]))
+        .await;
+    dev.ok("artifact_get", json!({"artifact_id": "tests"}))
+        .await;
     let none = orch.ok("stale_check", json!({})).await;
     assert_eq!(none["count"], 0, "{none}");
 
@@ -44,7 +47,10 @@ async fn a_new_input_version_makes_its_chain_stale_with_causes_over_mcp() {
     assert_eq!(team["count"], 0);
 
     let i = orch
-        .ok("impact_analysis", json!({"artifact_id": "schema", "version": 1}))
+        .ok(
+            "impact_analysis",
+            json!({"artifact_id": "schema", "version": 1}),
+        )
         .await;
     let down: Vec<&str> = i["downstream"]
         .as_array()
@@ -54,7 +60,9 @@ async fn a_new_input_version_makes_its_chain_stale_with_causes_over_mcp() {
         .collect();
     assert_eq!(down, ["api", "tests"]);
     assert_eq!(i["readers"][0]["reader"], "api-dev");
-    let none = orch.ok("impact_analysis", json!({"artifact_id": "schema"})).await;
+    let none = orch
+        .ok("impact_analysis", json!({"artifact_id": "schema"}))
+        .await;
     assert_eq!(none["downstream"], json!([]), "nothing derives from v2 yet");
 
     let t = orch
@@ -73,7 +81,9 @@ async fn a_new_input_version_makes_its_chain_stale_with_causes_over_mcp() {
         .await;
     assert_eq!(t["nodes"].as_array().unwrap().len(), 2, "{t}");
 
-    let e = orch.err("lineage_trace", json!({"artifact_id": "nope"})).await;
+    let e = orch
+        .err("lineage_trace", json!({"artifact_id": "nope"}))
+        .await;
     assert!(e.contains("nope"), "{e}");
     let e = orch
         .err("lineage_trace", json!({"artifact_id": "api", "version": 9}))
@@ -84,11 +94,17 @@ async fn a_new_input_version_makes_its_chain_stale_with_causes_over_mcp() {
         .await;
     assert!(e.contains("depth"), "{e}");
     let e = orch
-        .err("lineage_trace", json!({"artifact_id": "api", "format": "svg"}))
+        .err(
+            "lineage_trace",
+            json!({"artifact_id": "api", "format": "svg"}),
+        )
         .await;
     assert!(e.contains("format") || e.contains("svg"), "{e}");
     let e = orch
-        .err("impact_analysis", json!({"artifact_id": "api", "version": 0}))
+        .err(
+            "impact_analysis",
+            json!({"artifact_id": "api", "version": 0}),
+        )
         .await;
     assert!(e.contains("version"), "{e}");
     dev.close().await;
@@ -107,9 +123,30 @@ fn clearctx_lineage_prints_mermaid_dot_and_a_tree() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
-    run(&["artifact", "publish", "spec", "--type", "json", "--data", "{}", "--new-type"]);
-    run(&["artifact", "publish", "impl", "--type", "json", "--data", "{}", "--derived-from", "spec@1"]);
-    run(&["artifact", "publish", "spec", "--type", "json", "--data", "{}"]);
+    run(&[
+        "artifact",
+        "publish",
+        "spec",
+        "--type",
+        "json",
+        "--data",
+        "{}",
+        "--new-type",
+    ]);
+    run(&[
+        "artifact",
+        "publish",
+        "impl",
+        "--type",
+        "json",
+        "--data",
+        "{}",
+        "--derived-from",
+        "spec@1",
+    ]);
+    run(&[
+        "artifact", "publish", "spec", "--type", "json", "--data", "{}",
+    ]);
     // Not a terminal: Mermaid by default.
     let m = run(&["lineage", "impl"]);
     assert!(m.starts_with("graph LR\n"), "{m}");
@@ -119,10 +156,25 @@ fn clearctx_lineage_prints_mermaid_dot_and_a_tree() {
     let d = run(&["lineage", "impl", "--format", "dot"]);
     assert!(d.starts_with("digraph lineage {"), "{d}");
     assert!(d.contains("\"spec@1\" -> \"impl@1\";"), "{d}");
-    let t = run(&["lineage", "spec", "--version", "1", "--direction", "downstream", "--format", "tree"]);
-    assert_eq!(t.trim_end(), "spec v1 (json), latest v2\n└── impl v1 (json)  STALE");
+    let t = run(&[
+        "lineage",
+        "spec",
+        "--version",
+        "1",
+        "--direction",
+        "downstream",
+        "--format",
+        "tree",
+    ]);
+    assert_eq!(
+        t.trim_end(),
+        "spec v1 (json), latest v2\n└── impl v1 (json)  STALE"
+    );
     let s = run(&["stale"]);
-    assert!(s.contains("impl v1 (default) is stale:\n  spec v1 used, v2 is the latest"), "{s}");
+    assert!(
+        s.contains("impl v1 (default) is stale:\n  spec v1 used, v2 is the latest"),
+        "{s}"
+    );
     let i = run(&["impact", "spec", "--version", "1"]);
     assert!(i.contains("impl"), "{i}");
     let bad = dir.cli(&["lineage", "impl", "--depth", "0"]);

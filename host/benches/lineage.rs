@@ -100,7 +100,10 @@ fn main() -> Res<()> {
             _ => 0,
         })
         .sum();
-    eprintln!("stale_check first page: {} items, {causes_shown} path hops", first.items.len());
+    eprintln!(
+        "stale_check first page: {} items, {causes_shown} path hops",
+        first.items.len()
+    );
 
     // Figure 2: alternate a publish that makes a fan of 1,000 stale and one that makes none.
     let (mut fan, mut lone) = (Vec::new(), Vec::new());
@@ -122,26 +125,61 @@ fn main() -> Res<()> {
         println!(
             "| {what} | median {:.2} ms | {base} | {} | {} |",
             ms(d),
-            if target { format!("<= {TARGET_MS} ms") } else { "—".into() },
-            if !target { "—" } else if ms(d) <= TARGET_MS { "yes" } else { "**no**" }
+            if target {
+                format!("<= {TARGET_MS} ms")
+            } else {
+                "—".into()
+            },
+            if !target {
+                "—"
+            } else if ms(d) <= TARGET_MS {
+                "yes"
+            } else {
+                "**no**"
+            }
         );
     };
-    let get_base = format!("`artifact_get` of a latest version, same data dir: median {:.2} ms", ms(base_get));
+    let get_base = format!(
+        "`artifact_get` of a latest version, same data dir: median {:.2} ms",
+        ms(base_get)
+    );
     row(
-        &format!("1a. `impact_analysis` of `n-00000` v{ROUNDS} (9,999 versions downstream), first page (100), {versions} versions"),
+        &format!(
+            "1a. `impact_analysis` of `n-00000` v{ROUNDS} (9,999 versions downstream), first page (100), {versions} versions"
+        ),
         impact_100,
         get_base.clone(),
         true,
     );
-    row("1b. the same, `limit` 1000", impact_1000, get_base.clone(), true);
-    row("1c. `impact_analysis` of `n-00100` v10 (126 versions downstream), first page", impact_mid, get_base.clone(), true);
     row(
-        &format!("1d. `stale_check`, first page (100 of {stale_count} stale latest versions, causes with paths)"),
-        stale_all,
-        format!("{get_base}; `stale_check` on an empty data dir: median {:.2} ms", ms(stale_empty)),
+        "1b. the same, `limit` 1000",
+        impact_1000,
+        get_base.clone(),
         true,
     );
-    row("1e. `stale_check`, `team` t3 (a quarter), first page", stale_team, get_base, true);
+    row(
+        "1c. `impact_analysis` of `n-00100` v10 (126 versions downstream), first page",
+        impact_mid,
+        get_base.clone(),
+        true,
+    );
+    row(
+        &format!(
+            "1d. `stale_check`, first page (100 of {stale_count} stale latest versions, causes with paths)"
+        ),
+        stale_all,
+        format!(
+            "{get_base}; `stale_check` on an empty data dir: median {:.2} ms",
+            ms(stale_empty)
+        ),
+        true,
+    );
+    row(
+        "1e. `stale_check`, `team` t3 (a quarter), first page",
+        stale_team,
+        get_base,
+        true,
+    );
     println!(
         "| 2. `artifact_publish` (through the `Hub`) that makes 1,000 downstream versions stale (100 direct consumers, each heading a chain of 10), median of {FANS} | median {:.2} ms ({made_stale} newly stale in all) | `artifact_publish` of an artifact nothing derives from, same data dir: median {:.2} ms | — | — |",
         ms(fan),

@@ -304,9 +304,12 @@ pub(crate) fn on_published(tx: &Tx<'_>, artifact_id: &str, version: u32) -> Resu
         }
     }
     for at in newly.order {
-        let head = tx
-            .artifact_head(&at.artifact_id)?
-            .ok_or_else(|| Error::Corrupt(format!("stale version of unknown artifact `{}`", at.artifact_id)))?;
+        let head = tx.artifact_head(&at.artifact_id)?.ok_or_else(|| {
+            Error::Corrupt(format!(
+                "stale version of unknown artifact `{}`",
+                at.artifact_id
+            ))
+        })?;
         let causes: Vec<_> = tx
             .stale_causes(&at, MAX_CAUSES)?
             .into_iter()
@@ -512,7 +515,10 @@ pub fn trace(tx: &Tx<'_>, req: &TraceRequest) -> Result<Trace> {
     let mut node = |tx: &Tx<'_>, at: &VersionRef, d: u32| -> Result<Node> {
         if !heads.contains_key(&at.artifact_id) {
             let h = tx.artifact_head(&at.artifact_id)?.ok_or_else(|| {
-                Error::Corrupt(format!("lineage names unknown artifact `{}`", at.artifact_id))
+                Error::Corrupt(format!(
+                    "lineage names unknown artifact `{}`",
+                    at.artifact_id
+                ))
             })?;
             heads.insert(at.artifact_id.clone(), (h.artifact_type, h.latest_version));
         }
@@ -527,7 +533,8 @@ pub fn trace(tx: &Tx<'_>, req: &TraceRequest) -> Result<Trace> {
         })
     };
     let mut nodes = vec![node(tx, &start, 0)?];
-    let mut seen: HashSet<(String, u32)> = HashSet::from([(start.artifact_id.clone(), start.version)]);
+    let mut seen: HashSet<(String, u32)> =
+        HashSet::from([(start.artifact_id.clone(), start.version)]);
     let mut edges = Vec::new();
     let mut frontier = vec![start.clone()];
     let mut truncated = false;

@@ -619,7 +619,11 @@ pub fn lineage_tree(t: &crate::lineage::Trace) -> String {
                 "{prefix}{}{}{}",
                 if last { "└── " } else { "├── " },
                 describe(c),
-                if again && below.contains_key(c) { " (see above)" } else { "" }
+                if again && below.contains_key(c) {
+                    " (see above)"
+                } else {
+                    ""
+                }
             );
             if !again {
                 let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
@@ -734,7 +738,11 @@ pub fn stale(items: &[crate::lineage::StaleItem]) -> String {
                     );
                 }
                 if *cause_count as usize > causes.len() {
-                    let _ = writeln!(s, "  … {} more cause(s)", *cause_count as usize - causes.len());
+                    let _ = writeln!(
+                        s,
+                        "  … {} more cause(s)",
+                        *cause_count as usize - causes.len()
+                    );
                 }
             }
             StaleItem::Contract {

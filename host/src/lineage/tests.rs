@@ -90,7 +90,13 @@ fn stale_events(store: &mut Store) -> Vec<String> {
         .unwrap()
         .into_iter()
         .filter(|e| e.kind == "artifact.stale")
-        .map(|e| format!("{}@{}", e.payload["artifact_id"].as_str().unwrap(), e.payload["version"]))
+        .map(|e| {
+            format!(
+                "{}@{}",
+                e.payload["artifact_id"].as_str().unwrap(),
+                e.payload["version"]
+            )
+        })
         .collect()
 }
 
@@ -104,7 +110,10 @@ fn a_chain_of_three_derivations_has_exact_causes_and_paths() {
     assert!(stale(&mut s, None).is_empty(), "nothing moved on yet");
     publish(&mut s, "a", &[]);
     assert_eq!(causes_of(&mut s, "b", 1), vec![cause("a", 1, 2, &[])]);
-    assert_eq!(causes_of(&mut s, "c", 1), vec![cause("a", 1, 2, &[("b", 1)])]);
+    assert_eq!(
+        causes_of(&mut s, "c", 1),
+        vec![cause("a", 1, 2, &[("b", 1)])]
+    );
     assert_eq!(
         causes_of(&mut s, "d", 1),
         vec![cause("a", 1, 2, &[("c", 1), ("b", 1)])]
@@ -149,7 +158,10 @@ fn a_diamond_records_one_cause_per_root_with_the_shortest_path() {
     publish(&mut s, "a", &[]);
     assert_eq!(causes_of(&mut s, "b", 1), vec![cause("a", 1, 2, &[])]);
     assert_eq!(causes_of(&mut s, "c", 1), vec![cause("a", 1, 2, &[])]);
-    assert_eq!(causes_of(&mut s, "d", 1), vec![cause("a", 1, 2, &[("b", 1)])]);
+    assert_eq!(
+        causes_of(&mut s, "d", 1),
+        vec![cause("a", 1, 2, &[("b", 1)])]
+    );
     assert_eq!(causes_of(&mut s, "e", 1), vec![cause("a", 1, 2, &[])]);
     assert_eq!(stale_events(&mut s), ["b@1", "c@1", "e@1", "d@1"]);
     assert_eq!(stale(&mut s, None), ["b@1:1", "c@1:1", "d@1:1", "e@1:1"]);
@@ -163,10 +175,16 @@ fn a_version_derived_from_a_stale_or_superseded_input_is_stale_at_birth() {
     publish(&mut s, "b", &[("a", 1)]); // a@1 was already superseded
     assert_eq!(causes_of(&mut s, "b", 1), vec![cause("a", 1, 2, &[])]);
     publish(&mut s, "c", &[("b", 1), ("a", 2)]); // b@1 is stale
-    assert_eq!(causes_of(&mut s, "c", 1), vec![cause("a", 1, 2, &[("b", 1)])]);
+    assert_eq!(
+        causes_of(&mut s, "c", 1),
+        vec![cause("a", 1, 2, &[("b", 1)])]
+    );
     assert_eq!(stale_events(&mut s), ["b@1", "c@1"]);
     let events = s.read(|tx| tx.events_after(0, 100)).unwrap();
-    let ev = events.iter().find(|e| e.kind == "artifact.stale" && e.payload["artifact_id"] == "c").unwrap();
+    let ev = events
+        .iter()
+        .find(|e| e.kind == "artifact.stale" && e.payload["artifact_id"] == "c")
+        .unwrap();
     assert_eq!(ev.subject, "artifact:c");
     assert_eq!(
         ev.payload["causes"],
@@ -194,7 +212,8 @@ fn stale_check_filters_by_team_and_pages() {
         "derived_from": [{"artifact_id": "a", "version": 1}],
     }))
     .unwrap();
-    s.write(|tx| artifacts::publish(tx, &who(), &other, None)).unwrap();
+    s.write(|tx| artifacts::publish(tx, &who(), &other, None))
+        .unwrap();
     publish(&mut s, "a", &[]);
     // By team, then artifact.
     assert_eq!(stale(&mut s, None), ["z@1:1", "p@1:1", "q@1:1", "r@1:1"]);
@@ -230,7 +249,8 @@ fn a_completed_contract_is_stale_when_an_output_it_recorded_is() {
     };
     s.write(|tx| contracts::create(tx, &Caller::new("lead", "default"), &create))
         .unwrap();
-    s.write(|tx| contracts::start(tx, &who(), &id("build"))).unwrap();
+    s.write(|tx| contracts::start(tx, &who(), &id("build")))
+        .unwrap();
     publish(&mut s, "impl", &[("spec", 1)]);
     let done = CompleteRequest {
         contract_id: "build".into(),
@@ -239,7 +259,8 @@ fn a_completed_contract_is_stale_when_an_output_it_recorded_is() {
         by: None,
         override_roles: false,
     };
-    s.write(|tx| contracts::complete(tx, &who(), &done)).unwrap();
+    s.write(|tx| contracts::complete(tx, &who(), &done))
+        .unwrap();
     assert!(stale(&mut s, None).is_empty());
     publish(&mut s, "spec", &[]);
     assert_eq!(stale(&mut s, None), ["impl@1:1", "contract build: impl@1"]);
@@ -254,9 +275,11 @@ fn a_completed_contract_is_stale_when_an_output_it_recorded_is() {
         .unwrap();
     assert_eq!(stale(&mut s, None), ["impl@1:1"]);
     // Completed again with a fresh output: not stale.
-    s.write(|tx| contracts::start(tx, &who(), &id("build"))).unwrap();
+    s.write(|tx| contracts::start(tx, &who(), &id("build")))
+        .unwrap();
     publish(&mut s, "impl", &[("spec", 2)]);
-    s.write(|tx| contracts::complete(tx, &who(), &done)).unwrap();
+    s.write(|tx| contracts::complete(tx, &who(), &done))
+        .unwrap();
     assert!(stale(&mut s, None).is_empty());
 }
 
@@ -300,7 +323,13 @@ fn impact_lists_downstream_contracts_and_readers_page_by_page() {
         ("use-d", "dependency")
     );
     assert_eq!(i.readers.len(), 1);
-    assert_eq!((i.readers[0].reader.as_str(), i.readers[0].artifact_id.as_str()), ("qa", "c"));
+    assert_eq!(
+        (
+            i.readers[0].reader.as_str(),
+            i.readers[0].artifact_id.as_str()
+        ),
+        ("qa", "c")
+    );
     let paged = ImpactRequest {
         limit: Some(2),
         ..req.clone()
@@ -337,14 +366,18 @@ fn trace_renders_upstream_and_downstream_and_refuses_bad_arguments() {
         depth,
         format: Some(format),
     };
-    let t = s.read(|tx| trace(tx, &req("c", Direction::Upstream, None, Format::Mermaid))).unwrap();
+    let t = s
+        .read(|tx| trace(tx, &req("c", Direction::Upstream, None, Format::Mermaid)))
+        .unwrap();
     assert_eq!(t.nodes.len(), 3);
     assert_eq!(t.edges.len(), 3);
     let g = t.graph.unwrap();
     assert!(g.starts_with("graph LR\n"), "{g}");
     assert!(g.contains("n0[\"c v1 (stale)\"]:::stale"), "{g}");
     assert!(g.contains("[\"a v1 (latest v2)\"]"), "{g}");
-    let t = s.read(|tx| trace(tx, &req("c", Direction::Upstream, Some(1), Format::Dot))).unwrap();
+    let t = s
+        .read(|tx| trace(tx, &req("c", Direction::Upstream, Some(1), Format::Dot)))
+        .unwrap();
     assert_eq!(t.nodes.len(), 3, "a is a direct input too");
     let g = t.graph.unwrap();
     assert!(g.contains("\"b@1\" -> \"c@1\";"), "{g}");
@@ -354,13 +387,22 @@ fn trace_renders_upstream_and_downstream_and_refuses_bad_arguments() {
         ..req("a", Direction::Downstream, Some(1), Format::Json)
     };
     let t = s.read(|tx| trace(tx, &down)).unwrap();
-    assert_eq!(t.nodes.iter().map(|n| n.artifact_id.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+    assert_eq!(
+        t.nodes
+            .iter()
+            .map(|n| n.artifact_id.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
     assert!(t.graph.is_none());
 
     let mut err = |r: TraceRequest| s.read(|tx| trace(tx, &r)).unwrap_err().to_string();
     let e = err(req("nope", Direction::Upstream, None, Format::Json));
     assert!(e.contains("nope") && e.contains("artifact_list"), "{e}");
-    let e = err(TraceRequest { version: Some(3), ..req("a", Direction::Upstream, None, Format::Json) });
+    let e = err(TraceRequest {
+        version: Some(3),
+        ..req("a", Direction::Upstream, None, Format::Json)
+    });
     assert!(e.contains("no version 3") && e.contains("1 to 2"), "{e}");
     let e = err(req("a", Direction::Upstream, Some(0), Format::Json));
     assert!(e.contains("depth"), "{e}");

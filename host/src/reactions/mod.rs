@@ -14,8 +14,8 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use crate::contracts;
-use crate::lineage;
 use crate::error::{Error, Result};
+use crate::lineage;
 use crate::model::contracts::{DependencyKind, Row};
 use crate::store::{Event, Tx};
 

@@ -214,8 +214,16 @@ impl Tx<'_> {
     /// an index in that order.
     pub(crate) fn stale_page(&self, team: Option<&str>, window: Window) -> Result<Vec<StaleRow>> {
         let (limit, offset) = window.sql();
-        let team_clause = if team.is_some() { "AND team = ?3" } else { "AND ?3 IS NULL" };
-        let contract_team = if team.is_some() { "AND c.team = ?3" } else { "AND ?3 IS NULL" };
+        let team_clause = if team.is_some() {
+            "AND team = ?3"
+        } else {
+            "AND ?3 IS NULL"
+        };
+        let contract_team = if team.is_some() {
+            "AND c.team = ?3"
+        } else {
+            "AND ?3 IS NULL"
+        };
         let sql = format!(
             "SELECT 0 AS k, team, artifact_id AS id, version, since_seq, at_ms, NULL AS title
                FROM stale_versions WHERE superseded = 0 {team_clause}
@@ -258,7 +266,11 @@ impl Tx<'_> {
 
     /// Replaces the recorded outputs of `contract_id` (it just completed), each flagged
     /// stale when its version already is.
-    pub(crate) fn set_contract_outputs(&self, contract_id: &str, outputs: &[VersionRef]) -> Result<()> {
+    pub(crate) fn set_contract_outputs(
+        &self,
+        contract_id: &str,
+        outputs: &[VersionRef],
+    ) -> Result<()> {
         self.tx
             .prepare_cached("DELETE FROM contract_outputs WHERE contract_id = ?1")?
             .execute([contract_id])?;
