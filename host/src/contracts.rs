@@ -587,6 +587,7 @@ pub fn complete(tx: &Tx<'_>, caller: &Caller, req: &CompleteRequest) -> Result<(
         (None, Some(s)) => Some(json!({ "summary": s })),
         (None, None) => None,
     };
+    tx.set_contract_outputs(&row.contract_id, &outputs)?;
     row.outputs = Some(outputs.clone());
     row.reason = None;
     row.deadline_at_ms = None;

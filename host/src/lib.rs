@@ -10,6 +10,7 @@ pub mod error;
 pub mod hub;
 pub mod ids;
 pub mod inbox;
+pub mod lineage;
 pub mod mcp;
 pub mod model;
 pub mod ops;

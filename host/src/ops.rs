@@ -21,6 +21,7 @@ use crate::error::Result;
 use crate::hub::Hub;
 use crate::inbox;
 use crate::pipelines;
+use crate::lineage;
 use crate::plugins;
 use crate::sessions::{self, Session, TaskReply, TurnReply};
 use crate::store::page::Page;
@@ -122,12 +123,80 @@ pub fn schema_of<T: JsonSchema>() -> Value {
     let settings = schemars::generate::SchemaSettings::draft2020_12();
     let schema = settings.into_generator().into_root_schema_for::<T>();
     let mut value = serde_json::to_value(schema).expect("schemas serialize");
-    // Clients read `type: object` at the top; the `$schema` and `title` keys only add noise.
+    // Clients read `type: object` at the top; the `$schema` and `title` keys only add noise,
+    // and so does the type's own "Arguments of `x`." description.
     if let Some(map) = value.as_object_mut() {
         map.remove("$schema");
         map.remove("title");
+        if map
+            .get("description")
+            .and_then(Value::as_str)
+            .is_some_and(|d| d.starts_with("Arguments of"))
+        {
+            map.remove("description");
+        }
     }
+    compact(&mut value, true);
     value
+}
+
+/// Shrinks a schema schemars wrote without changing what it accepts in practice: Claude
+/// Code reads every tool's schema at the start of a session, so bytes are context. Drops
+/// `default: null`, Rust's integer `format`s and nested `additionalProperties: false` (the
+/// argument types refuse unknown fields themselves); an optional field's `[T, "null"]` or
+/// `anyOf [T, null]` becomes `T` (leaving a field out is how a model says "none"); an enum
+/// written as `oneOf` of described constants becomes a plain `enum` (the field's own
+/// description names the values).
+fn compact(v: &mut Value, top: bool) {
+    match v {
+        Value::Object(map) => {
+            if map.get("default") == Some(&Value::Null) {
+                map.remove("default");
+            }
+            if map
+                .get("format")
+                .and_then(Value::as_str)
+                .is_some_and(|f| f.starts_with("uint") || f.starts_with("int") || f == "double" || f == "float")
+            {
+                map.remove("format");
+            }
+            if !top && map.get("additionalProperties") == Some(&Value::Bool(false)) {
+                map.remove("additionalProperties");
+            }
+            if let Some(Value::Array(types)) = map.get("type")
+                && types.len() == 2
+                && types.contains(&json!("null"))
+            {
+                let t = types.iter().find(|t| **t != json!("null")).cloned();
+                if let Some(t) = t {
+                    map.insert("type".into(), t);
+                }
+            }
+            if let Some(Value::Array(any)) = map.get("anyOf")
+                && any.len() == 2
+                && any.contains(&json!({ "type": "null" }))
+                && let Some(Value::Object(inner)) = any.iter().find(|x| **x != json!({ "type": "null" })).cloned()
+            {
+                map.remove("anyOf");
+                for (k, x) in inner {
+                    map.entry(k).or_insert(x);
+                }
+            }
+            if let Some(Value::Array(variants)) = map.get("oneOf")
+                && variants.iter().all(|x| x.get("const").is_some_and(Value::is_string))
+            {
+                let values: Vec<Value> = variants.iter().map(|x| x["const"].clone()).collect();
+                map.remove("oneOf");
+                map.insert("type".into(), json!("string"));
+                map.insert("enum".into(), Value::Array(values));
+            }
+            for (_, x) in map.iter_mut() {
+                compact(x, false);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| compact(x, false)),
+        _ => {}
+    }
 }
 
 fn parse<T: DeserializeOwned>(args: Value) -> std::result::Result<T, BadArgs> {
@@ -252,6 +321,21 @@ ops! {
     "List contracts, highest priority first, optionally filtered by assignee, assigner, status or team.",
     |hub, req| hub.contract_list(req),
     |req, p| (format!("{} contract(s){}", p.items.len(), more(p)), p.envelope("contracts"));
+
+    lineage_trace Some("lineage"), [] "lineage provenance derived from inputs upstream downstream graph mermaid dot", lineage::TraceRequest => lineage::Trace,
+    "The lineage graph around an artifact version (default the latest): `upstream` (what it was derived from) or `downstream` (what was derived from it), `depth` hops (default 5, at most 20, at most 500 nodes). Nodes say whether each version is stale; `format` `mermaid` or `dot` also returns the graph as text.",
+    |hub, req| hub.lineage_trace(req),
+    |req, t| (format!("`{}` v{} {}: {} node(s), {} edge(s){}", t.artifact_id, t.version, match t.direction { lineage::Direction::Upstream => "upstream", lineage::Direction::Downstream => "downstream" }, t.nodes.len(), t.edges.len(), if t.truncated { " (truncated)" } else { "" }), to_value(t));
+
+    impact_analysis Some("impact"), [] "impact change what depends on downstream affected contracts readers", lineage::ImpactRequest => lineage::Impact,
+    "What a change to an artifact version (default the latest) reaches: every version derived from it, transitively (nearest first, paged), the contracts whose outputs or dependencies those are, and the sessions that read them.",
+    |hub, req| hub.impact_analysis(req),
+    |req, i| (format!("`{}` v{}: {} downstream version(s), {} contract(s), {} reader(s){}", i.artifact_id, i.version, i.downstream.len(), i.contracts.len(), i.readers.len(), if i.next_cursor.is_some() { "; more with `cursor`: next_cursor" } else { "" }), to_value(i));
+
+    stale_check Some("stale"), [] "stale outdated out of date inputs changed rebuild redo", lineage::StaleRequest => Page<lineage::StaleItem>,
+    "What is stale, optionally for one `team`: the latest versions whose inputs have newer versions (directly or through a stale input), each with its causes (input, version used, latest version, path), and completed contracts whose outputs are stale. Kept up to date on every publish.",
+    |hub, req| hub.stale_check(req),
+    |req, p| (format!("{} stale item(s){}", p.items.len(), more(p)), p.envelope("stale"));
 
     team_check_inbox Some("inbox"), [Orchestrator, Worker] "inbox notifications messages unread what changed ready work", inbox::CheckRequest => inbox::Inbox,
     "Unread notifications for the caller (or `recipient`): contracts that became ready, were reopened, failed or completed. Marks them read unless `mark_read` is false.",

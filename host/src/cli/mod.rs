@@ -9,6 +9,7 @@
 mod artifacts;
 mod contracts;
 mod pipelines;
+mod lineage;
 mod plugins;
 mod render;
 mod sessions;
@@ -67,6 +68,26 @@ pub enum Command {
     /// Rules that react to events: when tests fail, reopen the contract
     #[command(subcommand)]
     Pipeline(pipelines::PipelineCommand),
+    /// Show the lineage graph of an artifact version: a tree on a terminal, else Mermaid
+    Lineage(lineage::LineageArgs),
+    /// What a change to an artifact version reaches: downstream versions, contracts, readers
+    Impact {
+        /// ID of the artifact
+        artifact_id: String,
+        /// Version whose downstream is listed [default: the latest]
+        #[arg(long)]
+        version: Option<u32>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// List stale artifacts (inputs moved on) and completed contracts with stale outputs
+    Stale {
+        /// Only this team
+        #[arg(long)]
+        team: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
     /// Show (and mark read) unread notifications of a session
     Inbox {
         /// Whose inbox [default: $CLEARCTX_SESSION, else `cli`]
@@ -280,6 +301,13 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
             Ok(out(&s, text))
         }
         Command::Artifact(a) => artifacts::run(hub, a),
+        Command::Lineage(a) => lineage::trace(hub, a, json),
+        Command::Impact {
+            artifact_id,
+            version,
+            page,
+        } => lineage::impact(hub, artifact_id, version, page),
+        Command::Stale { team, page } => lineage::stale(hub, team, page),
         Command::Contract(c) => contracts::run(hub, c),
         Command::Plugin(p) => plugins::run(hub, p),
         Command::Pipeline(p) => pipelines::run(hub, p),

@@ -680,3 +680,204 @@ pub fn firings(list: &[crate::pipelines::Firing]) -> String {
             .collect(),
     )
 }
+
+/// A trace as an indented tree from its start: inputs (upstream) or what was derived
+/// (downstream) below each version; a version met again is named, not repeated.
+pub fn lineage_tree(t: &crate::lineage::Trace) -> String {
+    use crate::lineage::Direction;
+    use std::collections::{HashMap, HashSet};
+    let key = |id: &str, v: u32| format!("{id}@{v}");
+    let mut below: HashMap<String, Vec<String>> = HashMap::new();
+    for e in &t.edges {
+        let (from, to) = match t.direction {
+            Direction::Upstream => (&e.output, &e.input),
+            Direction::Downstream => (&e.input, &e.output),
+        };
+        below
+            .entry(key(&from.artifact_id, from.version))
+            .or_default()
+            .push(key(&to.artifact_id, to.version));
+    }
+    let nodes: HashMap<String, &crate::lineage::Node> = t
+        .nodes
+        .iter()
+        .map(|n| (key(&n.artifact_id, n.version), n))
+        .collect();
+    let describe = |k: &str| -> String {
+        match nodes.get(k) {
+            Some(n) => {
+                let mut s = format!("{} v{} ({})", n.artifact_id, n.version, n.artifact_type);
+                if n.version < n.latest_version {
+                    let _ = write!(s, ", latest v{}", n.latest_version);
+                }
+                if n.stale {
+                    s.push_str("  STALE");
+                }
+                s
+            }
+            None => k.to_string(),
+        }
+    };
+    fn walk(
+        k: &str,
+        prefix: &str,
+        below: &HashMap<String, Vec<String>>,
+        shown: &mut HashSet<String>,
+        describe: &dyn Fn(&str) -> String,
+        out: &mut String,
+    ) {
+        let Some(children) = below.get(k) else { return };
+        for (i, c) in children.iter().enumerate() {
+            let last = i + 1 == children.len();
+            let again = !shown.insert(c.clone());
+            let _ = writeln!(
+                out,
+                "{prefix}{}{}{}",
+                if last { "└── " } else { "├── " },
+                describe(c),
+                if again && below.contains_key(c) {
+                    " (see above)"
+                } else {
+                    ""
+                }
+            );
+            if !again {
+                let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
+                walk(c, &deeper, below, shown, describe, out);
+            }
+        }
+    }
+    let start = key(&t.artifact_id, t.version);
+    let mut out = format!("{}\n", describe(&start));
+    let mut shown = HashSet::from([start.clone()]);
+    walk(&start, "", &below, &mut shown, &describe, &mut out);
+    if t.edges.is_empty() {
+        out.push_str(match t.direction {
+            Direction::Upstream => "(derived from nothing)\n",
+            Direction::Downstream => "(nothing derived from it)\n",
+        });
+    }
+    if t.truncated {
+        out.push_str("… cut at 500 versions; trace a version further down with --version\n");
+    }
+    out.trim_end().to_string()
+}
+
+pub fn impact(i: &crate::lineage::Impact) -> String {
+    if i.downstream.is_empty() {
+        return format!("nothing is derived from {} v{}", i.artifact_id, i.version);
+    }
+    let mut s = format!("downstream of {} v{}:\n", i.artifact_id, i.version);
+    s.push_str(&table(
+        &["ARTIFACT", "VERSION", "HOPS", "STALE"],
+        i.downstream
+            .iter()
+            .map(|d| {
+                vec![
+                    d.artifact_id.clone(),
+                    d.version.to_string(),
+                    d.depth.to_string(),
+                    if d.stale { "stale" } else { "" }.to_string(),
+                ]
+            })
+            .collect(),
+    ));
+    if !i.contracts.is_empty() {
+        s.push_str("\n\ncontracts:\n");
+        s.push_str(&table(
+            &["CONTRACT", "STATUS", "RELATION", "ARTIFACT"],
+            i.contracts
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.contract_id.clone(),
+                        c.status.clone(),
+                        c.relation.to_string(),
+                        format!("{}@{}", c.artifact_id, c.version),
+                    ]
+                })
+                .collect(),
+        ));
+    }
+    if !i.readers.is_empty() {
+        s.push_str("\n\nread by:\n");
+        s.push_str(&table(
+            &["READER", "ARTIFACT", "LAST READ"],
+            i.readers
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.reader.clone(),
+                        format!("{}@{}", r.artifact_id, r.version),
+                        date(&r.last_read_at),
+                    ]
+                })
+                .collect(),
+        ));
+    }
+    if let Some(c) = &i.next_cursor {
+        let _ = write!(s, "\n… more: add --cursor {c}");
+    }
+    s
+}
+
+pub fn stale(items: &[crate::lineage::StaleItem]) -> String {
+    use crate::lineage::StaleItem;
+    if items.is_empty() {
+        return "nothing is stale".to_string();
+    }
+    let mut s = String::new();
+    for item in items {
+        match item {
+            StaleItem::Artifact {
+                artifact_id,
+                version,
+                team,
+                causes,
+                cause_count,
+                ..
+            } => {
+                let _ = writeln!(s, "{artifact_id} v{version} ({team}) is stale:");
+                for c in causes {
+                    let via: String = c
+                        .path
+                        .iter()
+                        .map(|p| format!(" via {}@{}", p.artifact_id, p.version))
+                        .collect();
+                    let _ = writeln!(
+                        s,
+                        "  {} v{} used, v{} is the latest{via}{}",
+                        c.input_id,
+                        c.version_used,
+                        c.latest_version,
+                        if c.path_truncated { " …" } else { "" }
+                    );
+                }
+                if *cause_count as usize > causes.len() {
+                    let _ = writeln!(
+                        s,
+                        "  … {} more cause(s)",
+                        *cause_count as usize - causes.len()
+                    );
+                }
+            }
+            StaleItem::Contract {
+                contract_id,
+                title,
+                stale_outputs,
+                ..
+            } => {
+                let outs: Vec<String> = stale_outputs
+                    .iter()
+                    .map(|o| format!("{}@{}", o.artifact_id, o.version))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "contract {contract_id} ({title}) is stale: its output {} is",
+                    outs.join(", ")
+                );
+            }
+        }
+    }
+    s.trim_end().to_string()
+}

@@ -8,6 +8,7 @@
 mod artifact;
 mod contract;
 mod pipeline;
+mod lineage;
 mod plugin;
 mod session;
 

@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::contracts;
 use crate::error::{Error, Result};
+use crate::lineage;
 use crate::model::contracts::{DependencyKind, Row};
 use crate::pipelines;
 use crate::plugins::PluginHost;
@@ -38,6 +39,10 @@ pub const ORDER: &[Reaction] = &[
     Reaction {
         name: "readiness",
         react: readiness,
+    },
+    Reaction {
+        name: "staleness",
+        react: staleness,
     },
     Reaction {
         name: "pipelines",
@@ -170,6 +175,31 @@ fn readiness(env: &Env<'_>, events: &[Event]) -> Result<()> {
 /// Pipeline rules the events match fire (conditions, actions, their log).
 fn pipelines(env: &Env<'_>, events: &[Event]) -> Result<()> {
     pipelines::react(env.tx, env.plugins, events)
+}
+
+/// Versions whose inputs moved on become stale, with their causes (`lineage::on_published`):
+/// each publish marks what was derived from the version it supersedes, transitively, and
+/// the new version itself when it was derived from something stale or superseded.
+fn staleness(env: &Env<'_>, events: &[Event]) -> Result<()> {
+    let tx = env.tx;
+    for ev in events {
+        if ev.kind != "artifact.published" {
+            continue;
+        }
+        let (Some(id), Some(version)) = (
+            ev.payload["artifact_id"].as_str(),
+            ev.payload["version"].as_u64(),
+        ) else {
+            return Err(Error::Corrupt(format!(
+                "event {}: artifact.published without artifact_id and version",
+                ev.seq
+            )));
+        };
+        let version = u32::try_from(version)
+            .map_err(|_| Error::Corrupt(format!("event {}: version out of range", ev.seq)))?;
+        lineage::on_published(tx, id, version)?;
+    }
+    Ok(())
 }
 
 /// Diagnostics: with `CLEARCTX_WITNESS_EVENTS=1`, records each event it sees with this

@@ -13,6 +13,7 @@ mod contracts;
 mod events;
 mod inbox;
 mod pipelines;
+mod lineage;
 pub mod page;
 mod reactions;
 mod sessions;
@@ -30,6 +31,7 @@ pub use contracts::ContractFilter;
 pub(crate) use contracts::Target;
 pub use events::{Event, NewEvent};
 pub use pipelines::{NewFiring, StoredRule};
+pub use lineage::{CauseRow, StaleRow, TouchedContract};
 pub use sessions::{MessageRow, RequestRow, SessionFilter, SessionRow};
 
 /// A slice of a list: `limit` rows after the first `offset`. Queries fetch one row more,
@@ -96,6 +98,7 @@ const SCHEMAS: &[&str] = &[
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
     include_str!("schema_v4.sql"),
+    include_str!("schema_v5.sql"),
 ];
 
 /// What every write transaction runs after its change and before it commits: the
@@ -418,9 +421,10 @@ mod tests {
             vec![
                 ("pipelines".to_string(), 3),
                 ("readiness".to_string(), 3),
+                ("staleness".to_string(), 3),
                 ("witness".to_string(), 3)
             ],
-            "the old events were already resolved, and pipelines fire for later ones"
+            "the old events were already resolved; pipelines and staleness start at the end"
         );
         assert_eq!(store.read(|tx| tx.events_after(3, 10)).unwrap().len(), 0);
     }
