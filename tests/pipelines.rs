@@ -436,3 +436,38 @@ async fn the_cli_declares_and_reads_pipelines() {
     dir.cli_json(&["pipeline", "delete", "ci-loop"]);
     assert_eq!(dir.cli_json(&["pipeline", "list"])["count"], 0);
 }
+
+/// A rule on `artifact_stale` fires once for each version that becomes stale, with the
+/// stale version's data and the causes in its context.
+#[tokio::test]
+async fn a_stale_output_triggers_its_rule_once() {
+    let dir = DataDir::new();
+    let c = dir.connect(None).await;
+    c.ok(
+        "pipeline_create",
+        json!({ "pipeline_id": "freshness", "rules": [
+            { "trigger": { "type": "artifact_stale", "artifact_type": "note" },
+              "condition": "data.owner == 'api-dev'",
+              "action": { "type": "notify_session", "target": "${data.owner}",
+                          "message": "${artifact.artifact_id} v${artifact.version} is stale: ${event.payload.causes[0].input_id} moved on" } }
+        ] }),
+    )
+    .await;
+    let note = |id: &str, owner: &str, from: Value| {
+        json!({ "artifact_id": id, "type": "note", "new_type": true, "data": { "owner": owner }, "derived_from": from })
+    };
+    c.ok("artifact_publish", note("spec", "lead", json!([]))).await;
+    c.ok("artifact_publish", note("impl", "api-dev", json!([{ "artifact_id": "spec", "version": 1 }]))).await;
+    c.ok("artifact_publish", note("docs", "writer", json!([{ "artifact_id": "impl", "version": 1 }]))).await;
+    c.ok("artifact_publish", note("spec", "lead", json!([]))).await;
+    // impl@1 and docs@1 became stale; only impl's owner is api-dev.
+    let log = firings(&c, "freshness").await;
+    let outcomes: Vec<&str> = log.iter().rev().map(|f| f["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["done", "skipped"], "{log:#?}");
+    let inbox = dir.cli_json(&["inbox", "--recipient", "api-dev"]);
+    assert_eq!(inbox["unread"][0]["message"], "impl v1 is stale: spec moved on", "{inbox}");
+    // Publishing spec again makes nothing newly stale: no more firings.
+    c.ok("artifact_publish", note("spec", "lead", json!([]))).await;
+    assert_eq!(firings(&c, "freshness").await.len(), 2);
+    c.close().await;
+}
