@@ -74,13 +74,13 @@ impl<T: Action> Guest for ActionExport<T> {
     }
 }
 
-/// Exports a type implementing [`Action`] as the plugin's `clearctx:plugin/action@1.0.0`.
+/// Exports a type implementing [`Action`] as the plugin's `clearctx:plugin/action@1.1.0`.
 /// Use it once, at the crate's top level; the crate documentation has an example.
 #[macro_export]
 macro_rules! action {
     ($plugin:ty) => {
         // Only a wasm32 build exports anything: native builds (a plugin's own `cargo test`)
-        // cannot link export names like `clearctx:plugin/validator@1.0.0#validate`.
+        // cannot link export names like `clearctx:plugin/validator@1.1.0#validate`.
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             type __ClearctxAction = $crate::__private::ActionExport<$plugin>;

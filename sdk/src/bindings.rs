@@ -16,16 +16,17 @@ pub mod validator {
     });
 }
 
+/// Conditions export the 1.1 world: `condition` and the batch interface `conditions`.
 pub mod condition {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "pipeline-condition",
+        world: "pipeline-conditions",
         pub_export_macro: true,
         export_macro_name: "__export_condition",
         default_bindings_module: "clearctx_plugin_sdk::bindings::condition",
         with: {
-            "clearctx:plugin/types@1.0.0": crate::bindings::validator::clearctx::plugin::types,
-            "clearctx:plugin/host@1.0.0": crate::bindings::validator::clearctx::plugin::host,
+            "clearctx:plugin/types@1.1.0": crate::bindings::validator::clearctx::plugin::types,
+            "clearctx:plugin/host@1.1.0": crate::bindings::validator::clearctx::plugin::host,
         },
     });
 }
@@ -39,8 +40,8 @@ pub mod action {
         default_bindings_module: "clearctx_plugin_sdk::bindings::action",
         additional_derives: [PartialEq],
         with: {
-            "clearctx:plugin/types@1.0.0": crate::bindings::validator::clearctx::plugin::types,
-            "clearctx:plugin/host@1.0.0": crate::bindings::validator::clearctx::plugin::host,
+            "clearctx:plugin/types@1.1.0": crate::bindings::validator::clearctx::plugin::types,
+            "clearctx:plugin/host@1.1.0": crate::bindings::validator::clearctx::plugin::host,
         },
     });
 }
@@ -54,8 +55,8 @@ pub mod template {
         default_bindings_module: "clearctx_plugin_sdk::bindings::template",
         additional_derives: [PartialEq],
         with: {
-            "clearctx:plugin/types@1.0.0": crate::bindings::validator::clearctx::plugin::types,
-            "clearctx:plugin/host@1.0.0": crate::bindings::validator::clearctx::plugin::host,
+            "clearctx:plugin/types@1.1.0": crate::bindings::validator::clearctx::plugin::types,
+            "clearctx:plugin/host@1.1.0": crate::bindings::validator::clearctx::plugin::host,
         },
     });
 }

@@ -1,8 +1,10 @@
-//! Pipeline conditions: the `pipeline-condition` world.
+//! Pipeline conditions: the `pipeline-conditions` world (1.1: `condition` and the batch
+//! interface `conditions`).
 
 use std::marker::PhantomData;
 
 use crate::bindings::condition::exports::clearctx::plugin::condition::Guest;
+use crate::bindings::condition::exports::clearctx::plugin::conditions::Guest as BatchGuest;
 use crate::{PluginError, Value, not_implemented, parse_json};
 
 /// Decides whether a pipeline rule fires for an event.
@@ -18,6 +20,26 @@ pub trait Condition {
         let _ = (expression, context);
         Err(not_implemented("evaluate"))
     }
+
+    /// Evaluates every expression against one `context`: one result per expression, in
+    /// order. The host asks this once per event with the conditions of every rule that
+    /// matches it, and the context arrives parsed once. Defaults to [`Self::evaluate`] for
+    /// each; override it when work on the context can be shared between expressions.
+    fn evaluate_all(expressions: &[String], context: &Value) -> Vec<Result<bool, PluginError>> {
+        expressions
+            .iter()
+            .map(|e| Self::evaluate(e, context))
+            .collect()
+    }
+
+    /// Whether `expression` compiles, without evaluating it: the host asks when a rule is
+    /// created, and refuses the rule on `Err(PluginError::InvalidInput(..))`, whose message
+    /// should say where the mistake is (line and column). Defaults to `Ok(())`: every
+    /// expression is accepted, and a mistake surfaces when the rule is evaluated.
+    fn check(expression: &str) -> Result<(), PluginError> {
+        let _ = expression;
+        Ok(())
+    }
 }
 
 /// Adapts a [`Condition`] to the generated bindings; used by [`condition!`](crate::condition!).
@@ -30,14 +52,36 @@ impl<T: Condition> Guest for ConditionExport<T> {
     }
 }
 
+impl<T: Condition> BatchGuest for ConditionExport<T> {
+    fn evaluate_all(expressions: Vec<String>, context: String) -> Vec<Result<bool, PluginError>> {
+        match parse_json("context", &context) {
+            Ok(context) => {
+                let mut results = T::evaluate_all(&expressions, &context);
+                // One result per expression, whatever the implementation returned.
+                results.resize_with(expressions.len(), || {
+                    Err(PluginError::Failed(
+                        "`evaluate_all` returned fewer results than expressions".into(),
+                    ))
+                });
+                results
+            }
+            Err(e) => vec![Err(e); expressions.len()],
+        }
+    }
+
+    fn check(expression: String) -> Result<(), PluginError> {
+        T::check(&expression)
+    }
+}
+
 /// Exports a type implementing [`Condition`] as the plugin's
-/// `clearctx:plugin/condition@1.0.0`. Use it once, at the crate's top level; the crate
-/// documentation has an example.
+/// `clearctx:plugin/condition@1.1.0` and `clearctx:plugin/conditions@1.1.0`. Use it once,
+/// at the crate's top level; the crate documentation has an example.
 #[macro_export]
 macro_rules! condition {
     ($plugin:ty) => {
         // Only a wasm32 build exports anything: native builds (a plugin's own `cargo test`)
-        // cannot link export names like `clearctx:plugin/validator@1.0.0#validate`.
+        // cannot link export names like `clearctx:plugin/validator@1.1.0#validate`.
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             type __ClearctxCondition = $crate::__private::ConditionExport<$plugin>;
@@ -56,6 +100,9 @@ mod tests {
 
     impl Condition for HasData {
         fn evaluate(expression: &str, context: &Value) -> Result<bool, PluginError> {
+            if expression.is_empty() {
+                return Err(PluginError::InvalidInput("empty".into()));
+            }
             Ok(context.get(expression).is_some())
         }
     }
@@ -68,5 +115,34 @@ mod tests {
         assert!(
             matches!(evaluate("data".into(), "".into()), Err(PluginError::InvalidInput(m)) if m.starts_with("`context`"))
         );
+    }
+
+    #[test]
+    fn evaluate_all_defaults_to_evaluate_for_each_in_order() {
+        let all = <ConditionExport<HasData> as BatchGuest>::evaluate_all;
+        let expressions = vec!["data".to_string(), "".into(), "other".into()];
+        assert_eq!(
+            all(expressions.clone(), r#"{"data": 1}"#.into()),
+            vec![
+                Ok(true),
+                Err(PluginError::InvalidInput("empty".into())),
+                Ok(false)
+            ]
+        );
+        // A context that is not JSON is every expression's error.
+        let results = all(expressions, "{".into());
+        assert_eq!(results.len(), 3);
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, Err(PluginError::InvalidInput(m)) if m.starts_with("`context`")))
+        );
+    }
+
+    #[test]
+    fn check_defaults_to_accepting_every_expression() {
+        let check = <ConditionExport<HasData> as BatchGuest>::check;
+        assert_eq!(check("".into()), Ok(()));
+        assert_eq!(check("anything at all (".into()), Ok(()));
     }
 }

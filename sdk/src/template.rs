@@ -55,13 +55,13 @@ impl<T: Template> Guest for TemplateExport<T> {
 }
 
 /// Exports a type implementing [`Template`] as the plugin's
-/// `clearctx:plugin/template@1.0.0`. Use it once, at the crate's top level; the crate
+/// `clearctx:plugin/template@1.1.0`. Use it once, at the crate's top level; the crate
 /// documentation has an example.
 #[macro_export]
 macro_rules! template {
     ($plugin:ty) => {
         // Only a wasm32 build exports anything: native builds (a plugin's own `cargo test`)
-        // cannot link export names like `clearctx:plugin/validator@1.0.0#validate`.
+        // cannot link export names like `clearctx:plugin/validator@1.1.0#validate`.
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             type __ClearctxTemplate = $crate::__private::TemplateExport<$plugin>;
