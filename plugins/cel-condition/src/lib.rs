@@ -6,13 +6,15 @@
 //!
 //! The plugin is pure, so clearctx reuses an instance for many calls: compiled programs
 //! are kept per instance (a pipeline asks the same few conditions on every event).
+//! `evaluate_all` (API 1.1) converts each context variable the expressions read to CEL once
+//! and runs every program against it; `check` compiles an expression without running it.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use cel::{Context, Env, Program};
+use cel::{Context, Env, ParseErrors, Program};
 use clearctx_plugin_sdk::{Condition, PluginError, Value, condition};
 
 /// Compiled programs kept per instance; past this many the cache starts over.
@@ -37,7 +39,7 @@ fn compiled(expression: &str) -> Result<Rc<Compiled>, PluginError> {
         return Ok(p);
     }
     let program = Program::compile(expression).map_err(|e| {
-        PluginError::InvalidInput(format!("`{expression}` is not valid CEL: {e}"))
+        PluginError::InvalidInput(format!("`{expression}` is not valid CEL: {}", describe(&e)))
     })?;
     let reads = program
         .references()
@@ -55,15 +57,49 @@ fn compiled(expression: &str) -> Result<Rc<Compiled>, PluginError> {
     Ok(compiled)
 }
 
+/// A parse error as `line L, column C: what` (1-based), with the line and a caret under the
+/// spot, one per error CEL found.
+fn describe(errors: &ParseErrors) -> String {
+    if errors.errors.is_empty() {
+        return errors.to_string();
+    }
+    errors
+        .errors
+        .iter()
+        .map(|e| {
+            let (line, column) = e.pos;
+            let text = e.to_string();
+            let header = format!("ERROR: <input>:{line}:{column}: ");
+            let what = text.strip_prefix(&header).unwrap_or(&text);
+            format!("line {line}, column {column}: {what}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+const NOT_AN_OBJECT: &str = "the context must be a JSON object";
+
+/// Runs a compiled `expression` against context variables already bound.
+fn run(expression: &str, compiled: &Compiled, variables: &Context) -> Result<bool, PluginError> {
+    match compiled.program.execute(variables) {
+        Ok(cel::Value::Bool(fired)) => Ok(fired),
+        Ok(other) => Err(PluginError::InvalidInput(format!(
+            "`{expression}` must yield a bool, but yielded a {}",
+            other.type_of()
+        ))),
+        Err(e) => Err(PluginError::InvalidInput(format!(
+            "`{expression}` failed: {e}"
+        ))),
+    }
+}
+
 struct Cel;
 
 impl Condition for Cel {
     fn evaluate(expression: &str, context: &Value) -> Result<bool, PluginError> {
         let compiled = compiled(expression)?;
         let Value::Object(fields) = context else {
-            return Err(PluginError::InvalidInput(
-                "the context must be a JSON object".into(),
-            ));
+            return Err(PluginError::InvalidInput(NOT_AN_OBJECT.into()));
         };
         let mut variables = Context::with_env(STDLIB.with(Arc::clone));
         for name in &compiled.reads {
@@ -71,16 +107,38 @@ impl Condition for Cel {
                 variables.add_variable_from_value(name.as_str(), to_cel(value));
             }
         }
-        match compiled.program.execute(&variables) {
-            Ok(cel::Value::Bool(fired)) => Ok(fired),
-            Ok(other) => Err(PluginError::InvalidInput(format!(
-                "`{expression}` must yield a bool, but yielded a {}",
-                other.type_of()
-            ))),
-            Err(e) => Err(PluginError::InvalidInput(format!(
-                "`{expression}` failed: {e}"
-            ))),
+        run(expression, &compiled, &variables)
+    }
+
+    /// Every variable any of the expressions reads is converted to CEL once, then each
+    /// program runs against the same bindings: 100 conditions on `data` convert it once.
+    fn evaluate_all(expressions: &[String], context: &Value) -> Vec<Result<bool, PluginError>> {
+        let programs: Vec<Result<Rc<Compiled>, PluginError>> =
+            expressions.iter().map(|e| compiled(e)).collect();
+        let Value::Object(fields) = context else {
+            return programs
+                .into_iter()
+                .map(|p| p.and(Err(PluginError::InvalidInput(NOT_AN_OBJECT.into()))))
+                .collect();
+        };
+        let mut variables = Context::with_env(STDLIB.with(Arc::clone));
+        let mut bound = HashSet::new();
+        for name in programs.iter().flatten().flat_map(|p| &p.reads) {
+            if bound.insert(name.as_str()) {
+                if let Some(value) = fields.get(name) {
+                    variables.add_variable_from_value(name.as_str(), to_cel(value));
+                }
+            }
         }
+        expressions
+            .iter()
+            .zip(&programs)
+            .map(|(e, p)| run(e, p.as_ref().map_err(Clone::clone)?, &variables))
+            .collect()
+    }
+
+    fn check(expression: &str) -> Result<(), PluginError> {
+        compiled(expression).map(|_| ())
     }
 }
 
@@ -187,7 +245,7 @@ mod tests {
         assert_eq!(
             Cel::evaluate("data.failed >", &context()),
             Err(PluginError::InvalidInput(
-                "`data.failed >` is not valid CEL: ERROR: <input>:1:14: Syntax error: mismatched \
+                "`data.failed >` is not valid CEL: line 1, column 14: Syntax error: mismatched \
                  input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', \
                  NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}\n| data.failed >\n| \
                  .............^"
@@ -206,5 +264,57 @@ mod tests {
                 "the context must be a JSON object".into()
             ))
         );
+    }
+
+    #[test]
+    fn evaluate_all_gives_one_result_per_expression_in_order() {
+        let expressions: Vec<String> = [
+            "data.failed > 0",
+            "data.failed >",
+            "data.passed == 0",
+            "data.failed",
+            "artifact.type == \"test-results\"",
+            "contract.id == \"x\"",
+        ]
+        .map(String::from)
+        .to_vec();
+        let all = Cel::evaluate_all(&expressions, &context());
+        // The same answers as one `evaluate` each.
+        let each: Vec<_> = expressions
+            .iter()
+            .map(|e| Cel::evaluate(e, &context()))
+            .collect();
+        assert_eq!(all, each);
+        assert_eq!(all[0], Ok(true));
+        assert_eq!(all[2], Ok(false));
+        assert_eq!(all[4], Ok(true));
+        for i in [1, 3, 5] {
+            assert!(matches!(all[i], Err(PluginError::InvalidInput(_))), "{:?}", all[i]);
+        }
+        assert_eq!(
+            Cel::evaluate_all(&expressions[..2], &json!([1])),
+            vec![
+                Err(PluginError::InvalidInput(NOT_AN_OBJECT.into())),
+                each[1].clone()
+            ]
+        );
+    }
+
+    #[test]
+    fn check_compiles_without_evaluating_and_names_the_position() {
+        assert_eq!(Cel::check("data.failed > 0"), Ok(()));
+        // Valid CEL that would fail on this context still compiles.
+        assert_eq!(Cel::check("contract.id == \"x\""), Ok(()));
+        let Err(PluginError::InvalidInput(message)) = Cel::check("data.failed >") else {
+            panic!("`data.failed >` compiled");
+        };
+        assert!(
+            message.starts_with("`data.failed >` is not valid CEL: line 1, column 14: Syntax error"),
+            "{message}"
+        );
+        let Err(PluginError::InvalidInput(message)) = Cel::check("true &&\n  (1 +") else {
+            panic!("compiled");
+        };
+        assert!(message.contains("line 2, column "), "{message}");
     }
 }
