@@ -1,4 +1,5 @@
-//! Generated bindings for `clearctx:plugin@1`, all in one place.
+//! Generated bindings for `clearctx:plugin@1` (the 1.1.0 WIT, which a 1.0.0 plugin's
+//! exports match: wasmtime looks names up semver-compatibly), all in one place.
 //!
 //! The validator world is generated first; the other worlds reuse its `types` and `host`
 //! interfaces (`with:`), so the host implements `log` once and every world shares one set
@@ -15,6 +16,18 @@ pub mod condition {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "pipeline-condition",
+        with: {
+            "clearctx:plugin/types": super::validator::clearctx::plugin::types,
+            "clearctx:plugin/host": super::validator::clearctx::plugin::host,
+        },
+    });
+}
+
+/// The 1.1 world of conditions: `condition` and the batch interface `conditions`.
+pub mod conditions {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "pipeline-conditions",
         with: {
             "clearctx:plugin/types": super::validator::clearctx::plugin::types,
             "clearctx:plugin/host": super::validator::clearctx::plugin::host,

@@ -72,6 +72,8 @@ pub fn machine_cache_dir() -> Option<PathBuf> {
 
 /// The plugin API major version this host supports.
 pub const API_MAJOR: u64 = 1;
+/// The version of `wit/` this host is built from (and the SDK builds the standard plugins with).
+pub const API_VERSION: &str = "1.1.0";
 const API_PACKAGE: &str = "clearctx:plugin";
 
 /// What a plugin does, read from the interfaces its component exports.
@@ -235,7 +237,15 @@ struct State {
     /// mtime and length of the lock file when read; a change means another process
     /// installed or removed something.
     stamp: Option<(SystemTime, u64)>,
-    loaded: HashMap<String, Arc<InstancePre<HostState>>>,
+    loaded: HashMap<String, Arc<Loaded>>,
+}
+
+/// A compiled component, ready to instantiate, and what the host asks of its exports,
+/// read once when it is loaded.
+struct Loaded {
+    pre: InstancePre<HostState>,
+    /// It exports the 1.1 `conditions` interface (batches and checks of conditions).
+    conditions: bool,
 }
 
 pub struct PluginHost {
@@ -393,7 +403,7 @@ impl PluginHost {
 
     /// Checks the bytes against the recorded sha256, then returns the instantiable
     /// component, compiling it (or reading its precompiled copy) on first use.
-    fn load(&self, plugin: &Resolved) -> Result<Arc<InstancePre<HostState>>> {
+    fn load(&self, plugin: &Resolved) -> Result<Arc<Loaded>> {
         if let Some(pre) = self.loaded().loaded.get(&plugin.sha256) {
             return Ok(pre.clone());
         }
@@ -443,9 +453,12 @@ impl PluginHost {
                 code: "link",
                 message: format!("it imports something clearctx does not provide: {e:#}"),
             })?;
-        let pre = Arc::new(pre);
-        self.loaded().loaded.insert(sha, pre.clone());
-        Ok(pre)
+        let conditions = interfaces(&rt.engine, &component)
+            .iter()
+            .any(|(i, _)| i == "conditions");
+        let loaded = Arc::new(Loaded { pre, conditions });
+        self.loaded().loaded.insert(sha, loaded.clone());
+        Ok(loaded)
     }
 
     /// Runs one call of `plugin`, records it in the call log, and maps failures to errors
@@ -456,8 +469,8 @@ impl PluginHost {
         function: &'static str,
         f: impl FnOnce(&mut sandbox::Instance) -> wasmtime::Result<T>,
     ) -> Result<(T, Receipt)> {
-        let pre = self.load(plugin)?;
-        let outcome = self.run(&pre, plugin, f);
+        let loaded = self.load(plugin)?;
+        let outcome = self.run(&loaded.pre, plugin, f);
         self.log.record(plugin, function, &outcome);
         outcome.map_err(|failure| failed(plugin, &failure))
     }
@@ -534,9 +547,9 @@ impl PluginHost {
     pub fn warm_standard(&self) {
         for plugin in standard::all() {
             let started = std::time::Instant::now();
-            let warmed = self.load(&plugin).and_then(|pre| {
+            let warmed = self.load(&plugin).and_then(|loaded| {
                 if plugin.pure && self.pool.idle(&plugin.sha256) == 0 {
-                    let (instance, _) = sandbox::instantiate(&pre, &plugin.id, &plugin.limits)
+                    let (instance, _) = sandbox::instantiate(&loaded.pre, &plugin.id, &plugin.limits)
                         .map_err(|f| failed(&plugin, &f))?;
                     self.pool.give(&plugin.sha256, instance, &plugin.limits);
                 }
@@ -591,21 +604,33 @@ fn plugin_error(plugin: &Resolved, e: bindings::PluginError) -> Error {
     }
 }
 
+/// The `clearctx:plugin` interfaces a component exports, by name (e.g. `validator`) and
+/// the version written after it (`0.0.0` when none is).
+fn interfaces(engine: &Engine, component: &Component) -> Vec<(String, String)> {
+    component
+        .component_type()
+        .exports(engine)
+        .filter_map(|(name, _)| {
+            let rest = name.strip_prefix(API_PACKAGE)?.strip_prefix('/')?;
+            let (iface, version) = rest.split_once('@').unwrap_or((rest, "0.0.0"));
+            Some((iface.to_string(), version.to_string()))
+        })
+        .collect()
+}
+
 /// Reads the kinds and API version a component declares through its exports, e.g.
-/// `clearctx:plugin/validator@1.0.0`.
+/// `clearctx:plugin/validator@1.0.0`. An interface that marks no kind of its own (1.1's
+/// `conditions`, exported beside `condition`) counts toward the version only.
 pub fn detect(
     engine: &Engine,
     component: &Component,
 ) -> std::result::Result<(Vec<Kind>, semver::Version), String> {
     let mut kinds = Vec::new();
     let mut api: Option<semver::Version> = None;
-    for (name, _) in component.component_type().exports(engine) {
-        let Some(rest) = name.strip_prefix(&format!("{API_PACKAGE}/")) else {
-            continue;
-        };
-        let (iface, version) = rest.split_once('@').unwrap_or((rest, "0.0.0"));
-        let version = semver::Version::parse(version)
-            .map_err(|e| format!("export `{name}` has a bad version: {e}"))?;
+    for (iface, version) in interfaces(engine, component) {
+        let version = semver::Version::parse(&version).map_err(|e| {
+            format!("export `{API_PACKAGE}/{iface}@{version}` has a bad version: {e}")
+        })?;
         if version.major != API_MAJOR {
             return Err(format!(
                 "it targets {API_PACKAGE}@{version}, but this clearctx supports {API_PACKAGE}@{API_MAJOR}.x; rebuild it against the SDK for API {API_MAJOR}"
@@ -613,12 +638,12 @@ pub fn detect(
         }
         if let Some(kind) = Kind::ALL.into_iter().find(|k| k.interface() == iface) {
             kinds.push(kind);
-            api = Some(api.map_or(version.clone(), |a: semver::Version| a.max(version)));
         }
+        api = Some(api.map_or(version.clone(), |a: semver::Version| a.max(version)));
     }
     match api {
-        Some(api) => Ok((kinds, api)),
-        None => Err(format!(
+        Some(api) if !kinds.is_empty() => Ok((kinds, api)),
+        _ => Err(format!(
             "it exports no {API_PACKAGE} interface (validator, condition, action or template); build it with the clearctx plugin SDK"
         )),
     }

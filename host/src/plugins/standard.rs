@@ -2,7 +2,7 @@
 //! a new user has JSON Schema validation of the built-in artifact types, CEL conditions and
 //! the default prompts without installing anything.
 
-use super::{Bytes, Kind, Limits, Resolved, Summary};
+use super::{API_VERSION, Bytes, Kind, Limits, Resolved, Summary};
 use crate::model::artifacts::BUILTIN_TYPES;
 
 // Defines `EMBEDDED: &[(&str /*id*/, &str /*version*/, &str /*sha256*/, &[u8])]`.
@@ -86,7 +86,7 @@ pub fn summaries() -> Vec<Summary> {
                 version: r.version.clone(),
                 description: description.to_string(),
                 kinds: vec![*kind],
-                api: "1.0.0".to_string(),
+                api: API_VERSION.to_string(),
                 standard: true,
                 enabled: true,
                 types: if *kind == Kind::ArtifactValidator {
