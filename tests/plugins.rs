@@ -442,6 +442,120 @@ fn standard_conditions_and_templates_run_in_the_sandbox() {
     );
 }
 
+/// How many calls of `plugin` the call log holds, and the functions of the last few, oldest first.
+fn last_calls(host: &clearctx::plugins::PluginHost, plugin: &str) -> (u64, Vec<String>) {
+    let info = host.info(plugin).unwrap();
+    let functions = info.recent_calls.iter().map(|c| c.function.clone()).collect();
+    (info.calls, functions)
+}
+
+/// API 1.1: std-cel-condition answers a batch of conditions from one call, in order, with
+/// each expression's own error; `check_condition` compiles without evaluating and names
+/// the position of a syntax error.
+#[test]
+fn a_batch_of_cel_conditions_is_one_call_and_a_check_names_the_position() {
+    let dir = DataDir::new();
+    let host = clearctx::plugins::PluginHost::with_cache(dir.path(), &common::plugin_cache());
+    let cel = host.resolve("std-cel-condition").unwrap();
+    let context = json!({
+        "event": {"kind": "artifact.published"},
+        "artifact": {"id": "unit-tests", "type": "test-results"},
+        "data": {"passed": 3, "failed": 2},
+    });
+    let expressions = [
+        "data.failed > 0",
+        "data.passed == 0",
+        "data.failed >",
+        "data.failed",
+        "artifact.type == \"test-results\"",
+        "contract.id == \"x\"",
+    ];
+    let (results, receipt) = host.evaluate_all(&cel, &expressions, &context).unwrap();
+    assert_eq!(results.len(), expressions.len());
+    let verdicts: Vec<Option<bool>> = results.iter().map(|r| r.as_ref().ok().copied()).collect();
+    assert_eq!(
+        verdicts,
+        [Some(true), Some(false), None, None, Some(true), None]
+    );
+    let errors: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    assert!(errors[0].contains("`data.failed >` is not valid CEL: line 1, column 14"), "{}", errors[0]);
+    assert!(errors[1].contains("must yield a bool"), "{}", errors[1]);
+    assert!(errors[2].contains("Undeclared reference to 'contract'"), "{}", errors[2]);
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(e.detail()["plugin_code"], "plugin_invalid_input", "{e}");
+    }
+    assert!(receipt.fuel_used > 0 && !receipt.memoized, "{receipt:?}");
+    // One call did all of it.
+    assert_eq!(last_calls(&host, "std-cel-condition"), (1, vec!["evaluate-all".to_string()]));
+
+    // The same answers as one `evaluate` each.
+    for (expression, verdict) in expressions.iter().zip(&verdicts) {
+        let single = host.evaluate_with(&cel, expression, &context).ok().map(|(b, _)| b);
+        assert_eq!(single, *verdict, "{expression}");
+    }
+    // The same batch again is remembered (the plugin is pure); an empty one calls nothing.
+    let (again, r) = host.evaluate_all(&cel, &expressions, &context).unwrap();
+    assert!(r.memoized);
+    assert_eq!(again.iter().map(|r| r.as_ref().ok().copied()).collect::<Vec<_>>(), verdicts);
+    let calls = last_calls(&host, "std-cel-condition").0;
+    assert!(host.evaluate_all(&cel, &[], &context).unwrap().0.is_empty());
+    assert_eq!(last_calls(&host, "std-cel-condition").0, calls);
+
+    // Checked without evaluating: an expression that would fail on this context compiles.
+    assert_eq!(host.check_condition(&cel, "data.failed > 0").unwrap(), None);
+    assert_eq!(host.check_condition(&cel, "contract.id == \"x\"").unwrap(), None);
+    let message = host.check_condition(&cel, "data.failed >").unwrap().expect("does not compile");
+    assert!(message.contains("line 1, column 14: Syntax error"), "{message}");
+    let message = host.check_condition(&cel, "true &&\n (1 +").unwrap().expect("does not compile");
+    assert!(message.contains("line 2, column "), "{message}");
+    assert_eq!(last_calls(&host, "std-cel-condition").1.last().unwrap(), "check");
+}
+
+/// A condition plugin built for `clearctx:plugin@1.0.0` (before `conditions`) still
+/// installs as a pipeline condition, runs, and has batches evaluated one call each.
+#[test]
+fn a_condition_plugin_built_for_api_1_0_still_installs_and_runs() {
+    let dir = DataDir::new();
+    add(&dir, &fixture("condition-api-1-0"));
+    let info = dir.cli_json(&["plugin", "info", "condition-api-1-0"]);
+    assert_eq!(info["kinds"], json!(["pipeline-condition"]), "{info}");
+    assert_eq!(info["api"], "1.0.0", "{info}");
+    let out = dir.cli_json(&[
+        "plugin",
+        "test",
+        "condition-api-1-0",
+        "--expression",
+        "contains failed",
+        "--input",
+        r#"{"data": {"failed": 2}}"#,
+    ]);
+    assert_eq!(out["kind"], "pipeline-condition", "{out}");
+    assert_eq!(out["result"]["result"], true, "{out}");
+
+    let host = clearctx::plugins::PluginHost::with_cache(dir.path(), &common::plugin_cache());
+    let plugin = host.resolve("condition-api-1-0").unwrap();
+    let (before, _) = last_calls(&host, "condition-api-1-0");
+    let context = json!({"data": {"failed": 2}});
+    let (results, receipt) = host
+        .evaluate_all(&plugin, &["true", "false", "bogus", "contains failed"], &context)
+        .unwrap();
+    let verdicts: Vec<Option<bool>> = results.iter().map(|r| r.as_ref().ok().copied()).collect();
+    assert_eq!(verdicts, [Some(true), Some(false), None, Some(true)]);
+    let e = results[2].as_ref().unwrap_err().to_string();
+    assert!(e.contains("`bogus` is not `true`"), "{e}");
+    assert!(receipt.fuel_used > 0, "{receipt:?}");
+    // The fallback: one `evaluate` per expression.
+    let (after, functions) = last_calls(&host, "condition-api-1-0");
+    assert_eq!(after, before + 4);
+    assert!(functions.iter().rev().take(4).all(|f| f == "evaluate"), "{functions:?}");
+    // It cannot be asked to check: its expressions are accepted without a call.
+    assert_eq!(host.check_condition(&plugin, "bogus").unwrap(), None);
+    assert_eq!(last_calls(&host, "condition-api-1-0").0, after);
+}
+
 /// The issue's "done when": scaffold, test, install, and the rule holds on the next publish.
 #[tokio::test]
 async fn a_scaffolded_validator_builds_passes_its_test_and_is_enforced() {
