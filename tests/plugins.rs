@@ -504,6 +504,14 @@ fn a_batch_of_cel_conditions_is_one_call_and_a_check_names_the_position() {
     assert!(host.evaluate_all(&cel, &[], &context).unwrap().0.is_empty());
     assert_eq!(last_calls(&host, "std-cel-condition").0, calls);
 
+    // A batch of 100 expressions new to the instance compiles them all in one call: it
+    // runs with 100 times one call's fuel and time.
+    let many: Vec<String> = (0..100).map(|j| format!("data.failed + {j} > {}", 2 * j)).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let (results, _) = host.evaluate_all(&cel, &many, &context).unwrap();
+    let fired = results.iter().filter(|r| *r.as_ref().unwrap()).count();
+    assert_eq!(fired, 2, "only j = 0 and 1 give 2 + j > 2j");
+
     // Checked without evaluating: an expression that would fail on this context compiles.
     assert_eq!(host.check_condition(&cel, "data.failed > 0").unwrap(), None);
     assert_eq!(host.check_condition(&cel, "contract.id == \"x\"").unwrap(), None);

@@ -44,9 +44,11 @@ impl PluginHost {
     /// exports the 1.1 `conditions` interface, else one `evaluate` call each. One result
     /// per expression, in order; an expression the plugin reports an error for (e.g. one
     /// that does not compile) is an `Err` in its place, like [`Self::evaluate_with`]'s.
-    /// A failure of the plugin itself (a trap, a limit) fails the whole batch. A batch is
-    /// one call under the plugin's limits: its fuel and deadline cover every expression.
-    /// The receipt is the call's; in the fallback, the sum of the calls' fuel and time.
+    /// A failure of the plugin itself (a trap, a limit) fails the whole batch. A batch of
+    /// `n` is one call with `n` times the fuel, time and output of one `evaluate` (what the
+    /// `n` calls would have had; a fresh instance compiles every expression in that call)
+    /// and the same memory. The receipt is the call's; in the fallback, the sum of the
+    /// calls' fuel and time.
     pub fn evaluate_all(
         &self,
         plugin: &Resolved,
@@ -76,6 +78,10 @@ impl PluginHost {
             }
             return Ok((results, total));
         }
+        let plugin = &Resolved {
+            limits: plugin.limits.times(expressions.len()),
+            ..plugin.clone()
+        };
         let mut args: Vec<&str> = expressions.to_vec();
         args.push(&context);
         let owned: Vec<String> = expressions.iter().map(|e| e.to_string()).collect();

@@ -60,6 +60,18 @@ impl Limits {
         }
     }
 
+    /// The limits of one call that does the work of `n` calls (a batch of `n` conditions):
+    /// `n` times the fuel, time and output those calls would have had, the same memory.
+    pub fn times(self, n: usize) -> Limits {
+        let n = n.max(1) as u64;
+        Limits {
+            fuel: self.fuel.saturating_mul(n),
+            timeout_ms: self.timeout_ms.saturating_mul(n),
+            memory_mib: self.memory_mib,
+            output_kib: self.output_kib.saturating_mul(n),
+        }
+    }
+
     /// The most a manifest may ask for, per kind: ten times the default.
     pub fn max_for(kind: Kind) -> Limits {
         let d = Limits::default_for(kind);
