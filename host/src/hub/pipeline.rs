@@ -13,14 +13,7 @@ impl PluginCheck for Checks<'_> {
     fn condition(&self, plugin: Option<&str>, expression: &str) -> Result<Option<String>> {
         let id = plugin.unwrap_or(plugins::STANDARD_CONDITION);
         let resolved = self.0.resolve_as(id, plugins::Kind::PipelineCondition)?;
-        // TEMP until the batch/check API lands: evaluate on an empty context.
-        let empty = serde_json::json!({"event": {}, "data": {}, "artifact": {}, "contract": {}, "session": {}});
-        match self.0.evaluate_with(&resolved, expression, &empty) {
-            Err(Error::Plugin { code: "plugin_invalid_input", message, .. })
-                if message.contains("not valid CEL") => Ok(Some(message)),
-            Err(Error::Plugin { code: "plugin_invalid_input", .. }) | Ok(_) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.0.check_condition(&resolved, expression)
     }
 
     fn action(&self, plugin: &str) -> Result<()> {

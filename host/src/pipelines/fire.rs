@@ -173,19 +173,7 @@ fn evaluate(
         plugin.unwrap_or(crate::plugins::STANDARD_CONDITION),
         Kind::PipelineCondition,
     )?;
-    // One call per expression until the plugin API evaluates a batch.
-    let mut out = Vec::with_capacity(exprs.len());
-    let mut last = None;
-    for e in exprs {
-        match plugins.evaluate_with(&resolved, e, ctx) {
-            Ok((b, r)) => {
-                out.push(Ok(b));
-                last = Some(r);
-            }
-            Err(e) => out.push(Err(e)),
-        }
-    }
-    Ok((out, last.unwrap_or_default()))
+    plugins.evaluate_all(&resolved, exprs, ctx)
 }
 
 /// One firing: log the condition's value, run the action in a savepoint, log the outcome.
