@@ -635,6 +635,10 @@ pub fn pipelines(list: &[crate::pipelines::Pipeline]) -> String {
 
 /// What a firing did, in a few words: the commands, or the error.
 fn firing_what(f: &crate::pipelines::Firing) -> String {
+    if let Some(rules) = f.detail["rules"].as_array() {
+        let names: Vec<&str> = rules.iter().filter_map(|r| r["rule"].as_str()).collect();
+        return format!("not fired: {}", names.join(", "));
+    }
     if let Some(e) = f.detail.get("error") {
         return e
             .get("message")
@@ -671,7 +675,10 @@ pub fn firings(list: &[crate::pipelines::Firing]) -> String {
                 vec![
                     f.id.to_string(),
                     format!("{} {}", f.seq, f.event_kind),
-                    format!("{}/{}", f.pipeline_id, f.rule),
+                    match &f.rule {
+                        Some(rule) => format!("{}/{rule}", f.pipeline_id),
+                        None => format!("{}/*", f.pipeline_id),
+                    },
                     f.condition.map_or("-".to_string(), |c| c.to_string()),
                     f.outcome.as_str().to_string(),
                     firing_what(f),

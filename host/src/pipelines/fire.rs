@@ -82,8 +82,32 @@ pub fn react(tx: &Tx<'_>, plugins: Option<&PluginHost>, events: &[Event]) -> Res
         }
         let depth = env.tx.event_cause(ev.seq)?.map_or(0, |(_, d)| d) + 1;
         let verdicts = conditions(env.plugins, &armed, &ctx);
+        // Rules whose condition was false: one row per pipeline, not one per rule.
+        let mut skipped: Vec<(&str, Vec<Value>)> = Vec::new();
         for (a, verdict) in armed.iter().zip(verdicts) {
+            if let Verdict::Value(false, _) = verdict {
+                let rule = json!({ "rule_index": a.stored.rule_index, "rule": a.rule.label(a.stored.rule_index as usize) });
+                match skipped.last_mut() {
+                    Some((p, rules)) if *p == a.stored.pipeline_id => rules.push(rule),
+                    _ => skipped.push((&a.stored.pipeline_id, vec![rule])),
+                }
+                continue;
+            }
             fire(env, ev, &ctx, depth, a, verdict)?;
+        }
+        for (pipeline_id, rules) in skipped {
+            env.tx.insert_firing(&NewFiring {
+                pipeline_id,
+                rule_index: None,
+                rule_name: None,
+                seq: ev.seq,
+                event_kind: &ev.kind,
+                depth,
+                condition: Some(false),
+                outcome: Outcome::Skipped.as_str(),
+                detail: &json!({ "rules": rules }),
+                receipt: None,
+            })?;
         }
     }
     Ok(())
@@ -182,8 +206,8 @@ fn fire(env: &Env<'_>, ev: &Event, ctx: &Value, depth: u32, a: &Armed, verdict: 
     let log = |condition: Option<bool>, outcome: Outcome, detail: Value, receipt: Option<Value>| {
         tx.insert_firing(&NewFiring {
             pipeline_id: &a.stored.pipeline_id,
-            rule_index: a.stored.rule_index,
-            rule_name: &a.rule.label(a.stored.rule_index as usize),
+            rule_index: Some(a.stored.rule_index),
+            rule_name: Some(&a.rule.label(a.stored.rule_index as usize)),
             seq: ev.seq,
             event_kind: &ev.kind,
             depth,
@@ -196,10 +220,7 @@ fn fire(env: &Env<'_>, ev: &Event, ctx: &Value, depth: u32, a: &Armed, verdict: 
     let receipts = |r: Option<&Receipt>| r.map(|r| json!({ "condition": r }));
     let (condition, receipt) = match verdict {
         Verdict::Always => (None, None),
-        Verdict::Value(false, r) => {
-            log(Some(false), Outcome::Skipped, json!({}), receipts(r.as_ref()))?;
-            return Ok(());
-        }
+        Verdict::Value(false, _) => return Ok(()), // logged with the others by `react`
         Verdict::Value(true, r) => (Some(true), r),
         Verdict::Failed(e, r) => {
             let detail = json!({ "stage": "condition", "error": e });
@@ -266,6 +287,7 @@ fn chain(tx: &Tx<'_>, mut seq: i64) -> Result<Vec<Value>> {
         let Some((pipeline_id, rule, fired_on, kind)) = tx.firing_origin(firing)? else {
             break;
         };
+        let rule = rule.unwrap_or_default();
         out.push(json!({ "rule": format!("{pipeline_id}/{rule}"), "event": fired_on, "event_kind": kind, "caused": seq }));
         seq = fired_on;
         if out.len() > MAX_DEPTH as usize + 1 {

@@ -294,7 +294,7 @@ pub struct ListRequest {
 pub enum Outcome {
     /// The action ran.
     Done,
-    /// The condition was false.
+    /// The condition was false (one entry per event and pipeline, listing the rules).
     Skipped,
     /// The condition or the action failed; nothing of the action was kept.
     Failed,
@@ -375,13 +375,15 @@ pub struct Pipeline {
     pub recent_firings: Option<Vec<Firing>>,
 }
 
-/// One firing: a rule whose trigger matched an event.
+/// One firing: a rule whose trigger matched an event. The rules of a pipeline whose
+/// conditions were false for an event share one `skipped` entry, without `rule_index` and
+/// `rule`, listing them in `detail.rules`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Firing {
     pub id: i64,
     pub pipeline_id: String,
-    pub rule_index: u32,
-    pub rule: String,
+    pub rule_index: Option<u32>,
+    pub rule: Option<String>,
     /// The triggering event.
     pub seq: i64,
     pub event_kind: String,

@@ -31,10 +31,12 @@ pub struct Event {
 impl Tx<'_> {
     /// Appends one event and returns its `seq`.
     pub fn append_event(&self, ev: NewEvent<'_>) -> Result<i64> {
-        self.tx.execute(
-            "INSERT INTO events (at_ms, kind, actor, team, subject, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![self.now_ms, ev.kind, ev.actor, ev.team, ev.subject, ev.payload.to_string()],
-        )?;
+        // Cached, like every statement on a hot path: `execute` would parse it each time.
+        self.tx
+            .prepare_cached(
+                "INSERT INTO events (at_ms, kind, actor, team, subject, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![self.now_ms, ev.kind, ev.actor, ev.team, ev.subject, ev.payload.to_string()])?;
         Ok(self.tx.last_insert_rowid())
     }
 
@@ -83,9 +85,8 @@ impl Tx<'_> {
     pub fn last_seq(&self) -> Result<i64> {
         Ok(self
             .tx
-            .query_row("SELECT max(seq) FROM events", [], |r| {
-                r.get::<_, Option<i64>>(0)
-            })
+            .prepare_cached("SELECT max(seq) FROM events")?
+            .query_row([], |r| r.get::<_, Option<i64>>(0))
             .optional()?
             .flatten()
             .unwrap_or(0))

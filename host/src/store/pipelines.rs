@@ -21,8 +21,9 @@ pub struct StoredRule {
 /// A firing about to be logged.
 pub struct NewFiring<'a> {
     pub pipeline_id: &'a str,
-    pub rule_index: u32,
-    pub rule_name: &'a str,
+    /// `None` on a skipped row (it lists its rules in `detail`).
+    pub rule_index: Option<u32>,
+    pub rule_name: Option<&'a str>,
     pub seq: i64,
     pub event_kind: &'a str,
     pub depth: u32,
@@ -211,8 +212,8 @@ impl Tx<'_> {
                 (
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, u32>(2)?,
-                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<u32>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
                     r.get::<_, i64>(4)?,
                     r.get::<_, String>(5)?,
                 ),
@@ -265,7 +266,7 @@ impl Tx<'_> {
     }
 
     /// Which rule a firing was and what it fired on: pipeline, rule name, event seq and kind.
-    pub(crate) fn firing_origin(&self, id: i64) -> Result<Option<(String, String, i64, String)>> {
+    pub(crate) fn firing_origin(&self, id: i64) -> Result<Option<(String, Option<String>, i64, String)>> {
         Ok(self
             .tx
             .prepare_cached(
@@ -277,19 +278,19 @@ impl Tx<'_> {
 
     /// Starts a savepoint: what follows can be undone alone (a pipeline action that fails).
     pub(crate) fn savepoint(&self) -> Result<()> {
-        self.tx.execute_batch("SAVEPOINT pipeline_action")?;
+        self.tx.prepare_cached("SAVEPOINT pipeline_action")?.execute([])?;
         Ok(())
     }
 
     pub(crate) fn release_savepoint(&self) -> Result<()> {
-        self.tx.execute_batch("RELEASE pipeline_action")?;
+        self.tx.prepare_cached("RELEASE pipeline_action")?.execute([])?;
         Ok(())
     }
 
     /// Undoes everything since [`Tx::savepoint`] and ends it.
     pub(crate) fn rollback_to_savepoint(&self) -> Result<()> {
-        self.tx
-            .execute_batch("ROLLBACK TO pipeline_action; RELEASE pipeline_action")?;
+        self.tx.prepare_cached("ROLLBACK TO pipeline_action")?.execute([])?;
+        self.release_savepoint()?;
         Ok(())
     }
 

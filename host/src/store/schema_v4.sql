@@ -29,8 +29,10 @@ CREATE INDEX pipeline_rules_trigger ON pipeline_rules(trigger_type, enabled);
 CREATE TABLE pipeline_firings (
     id             INTEGER PRIMARY KEY,
     pipeline_id    TEXT    NOT NULL,
-    rule_index     INTEGER NOT NULL,
-    rule_name      TEXT    NOT NULL,
+    -- NULL on a `skipped` row: one row stands for every rule of the pipeline whose condition
+    -- was false for the event (listed in `detail`), the commonest case by far.
+    rule_index     INTEGER,
+    rule_name      TEXT,
     seq            INTEGER NOT NULL REFERENCES events(seq),  -- the triggering event
     event_kind     TEXT    NOT NULL,
     depth          INTEGER NOT NULL,   -- 1 for an event nobody's rule caused
@@ -41,7 +43,6 @@ CREATE TABLE pipeline_firings (
     at_ms          INTEGER NOT NULL
 );
 CREATE INDEX pipeline_firings_pipeline ON pipeline_firings(pipeline_id, id);
-CREATE INDEX pipeline_firings_seq ON pipeline_firings(seq);
 -- What `clearctx status` shows: the latest firings that went wrong.
 CREATE INDEX pipeline_firings_problems ON pipeline_firings(id)
     WHERE outcome IN ('failed', 'refused', 'cascade_stopped');
