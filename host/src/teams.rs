@@ -318,8 +318,11 @@ pub fn gate(tx: &Tx<'_>, actor: &str, req: &GateRequest) -> Result<GateReport> {
         let (passed, reason) = match tx.artifact_head(a)? {
             None => (false, "does not exist".to_string()),
             Some(head) => match tx.version(a, head.latest_version, false)? {
-                Some(v) => match &v.validated_by {
-                    Some(by) => (true, format!("v{} validated by {}", v.version, by.plugin)),
+                Some(v) => match tx.published_validator(v.seq)? {
+                    Some(by) => (
+                        true,
+                        format!("v{} validated by {}", v.version, by["plugin"].as_str().unwrap_or("its validator")),
+                    ),
                     None => (false, format!("v{} was published unvalidated", v.version)),
                 },
                 None => (false, "has no version".to_string()),
@@ -403,11 +406,12 @@ pub fn template_vars(tx: &Tx<'_>, req: &SpawnRequest) -> Result<Value> {
     .transpose()?
     .flatten()
     .and_then(|v| v.data);
-    let roster: Vec<Value> = tx
+    let mut roster: Vec<Value> = tx
         .team_members(&req.team)?
         .into_iter()
         .map(|m| json!({ "name": m.name, "role": m.role, "phase": m.phase }))
         .collect();
+    roster.push(json!({ "name": req.name, "role": req.role, "phase": req.phase }));
     let mine = open_contracts(tx, &req.name)?;
     let contract_id = match mine.as_slice() {
         [only] => Some(only.contract_id.clone()),
@@ -601,9 +605,10 @@ pub fn add_worktree(home: &Path, dir: &Path, team: &str, name: &str) -> Result<W
     let real_top = repo.canonicalize().unwrap_or_else(|_| repo.clone());
     let real_dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let rel = real_dir.strip_prefix(&real_top).map(Path::to_path_buf).unwrap_or_default();
+    let work_dir = if rel.as_os_str().is_empty() { path.clone() } else { path.join(rel) };
     Ok(Worktree {
         repo,
-        work_dir: path.join(rel),
+        work_dir,
         path,
         branch,
         base_commit,

@@ -21,7 +21,8 @@ impl Hub {
             work_dir: req.work_dir.clone(),
             permission_mode: req.permission_mode,
             allowed_tools: req.allowed_tools.clone(),
-            role: Some(req.role.clone()),
+            // The role is free text here, rendered by our template below; the
+            // session's own `role` (an ID, for spawn_session's templates) stays unset.
             team: Some(req.team.clone()),
             max_cost: req.max_cost,
             wait: req.wait,

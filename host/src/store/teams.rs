@@ -85,4 +85,14 @@ impl Tx<'_> {
         )?
         .query_row([recipient], |r| r.get(0))?)
     }
+
+    /// The `validated_by` its `artifact.published` event recorded for the version at `seq`.
+    pub(crate) fn published_validator(&self, seq: i64) -> Result<Option<serde_json::Value>> {
+        Ok(self
+            .events_where("seq = ?1", [seq])?
+            .into_iter()
+            .next()
+            .map(|e| e.payload["validated_by"].clone())
+            .filter(|v| !v.is_null()))
+    }
 }
