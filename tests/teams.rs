@@ -58,7 +58,8 @@ fn step_in_turn(r: &mock_model::Request) -> usize {
 }
 
 /// The designer publishes the API spec; the builder just answers; a writer writes the
-/// path after `WRITE-FILE` with its own content and says whether the tool worked.
+/// path after `WRITE-FILE` (after reading it) with its own content and says whether the
+/// write worked.
 fn script(r: &mock_model::Request) -> Option<Reply> {
     if r.last_user_text_contains("DESIGN-API") || (r.user_text_contains("DESIGN-API") && step_in_turn(r) > 0) {
         return match step_in_turn(r) {
@@ -78,8 +79,10 @@ fn script(r: &mock_model::Request) -> Option<Reply> {
         let rest = &all[at + "WRITE-FILE ".len()..];
         let mut words = rest.split_whitespace();
         let (path, who) = (words.next()?.to_string(), words.next()?.to_string());
+        // Claude Code 2.1.197 refuses to overwrite a file the model has not read.
         return match step_in_turn(r) {
-            0 => Some(Reply::tool_use(
+            0 => Some(Reply::tool_use("Read", json!({"file_path": path}))),
+            1 => Some(Reply::tool_use(
                 "Write",
                 json!({"file_path": path, "content": format!("written by {who}\n")}),
             )),
@@ -257,7 +260,7 @@ async fn isolated_workers_edit_the_same_file_in_their_own_worktrees() {
                 "team_spawn",
                 json!({"name": name, "role": "dev", "team": "iso", "isolation": "worktree",
                        "work_dir": main.display().to_string(), "permission_mode": "acceptEdits",
-                       "allowed_tools": ["Write", "Edit"],
+                       "allowed_tools": ["Read", "Write", "Edit"],
                        "prompt": format!("WRITE-FILE {} {name}", file.display())}),
             )
             .await;
