@@ -20,6 +20,7 @@ pub mod reactions;
 pub mod schema;
 pub mod sessions;
 pub mod store;
+pub mod teams;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -24,6 +24,7 @@ use crate::pipelines;
 use crate::lineage;
 use crate::plugins;
 use crate::sessions::{self, Session, TaskReply, TurnReply};
+use crate::teams;
 use crate::store::page::Page;
 
 /// The MCP protocol version clearctx speaks (rmcp's latest; `mcp` checks they agree).
@@ -471,6 +472,26 @@ ops! {
     "Stop a delegated task at once (its worker is killed).",
     |hub, req| hub.sessions().abort_task(hub.caller(), &req.name),
     |req, t| task(t);
+
+    team_spawn Some("team spawn"), [Orchestrator] "team spawn member role worker worktree isolation phase", teams::SpawnRequest => teams::Spawned,
+    "Start a team member: a worker with a `role` whose system prompt is rendered by the `template` (default `worker`) from its role, the team's `shared-conventions` artifact, the roster and its contracts. `isolation: \"worktree\"` gives it its own git worktree on branch `clearctx/<team>/<name>`. With `phase` N > 1 it is refused until phase_gate N-1 -> N passed.",
+    |hub, req| hub.team_spawn(req, None),
+    |req, r| { let (h, mut v) = turn(&r.reply, "joined"); if let Some(m) = v.as_object_mut() { for (k, x) in [("role", json!(r.role)), ("team", json!(r.team)), ("phase", json!(r.phase)), ("isolation", json!(r.isolation)), ("worktree", json!(r.worktree)), ("branch", json!(r.branch))] { m.insert(k.into(), x); } } (h, v) };
+
+    team_roster Some("team roster"), [] "team roster members status role cost budget contract worktree branch", teams::RosterRequest => teams::Roster,
+    "A team's members: status (working, idle, stopped, failed), role, phase, cost, budget left, current contract, unread notifications, and for isolated ones the worktree, branch and files changed.",
+    |hub, req| hub.team_roster(req),
+    |req, r| (format!("team `{}`: {} member(s)", r.team, r.count), to_value(r));
+
+    phase_gate Some("team gate"), [] "phase gate check team ready next phase artifacts idle readers", teams::GateRequest => teams::GateReport,
+    "Check whether a team may go from `phase_completing` to `phase_starting`: `expected_artifacts` exist with a validated latest version, `expected_idle` sessions are idle or stopped, `expected_readers` read the latest version. Reports pass/fail item by item and records it; team_spawn of the later phase waits for a pass.",
+    |hub, req| hub.phase_gate(req),
+    |req, g| (format!("gate {} -> {} of team `{}`: {} ({} of {} item(s) failed)", g.phase_completing, g.phase_starting, g.team, if g.passed { "passed" } else { "failed" }, g.failed, g.items.len()), to_value(g));
+
+    team_remove Some("team remove"), [] "remove member team worktree delete", teams::RemoveRequest => teams::Removal,
+    "Remove a team member: deletes its session (refused while running unless `force`), then its worktree, which is kept, with the reason, while it holds uncommitted changes.",
+    |hub, req| hub.team_remove(req),
+    |req, r| (format!("member `{}` removed{}", r.name, match (&r.worktree, r.worktree_removed, &r.kept_because) { (Some(_), true, _) => "; worktree removed".to_string(), (Some(w), false, Some(why)) => format!("; worktree `{w}` kept: {why}"), _ => String::new() }), to_value(r));
 
     server_version None, [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs => Value,
     "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",

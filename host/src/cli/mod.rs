@@ -13,6 +13,7 @@ mod lineage;
 mod plugins;
 mod render;
 mod sessions;
+mod team;
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -162,6 +163,9 @@ pub enum Command {
     /// Continue, finish or abort a delegated task
     #[command(subcommand)]
     Task(sessions::TaskCommand),
+    /// Team members, the roster and phase gates
+    #[command(subcommand)]
+    Team(team::TeamCommand),
     /// Print a shell completion script
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -295,6 +299,7 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
         Command::Session(c) => sessions::session(hub, c),
         Command::Delegate(a) => sessions::delegate(hub, a, json),
         Command::Task(c) => sessions::task(hub, c, json),
+        Command::Team(c) => team::run(hub, c, json),
         Command::Status => {
             let s = hub.status()?;
             let text = render::status(&s);

@@ -160,7 +160,7 @@ pub struct DelegateArgs {
     pub turn_timeout: Option<u64>,
 }
 
-fn parse_mode(s: &str) -> std::result::Result<PermissionMode, String> {
+pub(super) fn parse_mode(s: &str) -> std::result::Result<PermissionMode, String> {
     serde_json::from_value(json!(s))
         .map_err(|_| format!("`{s}`: use default, acceptEdits, bypassPermissions or plan"))
 }
@@ -171,7 +171,7 @@ fn parse_preset(s: &str) -> std::result::Result<Preset, String> {
 }
 
 /// `-` means the text comes from stdin.
-fn text_arg(flag: &str, text: String) -> Result<String> {
+pub(super) fn text_arg(flag: &str, text: String) -> Result<String> {
     if text != "-" {
         return Ok(text);
     }
@@ -186,7 +186,7 @@ fn text_arg(flag: &str, text: String) -> Result<String> {
 
 /// Runs `call` with a follower that prints the worker's output as it is recorded (none
 /// with `--json`, where only the final JSON is printed).
-fn streamed<T>(json: bool, call: impl FnOnce(Option<&mut dyn FnMut(&HistoryEntry)>) -> T) -> T {
+pub(super) fn streamed<T>(json: bool, call: impl FnOnce(Option<&mut dyn FnMut(&HistoryEntry)>) -> T) -> T {
     let mut p = printer(json);
     call(p.as_mut().map(|f| f as &mut dyn FnMut(&HistoryEntry)))
 }
@@ -208,7 +208,7 @@ fn printer(json: bool) -> Option<impl FnMut(&HistoryEntry)> {
     })
 }
 
-fn turn_output(r: TurnReply, started_here: bool) -> Output {
+pub(super) fn turn_output(r: TurnReply, started_here: bool) -> Output {
     let mut text = match &r.outcome {
         Some(o) => {
             let mut t = format!(
@@ -263,7 +263,7 @@ fn task_output(t: TaskReply) -> Output {
 }
 
 /// Whether this command runs the session (so it stops when the command ends).
-fn runs_here(r: &TurnReply) -> bool {
+pub(super) fn runs_here(r: &TurnReply) -> bool {
     r.session.owner_pid == Some(std::process::id() as i64)
 }
 

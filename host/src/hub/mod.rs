@@ -11,6 +11,7 @@ mod pipeline;
 mod lineage;
 mod plugin;
 mod session;
+mod team;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -17,6 +17,7 @@ mod lineage;
 pub mod page;
 mod reactions;
 mod sessions;
+mod teams;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,6 +34,7 @@ pub use events::{Event, NewEvent};
 pub use pipelines::{NewFiring, StoredRule};
 pub use lineage::{CauseRow, StaleRow, TouchedContract};
 pub use sessions::{MessageRow, RequestRow, SessionFilter, SessionRow};
+pub use teams::MemberRow;
 
 /// A slice of a list: `limit` rows after the first `offset`. Queries fetch one row more,
 /// so the caller knows whether another page follows.
@@ -99,6 +101,8 @@ const SCHEMAS: &[&str] = &[
     include_str!("schema_v3.sql"),
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
+    include_str!("schema_v6.sql"),
+    include_str!("schema_v7.sql"),
 ];
 
 /// What every write transaction runs after its change and before it commits: the
@@ -361,16 +365,16 @@ mod tests {
         let path = dir.path().join("clearctx.db");
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 7;")
+            conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;")
                 .unwrap();
         }
         let before = std::fs::read(&path).unwrap();
         let Err(e) = Store::open(&path, std::sync::Arc::new(no_reactions)) else {
-            panic!("a schema-7 file was opened")
+            panic!("a schema-99 file was opened")
         };
         let message = e.to_string();
         assert!(
-            message.contains("newer clearctx") && message.contains("schema version 7"),
+            message.contains("newer clearctx") && message.contains("schema version 99"),
             "{message}"
         );
         assert!(message.contains("nothing in it was changed"), "{message}");

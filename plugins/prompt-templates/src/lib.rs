@@ -29,7 +29,7 @@ const TEMPLATES: &[Spec] = &[
         description: "Briefs a session that does one contract's work and publishes its results",
         source: include_str!("../templates/worker.j2"),
         required: &["name", "role", "team", "task"],
-        optional: &["contract_id", "conventions"],
+        optional: &["contract_id", "conventions", "roster", "contracts"],
     },
 ];
 
@@ -112,12 +112,12 @@ mod tests {
         assert_eq!(infos[0].variables, ["project", "team", "goal"]);
         assert_eq!(
             infos[1].variables,
-            ["name", "role", "team", "task", "contract_id", "conventions"]
+            ["name", "role", "team", "task", "contract_id", "conventions", "roster", "contracts"]
         );
         assert!(
             infos[1]
                 .description
-                .ends_with("(optional: contract_id, conventions)")
+                .ends_with("(optional: contract_id, conventions, roster, contracts)")
         );
     }
 
@@ -160,6 +160,17 @@ mod tests {
                 .contains("- IDs are kebab-case\n- {\"rule\":\"log to stderr\"}\n")
         );
         assert_eq!(plain.matches("\n\n\n").count(), 0, "{plain}");
+    }
+
+    #[test]
+    fn worker_lists_its_team_and_its_contracts_when_given() {
+        let mut vars = json!({"name": "api-dev", "role": "backend developer", "team": "core", "task": "Build it."});
+        vars["roster"] = json!([{"name": "api-dev", "role": "backend developer"}, {"name": "qa", "role": "tester"}]);
+        vars["contracts"] = json!([{"contract_id": "build-api", "status": "ready", "title": "Build the API"}]);
+        let text = render("worker", vars);
+        assert!(text.contains("## Your team\n\n- `api-dev`: backend developer\n- `qa`: tester\n"), "{text}");
+        assert!(text.contains("## Contracts assigned to you\n\n- `build-api` (ready): Build the API\n\n## Publish"), "{text}");
+        assert_eq!(text.matches("\n\n\n").count(), 0, "{text}");
     }
 
     #[test]

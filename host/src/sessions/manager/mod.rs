@@ -203,6 +203,20 @@ impl Manager {
         preset: Option<Preset>,
         follow: Option<&mut dyn FnMut(&HistoryEntry)>,
     ) -> Result<TurnReply> {
+        self.spawn_with(caller, req, kind, preset, follow, &|_| Ok(()))
+    }
+
+    /// [`Manager::spawn`], with `also` run in the transaction that writes the session row
+    /// (a team member's row commits with its session or not at all).
+    pub fn spawn_with(
+        &self,
+        caller: &Caller,
+        req: &SpawnRequest,
+        kind: &str,
+        preset: Option<Preset>,
+        follow: Option<&mut dyn FnMut(&HistoryEntry)>,
+        also: &dyn Fn(&Tx<'_>) -> Result<()>,
+    ) -> Result<TurnReply> {
         check_spawn(req)?;
         let config = Config {
             model: req.model.clone(),
@@ -217,6 +231,7 @@ impl Manager {
         let id = self.write(|tx| {
             let claude_id = uuid::Uuid::new_v4().to_string();
             insert(tx, caller, req, kind, &config, Some(claude_id), None)?;
+            also(tx)?;
             tx.claim_session(&req.name, &self.owner_id, me)?;
             req.prompt
                 .as_deref()

@@ -1,0 +1,1 @@
+-- clearctx schema, version 6 (placeholder)
