@@ -276,3 +276,71 @@ fn a_model_finds_deferred_clearctx_tools_by_searching_in_plain_words() {
     }
     assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
 }
+
+/// The rendered orchestrator prompt, as `/mcp__clearctx__orchestrator team-x 5` sends it.
+const ORCHESTRATOR_TEAM_X: &str = "You are the orchestrator of team `team-x`";
+const PROMPT_DONE: &str = "Briefed as team-x's orchestrator.";
+
+/// Claude Code turns an MCP prompt into a slash command, `/mcp__<server>__<prompt>`, whose
+/// words are the prompt's arguments in listed order (team, then budget). Both supported
+/// releases (2.1.197 and 2.1.332) do, `-p` included: the command's message is the
+/// rendered prompt, sent to the model as the user's turn.
+#[test]
+fn claude_runs_the_orchestrator_prompt_as_a_slash_command() {
+    let model = MockModel::start(|req| {
+        req.user_text_contains(ORCHESTRATOR_TEAM_X)
+            .then(|| Reply::text(PROMPT_DONE))
+    });
+    let dir = DataDir::new();
+    let claude = claude_with_clearctx(&model, &dir);
+    // A user who has run clearctx before: its plugins are compiled in the user's cache.
+    // 2.1.197 resolves a `-p` slash command without waiting for `prompts/list`; on a cold
+    // cache the first listing compiles the template plugin (seconds in a debug build) and
+    // that release answers "Unknown command" without asking the model.
+    let warm = std::process::Command::new(common::bin())
+        .args(["--home", dir.path().to_str().unwrap(), "prompt", "list"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", claude.home())
+        .output()
+        .unwrap();
+    assert!(warm.status.success(), "{}", claude::describe(&warm));
+    let out = claude.run(
+        &[
+            "-p",
+            "/mcp__clearctx__orchestrator team-x 5",
+            "--output-format",
+            "json",
+        ],
+        TIMEOUT,
+    );
+    let context = claude::describe(&out);
+    let requests = model.requests();
+    let summaries: Vec<String> = requests.iter().map(|r| r.summary()).collect();
+    assert!(
+        out.status.success(),
+        "claude -p failed ({}):\n{context}\nrequests: {summaries:#?}",
+        out.status
+    );
+    assert!(
+        model.unexpected().is_empty(),
+        "mock model: {:?}\n{context}",
+        model.unexpected()
+    );
+    let text = requests
+        .iter()
+        .map(|r| r.all_text())
+        .find(|t| t.contains(ORCHESTRATOR_TEAM_X))
+        .unwrap_or_else(|| panic!("no request carried the prompt:\n{summaries:#?}\n{context}"));
+    for expected in [
+        "`shared-conventions` artifact",
+        "call `phase_gate`",
+        "Split it 60/20/20: $3.0 for the\ncontracts' main work, $1.0 for tests, $1.0 kept in reserve",
+        "## The correction loop",
+    ] {
+        assert!(text.contains(expected), "no `{expected}` in:\n{text}");
+    }
+    let result: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e})\n{context}"));
+    assert_eq!(result["result"], PROMPT_DONE, "{result}");
+}

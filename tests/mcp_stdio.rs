@@ -1046,3 +1046,130 @@ fn the_cli_shows_a_contract_in_full() {
         assert!(text.contains(shown), "`{shown}` missing:\n{text}");
     }
 }
+
+/// `prompts/get` with `arguments`, as the rmcp client sends it.
+async fn get_prompt(
+    c: &Client,
+    name: &str,
+    arguments: Value,
+) -> Result<rmcp::model::GetPromptResult, rmcp::ServiceError> {
+    let Value::Object(args) = arguments else {
+        panic!("arguments are an object")
+    };
+    c.service
+        .get_prompt(rmcp::model::GetPromptRequestParams::new(name).with_arguments(args))
+        .await
+}
+
+#[tokio::test]
+async fn prompts_list_the_templates_and_render_the_orchestrator_with_the_strategy() {
+    let dir = DataDir::new();
+    let c = dir.connect(None).await;
+    let prompts = c.service.list_all_prompts().await.unwrap();
+    let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["orchestrator", "worker"]);
+    let orchestrator = &prompts[0];
+    assert!(
+        orchestrator
+            .description
+            .as_deref()
+            .is_some_and(|d| d.contains("60/20/20") && !d.contains("(optional:")),
+        "{orchestrator:?}"
+    );
+    let args: Vec<(&str, Option<bool>)> = orchestrator
+        .arguments
+        .iter()
+        .flatten()
+        .map(|a| (a.name.as_str(), a.required))
+        .collect();
+    // In slash-command order; clearctx fills in team and project, so nothing is required.
+    assert_eq!(
+        args,
+        [
+            ("team", Some(false)),
+            ("budget", Some(false)),
+            ("project", Some(false)),
+            ("goal", Some(false))
+        ]
+    );
+    assert!(
+        orchestrator
+            .arguments
+            .iter()
+            .flatten()
+            .all(|a| a.description.as_deref().is_some_and(|d| !d.is_empty()))
+    );
+
+    let got = get_prompt(
+        &c,
+        "orchestrator",
+        json!({"team": "team-x", "budget": "5", "goal": "Add login"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(got.messages.len(), 1);
+    let message = &got.messages[0];
+    assert_eq!(message.role, rmcp::model::Role::User);
+    let text = &message.content.as_text().expect("a text message").text;
+    for expected in [
+        "You are the orchestrator of team `team-x`",
+        "## Goal\n\nAdd login",
+        "## When to delegate",
+        "`shared-conventions` artifact",
+        "Never relay a message",
+        "call `phase_gate`",
+        "Split it 60/20/20: $3.0 for the\ncontracts' main work, $1.0 for tests, $1.0 kept in reserve",
+        "## The correction loop",
+    ] {
+        assert!(text.contains(expected), "no `{expected}` in:\n{text}");
+    }
+    // Without arguments: the caller's team, and the budget rule without figures.
+    let plain = get_prompt(&c, "orchestrator", json!({})).await.unwrap();
+    let text = &plain.messages[0].content.as_text().unwrap().text;
+    assert!(text.starts_with("You are the orchestrator of team `default`"), "{text}");
+    assert!(text.contains("Split any budget 60/20/20"), "{text}");
+}
+
+#[tokio::test]
+async fn a_bad_prompt_request_is_invalid_params_that_says_why() {
+    let dir = DataDir::new();
+    let c = dir.connect(None).await;
+    let invalid = |e: rmcp::ServiceError| match e {
+        rmcp::ServiceError::McpError(e) => {
+            assert_eq!(e.code, rmcp::model::ErrorCode::INVALID_PARAMS, "{e:?}");
+            e.message.to_string()
+        }
+        other => panic!("not a JSON-RPC error: {other:?}"),
+    };
+    let e = invalid(get_prompt(&c, "reviewer", json!({})).await.unwrap_err());
+    assert!(
+        e.contains("no prompt `reviewer`; the prompts are: orchestrator, worker"),
+        "{e}"
+    );
+    let e = invalid(
+        get_prompt(&c, "orchestrator", json!({"teem": "x"}))
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        e.contains("takes no argument `teem`; it takes team, budget, project, goal"),
+        "{e}"
+    );
+    let e = invalid(
+        get_prompt(&c, "orchestrator", json!({"budget": "lots"}))
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.contains("rendering `orchestrator` failed"), "{e}");
+    // A worker's server names the worker in its prompt by default.
+    let w = dir.connect(Some("api-dev")).await;
+    let got = get_prompt(&w, "worker", json!({"contract_id": "build-api"}))
+        .await
+        .unwrap();
+    let text = &got.messages[0].content.as_text().unwrap().text;
+    assert!(
+        text.starts_with("You are `api-dev`, the worker of team `default`."),
+        "{text}"
+    );
+    assert!(text.contains("This task is contract `build-api`."), "{text}");
+}

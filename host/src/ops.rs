@@ -115,6 +115,14 @@ pub const CLI_ONLY: &[(&str, &str)] = &[
         "builds and runs a plugin on a person's input",
     ),
     (
+        "prompt list",
+        "MCP lists prompts with prompts/list, not as a tool",
+    ),
+    (
+        "prompt get",
+        "MCP renders prompts with prompts/get, not as a tool",
+    ),
+    (
         "pipeline disable",
         "the words people expect for `pipeline enable --enabled false` (pipeline_set_enabled)",
     ),

@@ -11,6 +11,7 @@ mod contracts;
 mod pipelines;
 mod lineage;
 mod plugins;
+mod prompts;
 mod render;
 mod sessions;
 mod team;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Install and manage WebAssembly plugins (validators, conditions, actions, templates)
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// The prompts MCP serves (Claude Code's `/mcp__clearctx__orchestrator`), rendered here
+    #[command(subcommand)]
+    Prompt(prompts::PromptCommand),
     /// Rules that react to events: when tests fail, reopen the contract
     #[command(subcommand)]
     Pipeline(pipelines::PipelineCommand),
@@ -316,6 +320,7 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
         Command::Contract(c) => contracts::run(hub, c),
         Command::Plugin(p) => plugins::run(hub, p),
         Command::Pipeline(p) => pipelines::run(hub, p),
+        Command::Prompt(p) => prompts::run(hub, p),
         Command::Inbox {
             recipient,
             keep_unread,

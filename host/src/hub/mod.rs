@@ -10,6 +10,7 @@ mod contract;
 mod pipeline;
 mod lineage;
 mod plugin;
+mod prompt;
 mod session;
 mod team;
 
@@ -32,6 +33,7 @@ use crate::store::page::Page;
 use crate::store::{NewEvent, Store, Tx};
 
 pub use crate::model::Caller;
+pub use prompt::{PromptArgument, PromptInfo, RenderedPrompt};
 pub use crate::store::DB_FILE;
 
 /// Picks the data dir: `--home`, else `CLEARCTX_HOME`, else `~/.clearctx`.

@@ -8,8 +8,10 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, MetaObject, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListToolsResult,
+    MetaObject, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage, Role,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
@@ -61,6 +63,21 @@ fn refusal(tool: &str, e: Error) -> Result<CallToolResult, McpError> {
     let mut result = CallToolResult::structured_error(json!({ "error": e.detail() }));
     result.content = vec![ContentBlock::text(message)];
     Ok(result)
+}
+
+/// A prompt that could not be listed or rendered: the caller's mistake (unknown name,
+/// missing or bad argument, a template that refused its variables) is invalid params;
+/// anything else (a plugin that trapped, the data dir) is an internal error.
+fn prompt_error(e: Error) -> McpError {
+    let data = Some(e.detail());
+    let callers = matches!(e.kind(), ErrorKind::InvalidInput | ErrorKind::NotFound)
+        || matches!(&e, Error::Plugin { code: "plugin_invalid_input", .. });
+    if callers {
+        McpError::invalid_params(e.to_string(), data)
+    } else {
+        tracing::error!(error = %e, "prompt failed");
+        McpError::internal_error(e.to_string(), data)
+    }
 }
 
 /// Names of every tool, in listing order.
@@ -115,6 +132,36 @@ impl Server {
         Server { hub, audience }
     }
 
+    /// The prompts: every template of the active template plugins.
+    pub fn prompts(&self) -> Result<Vec<Prompt>, McpError> {
+        let prompts = self.hub.prompts().map_err(prompt_error)?;
+        Ok(prompts
+            .into_iter()
+            .map(|p| {
+                let arguments = p
+                    .arguments
+                    .into_iter()
+                    .map(|a| {
+                        PromptArgument::new(a.name)
+                            .with_description(a.description)
+                            .with_required(a.required)
+                    })
+                    .collect();
+                Prompt::new(p.name, Some(p.description), Some(arguments))
+            })
+            .collect())
+    }
+
+    /// Renders a prompt as one user message. Prompts have no `isError`: an unknown name or
+    /// a missing argument is a JSON-RPC invalid-params error that says which.
+    pub fn prompt(&self, name: &str, arguments: Map<String, Value>) -> Result<GetPromptResult, McpError> {
+        let rendered = self.hub.prompt(name, &arguments).map_err(prompt_error)?;
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, rendered.text)])
+                .with_description(rendered.description),
+        )
+    }
+
     /// Calls a tool by name without a transport; the server and tests share this path.
     pub fn call(&self, name: &str, args: Value) -> ToolOutput {
         let op = ops::find(name).ok_or_else(|| {
@@ -143,7 +190,12 @@ impl Server {
 
 impl ServerHandler for Server {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_prompts()
+                .build(),
+        )
             .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
     }
@@ -154,6 +206,32 @@ impl ServerHandler for Server {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         Ok(ListToolsResult::with_all_items(tools(self.audience)))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let server = self.clone();
+        // Listing asks each template plugin (wasmtime, maybe a first compile): off the workers.
+        let prompts = tokio::task::spawn_blocking(move || server.prompts())
+            .await
+            .map_err(|e| McpError::internal_error(format!("prompt task failed: {e}"), None))??;
+        Ok(ListPromptsResult::with_all_items(prompts))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let server = self.clone();
+        let arguments = request.arguments.unwrap_or_default();
+        let result = tokio::task::spawn_blocking(move || server.prompt(&request.name, arguments))
+            .await
+            .map_err(|e| McpError::internal_error(format!("prompt task failed: {e}"), None))??;
+        Ok(result.into())
     }
 
     async fn call_tool(

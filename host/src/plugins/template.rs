@@ -78,3 +78,39 @@ impl PluginHost {
             .collect())
     }
 }
+
+impl PluginHost {
+    /// Every template the enabled template plugins offer, each from the plugin `render`
+    /// would use for it (an installed plugin's template overrides a standard one of the same
+    /// name, the latest installed wins), standard ones first, in declared order.
+    pub fn templates(&self) -> Result<Vec<TemplateInfo>> {
+        let mut out = self.declared_templates(&standard::require(standard::TEMPLATES)?)?;
+        let installed: Vec<Resolved> = {
+            let state = self.state()?;
+            state
+                .lock
+                .plugins
+                .iter()
+                .filter(|e| e.enabled && e.kinds.contains(&Kind::PromptTemplate))
+                .map(|e| self.resolve_entry(e))
+                .collect()
+        };
+        for plugin in installed {
+            // One broken plugin does not hide everyone else's templates; its own render says why.
+            let declared = match self.declared_templates(&plugin) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(plugin = %plugin.id, error = %e, "listing its templates failed");
+                    continue;
+                }
+            };
+            for t in declared {
+                match out.iter_mut().find(|o| o.name == t.name) {
+                    Some(o) => *o = t,
+                    None => out.push(t),
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -12,24 +12,32 @@ struct Spec {
     name: &'static str,
     description: &'static str,
     source: &'static str,
-    required: &'static [&'static str],
+    /// Every variable it reads, in the order a slash command takes them as arguments.
+    variables: &'static [&'static str],
+    /// Those it renders without; the host names them in the description.
     optional: &'static [&'static str],
+}
+
+impl Spec {
+    fn required(&self) -> impl Iterator<Item = &&'static str> {
+        self.variables.iter().filter(|v| !self.optional.contains(v))
+    }
 }
 
 const TEMPLATES: &[Spec] = &[
     Spec {
         name: "orchestrator",
-        description: "Briefs the session that plans the work, assigns contracts and judges results",
+        description: "Briefs the session that plans the work, assigns contracts and judges results: when to delegate, conventions first, contracts instead of message routing, phase gates, the 60/20/20 budget and the correction loop",
         source: include_str!("../templates/orchestrator.j2"),
-        required: &["project", "team"],
-        optional: &["goal"],
+        variables: &["team", "budget", "project", "goal"],
+        optional: &["budget", "goal"],
     },
     Spec {
         name: "worker",
         description: "Briefs a session that does one contract's work and publishes its results",
         source: include_str!("../templates/worker.j2"),
-        required: &["name", "role", "team", "task"],
-        optional: &["contract_id", "conventions", "roster", "contracts"],
+        variables: &["contract_id", "name", "role", "team", "task", "conventions", "roster", "contracts"],
+        optional: &["contract_id", "task", "conventions", "roster", "contracts"],
     },
 ];
 
@@ -58,10 +66,9 @@ impl Template for PromptTemplates {
         TEMPLATES
             .iter()
             .map(|t| {
-                let variables: Vec<&str> = t.required.iter().chain(t.optional).copied().collect();
                 let optional = t.optional.join(", ");
                 let description = format!("{} (optional: {optional})", t.description);
-                TemplateInfo::new(t.name, description, &variables)
+                TemplateInfo::new(t.name, description, t.variables)
             })
             .collect()
     }
@@ -80,10 +87,11 @@ impl Template for PromptTemplates {
             ));
         };
         // MiniJinja's strict mode says "undefined value" without naming it, so check first.
-        if let Some(missing) = spec.required.iter().find(|v| !given.contains_key(**v)) {
+        if let Some(missing) = spec.required().find(|v| !given.contains_key(**v)) {
+            let required: Vec<&str> = spec.required().copied().collect();
             return Err(PluginError::InvalidInput(format!(
                 "template `{name}` needs the variable `{missing}` (it reads {})",
-                spec.required.join(", ")
+                required.join(", ")
             )));
         }
         let template = environment()
@@ -109,15 +117,16 @@ mod tests {
     #[test]
     fn templates_list_every_variable_they_read() {
         let infos = PromptTemplates::templates();
-        assert_eq!(infos[0].variables, ["project", "team", "goal"]);
+        assert_eq!(infos[0].variables, ["team", "budget", "project", "goal"]);
+        assert!(infos[0].description.ends_with("(optional: budget, goal)"));
         assert_eq!(
             infos[1].variables,
-            ["name", "role", "team", "task", "contract_id", "conventions", "roster", "contracts"]
+            ["contract_id", "name", "role", "team", "task", "conventions", "roster", "contracts"]
         );
         assert!(
             infos[1]
                 .description
-                .ends_with("(optional: contract_id, conventions, roster, contracts)")
+                .ends_with("(optional: contract_id, task, conventions, roster, contracts)")
         );
     }
 
@@ -140,10 +149,51 @@ mod tests {
     }
 
     #[test]
+    fn orchestrator_teaches_the_strategy_and_splits_the_budget_60_20_20() {
+        let text = render(
+            "orchestrator",
+            json!({"project": "shop", "team": "core", "budget": "$5"}),
+        );
+        for rule in [
+            "## When to delegate",
+            "Do it yourself when it is small",
+            "`shared-conventions` artifact",
+            "Never relay a message",
+            "call `phase_gate`",
+            "## The correction loop",
+            "\"fix it\" is not a reason",
+        ] {
+            assert!(text.contains(rule), "no `{rule}` in:\n{text}");
+        }
+        assert!(
+            text.contains("The team's budget is $5.0. Split it 60/20/20: $3.0 for the\ncontracts' main work, $1.0 for tests, $1.0 kept in reserve"),
+            "{text}"
+        );
+        let plain = render("orchestrator", json!({"project": "shop", "team": "core"}));
+        assert!(plain.contains("Split any budget 60/20/20: 60% for the contracts' main work"));
+        assert_eq!(plain.matches("\n\n\n").count(), 0, "{plain}");
+        assert_eq!(text.matches("\n\n\n").count(), 0, "{text}");
+        let bad = PromptTemplates::render(
+            "orchestrator",
+            &json!({"project": "shop", "team": "core", "budget": "lots"}),
+        );
+        assert!(matches!(bad, Err(PluginError::InvalidInput(_))), "{bad:?}");
+    }
+
+    #[test]
     fn worker_points_at_its_contract_and_lists_conventions_of_any_shape() {
         let base = json!({"name": "api-dev", "role": "backend developer", "team": "core", "task": "Build the users API."});
         let plain = render("worker", base.clone());
         assert!(plain.contains("1. Call `team_check_inbox` to find the contract"));
+        assert!(plain.contains("4. Read the team's `shared-conventions` artifact"));
+        let contract_only = render(
+            "worker",
+            json!({"name": "api-dev", "role": "backend developer", "team": "core", "contract_id": "build-api"}),
+        );
+        assert!(
+            contract_only.contains("## Your task\n\nThis task is contract `build-api`."),
+            "{contract_only}"
+        );
         assert!(!plain.contains("## Team conventions"));
 
         let mut full = base.clone();
@@ -176,9 +226,9 @@ mod tests {
     #[test]
     fn a_missing_required_variable_is_named() {
         assert_eq!(
-            PromptTemplates::render("worker", &json!({"name": "a", "role": "b", "team": "c"})),
+            PromptTemplates::render("worker", &json!({"name": "a", "role": "b"})),
             Err(PluginError::InvalidInput(
-                "template `worker` needs the variable `task` (it reads name, role, team, task)"
+                "template `worker` needs the variable `team` (it reads name, role, team)"
                     .into()
             ))
         );
