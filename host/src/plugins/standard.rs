@@ -12,6 +12,35 @@ pub const VALIDATOR: &str = "std-json-schema";
 pub const CONDITION: &str = "std-cel-condition";
 pub const TEMPLATES: &str = "std-prompt-templates";
 
+/// What the standard template plugin declares (name, description, variables), kept here so
+/// listing the prompts never waits for wasmtime; a unit test holds it to the plugin's own
+/// `templates()`.
+const TEMPLATE_DECLARATIONS: &[(&str, &str, &[&str])] = &[
+    (
+        "orchestrator",
+        "Briefs the session that plans the work, assigns contracts and judges results: when to delegate, conventions first, contracts instead of message routing, phase gates, the 60/20/20 budget and the correction loop (optional: budget, goal)",
+        &["team", "budget", "project", "goal"],
+    ),
+    (
+        "worker",
+        "Briefs a session that does one contract's work and publishes its results (optional: contract_id, task, conventions, roster, contracts)",
+        &["contract_id", "name", "role", "team", "task", "conventions", "roster", "contracts"],
+    ),
+];
+
+/// The standard templates as their plugin declares them.
+pub fn declared_templates() -> Vec<super::TemplateInfo> {
+    TEMPLATE_DECLARATIONS
+        .iter()
+        .map(|(name, description, variables)| super::TemplateInfo {
+            name: name.to_string(),
+            description: description.to_string(),
+            variables: variables.iter().map(|v| v.to_string()).collect(),
+            plugin: TEMPLATES.to_string(),
+        })
+        .collect()
+}
+
 /// What each standard plugin is; the bytes come from `EMBEDDED`.
 const META: &[(&str, Kind, &str, &[&str])] = &[
     (

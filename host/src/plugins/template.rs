@@ -84,7 +84,10 @@ impl PluginHost {
     /// would use for it (an installed plugin's template overrides a standard one of the same
     /// name, the latest installed wins), standard ones first, in declared order.
     pub fn templates(&self) -> Result<Vec<TemplateInfo>> {
-        let mut out = self.declared_templates(&standard::require(standard::TEMPLATES)?)?;
+        // The standard ones without running the plugin: `prompts/list` comes right after the
+        // handshake, and a cold machine cache would make it wait seconds for a compile
+        // (Claude Code 2.1.197 does not wait for it before a slash command).
+        let mut out = standard::declared_templates();
         let installed: Vec<Resolved> = {
             let state = self.state()?;
             state
@@ -112,5 +115,27 @@ impl PluginHost {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The standard templates' declarations clearctx keeps are the plugin's own.
+    #[test]
+    fn the_standard_templates_are_listed_as_the_plugin_declares_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = PluginHost::with_cache(dir.path(), &dir.path().join("cache"));
+        let declared = host
+            .declared_templates(&standard::require(standard::TEMPLATES).unwrap())
+            .unwrap();
+        let kept = standard::declared_templates();
+        let shape = |l: &[TemplateInfo]| -> Vec<(String, String, Vec<String>, String)> {
+            l.iter()
+                .map(|t| (t.name.clone(), t.description.clone(), t.variables.clone(), t.plugin.clone()))
+                .collect()
+        };
+        assert_eq!(shape(&kept), shape(&declared), "update standard::TEMPLATE_DECLARATIONS");
     }
 }
