@@ -5,6 +5,7 @@ pub mod artifacts;
 mod caller;
 pub mod contracts;
 pub mod inbox;
+pub mod pipelines;
 pub mod sessions;
 
 use serde::Serialize;

@@ -24,6 +24,8 @@ use crate::model::Caller;
 use crate::store::page::{self, Page};
 use crate::store::{NewEvent, Tx};
 
+pub use crate::model::pipelines::{Firing, Outcome};
+pub(crate) use crate::model::pipelines::Row;
 pub use context::interpolate;
 pub use fire::{MAX_DEPTH, react};
 
@@ -288,46 +290,6 @@ pub struct ListRequest {
     pub cursor: Option<String>,
 }
 
-/// How a firing ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The action ran.
-    Done,
-    /// The condition was false (one entry per event and pipeline, listing the rules).
-    Skipped,
-    /// The condition or the action failed; nothing of the action was kept.
-    Failed,
-    /// An action plugin returned a command it was not granted; none of its commands ran.
-    Refused,
-    /// The chain of firings that led here was deeper than the limit; the action did not run.
-    CascadeStopped,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Done => "done",
-            Outcome::Skipped => "skipped",
-            Outcome::Failed => "failed",
-            Outcome::Refused => "refused",
-            Outcome::CascadeStopped => "cascade_stopped",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Outcome> {
-        [
-            Outcome::Done,
-            Outcome::Skipped,
-            Outcome::Failed,
-            Outcome::Refused,
-            Outcome::CascadeStopped,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
-    }
-}
-
 /// Arguments of `pipeline_logs`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -346,19 +308,6 @@ pub struct LogsRequest {
     pub cursor: Option<String>,
 }
 
-/// A pipeline as stored.
-#[derive(Debug, Clone)]
-pub(crate) struct Row {
-    pub pipeline_id: String,
-    pub team: String,
-    pub description: String,
-    pub enabled: bool,
-    pub created_by: String,
-    pub creator_bound: bool,
-    pub created_at_ms: i64,
-    pub updated_at_ms: i64,
-}
-
 /// A pipeline as the tools show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Pipeline {
@@ -373,30 +322,6 @@ pub struct Pipeline {
     /// The latest firings, newest first (pipeline_get only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recent_firings: Option<Vec<Firing>>,
-}
-
-/// One firing: a rule whose trigger matched an event. The rules of a pipeline whose
-/// conditions were false for an event share one `skipped` entry, without `rule_index` and
-/// `rule`, listing them in `detail.rules`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Firing {
-    pub id: i64,
-    pub pipeline_id: String,
-    pub rule_index: Option<u32>,
-    pub rule: Option<String>,
-    /// The triggering event.
-    pub seq: i64,
-    pub event_kind: String,
-    /// 1 for an event no rule caused; n+1 for one a firing of depth n caused.
-    pub depth: u32,
-    /// The condition's value; absent when the rule has none or it failed.
-    pub condition: Option<bool>,
-    pub outcome: Outcome,
-    /// The commands run and what they made, or the error.
-    pub detail: Value,
-    /// What the plugin calls used (fuel, time, memory).
-    pub receipt: Option<Value>,
-    pub at: String,
 }
 
 /// What a plugin check at `pipeline_create` needs: the hub answers from its plugin host.

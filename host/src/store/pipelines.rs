@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::{Filters, Tx, Window, json_col};
 use crate::error::{Error, Result};
-use crate::pipelines::{Firing, Outcome, Row};
+use crate::model::pipelines::{Firing, Outcome, Row};
 
 /// A rule as the pipelines reaction reads it, with what it needs of its pipeline.
 pub struct StoredRule {
