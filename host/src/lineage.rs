@@ -654,5 +654,3 @@ pub fn dot(t: &Trace) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests;

@@ -219,4 +219,6 @@ fn witness(env: &Env<'_>, events: &[Event]) -> Result<()> {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod staleness_tests;
+#[cfg(test)]
 mod transitions;

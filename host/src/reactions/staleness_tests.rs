@@ -4,7 +4,8 @@
 
 use serde_json::json;
 
-use super::*;
+use crate::lineage::*;
+use crate::model::artifacts::VersionRef;
 use crate::artifacts::{self, PublishRequest};
 use crate::contracts::{self, CompleteRequest, ContractIdRequest, CreateRequest};
 use crate::model::Caller;
@@ -12,7 +13,7 @@ use crate::store::Store;
 
 fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("clearctx.db"), std::sync::Arc::new(crate::reactions::run)).unwrap();
+    let store = Store::open(&dir.path().join("clearctx.db"), std::sync::Arc::new(super::run)).unwrap();
     (dir, store)
 }
 
@@ -34,7 +35,7 @@ fn publish(store: &mut Store, id: &str, inputs: &[(&str, u32)]) -> u32 {
 }
 
 fn r(id: &str, v: u32) -> VersionRef {
-    vref(id, v)
+    VersionRef { artifact_id: id.to_string(), version: v }
 }
 
 fn cause(input: &str, used: u32, latest: u32, path: &[(&str, u32)]) -> Cause {
