@@ -614,6 +614,25 @@ pub fn complete(tx: &Tx<'_>, caller: &Caller, req: &CompleteRequest) -> Result<(
             seq,
         )?;
     }
+    // Work one worker assigned another (peer to peer) is news for whoever started the
+    // assigner, the team's orchestrator: informed, not involved.
+    if let Some(boss) = tx.session(&row.assigner)?.map(|s| s.created_by)
+        && boss != row.assigner
+        && boss != by
+    {
+        inbox::notify(
+            tx,
+            &boss,
+            &row.team,
+            "contract_completed",
+            &subject(&row.contract_id),
+            &format!(
+                "Contract `{}` ({}), which {} assigned to {by}, was completed by {by}.",
+                row.contract_id, row.title, row.assigner
+            ),
+            seq,
+        )?;
+    }
     Ok(())
 }
 

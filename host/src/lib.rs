@@ -4,6 +4,7 @@
 //! [`cli`] (the `clearctx` command). `ARCHITECTURE.md` at the repository root is the map.
 
 pub mod artifacts;
+pub mod chat;
 pub mod cli;
 pub mod contracts;
 pub mod error;

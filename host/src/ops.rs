@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::artifacts;
+use crate::chat;
 use crate::contracts::{self, Contract};
 use crate::error::Result;
 use crate::hub::Hub;
@@ -102,6 +103,7 @@ pub const CLI_ONLY: &[(&str, &str)] = &[
         "a summary for people of everything in the data dir",
     ),
     ("completions", "a shell completion script"),
+    ("inbox", "the short form of `team inbox` (team_check_inbox)"),
     (
         "plugin add",
         "installing runs code: only a person consents, at the CLI",
@@ -151,8 +153,9 @@ pub fn schema_of<T: JsonSchema>() -> Value {
 
 /// Shrinks a schema schemars wrote without changing what it accepts in practice: Claude
 /// Code reads every tool's schema at the start of a session, so bytes are context. Drops
-/// `default: null`, Rust's integer `format`s and nested `additionalProperties: false` (the
-/// argument types refuse unknown fields themselves); an optional field's `[T, "null"]` or
+/// `default: null`, Rust's integer `format`s with the `minimum: 0` of unsigned ones and
+/// nested `additionalProperties: false` (the argument types refuse negative numbers and
+/// unknown fields themselves); an optional field's `[T, "null"]` or
 /// `anyOf [T, null]` becomes `T` (leaving a field out is how a model says "none"); an enum
 /// written as `oneOf` of described constants becomes a plain `enum` (the field's own
 /// description names the values).
@@ -161,6 +164,11 @@ fn compact(v: &mut Value, top: bool) {
         Value::Object(map) => {
             if map.get("default") == Some(&Value::Null) {
                 map.remove("default");
+            }
+            if map.get("format").and_then(Value::as_str).is_some_and(|f| f.starts_with("uint"))
+                && map.get("minimum") == Some(&json!(0))
+            {
+                map.remove("minimum");
             }
             if map
                 .get("format")
@@ -346,10 +354,30 @@ ops! {
     |hub, req| hub.stale_check(req),
     |req, p| (format!("{} stale item(s){}", p.items.len(), more(p)), p.envelope("stale"));
 
-    team_check_inbox Some("inbox"), [Orchestrator, Worker] "inbox notifications messages unread what changed ready work", inbox::CheckRequest => inbox::Inbox,
-    "Unread notifications for the caller (or `recipient`): contracts that became ready, were reopened, failed or completed. Marks them read unless `mark_read` is false.",
+    team_check_inbox Some("team inbox"), [Orchestrator, Worker] "inbox notifications messages questions unread", inbox::CheckRequest => inbox::Inbox,
+    "Unread first: messages, questions (answer by ask_id) and contract notifications for the caller (or `recipient`). Marks them read unless `mark_read` is false.",
     |hub, req| hub.inbox_check(req),
-    |req, i| (format!("{} unread notification(s) for {}", i.unread.len(), i.recipient), to_value(i));
+    |req, i| (format!("{} unread item(s) for {}{}{}", i.unread.len(), i.recipient, if i.read.is_empty() { String::new() } else { format!(", {} read", i.read.len()) }, if i.next_cursor.is_some() { "; more with `cursor`: next_cursor" } else { "" }), to_value(i));
+
+    team_send_message Some("team send"), [] "message tell teammate chat", chat::SendRequest => chat::Sent,
+    "Message a member or the orchestrator; an idle worker gets it as a turn.",
+    |hub, req| hub.team_send_message(req),
+    |req, s| (sent_headline(s), to_value(s));
+
+    team_broadcast Some("team broadcast"), [] "broadcast tell everyone chat", chat::BroadcastRequest => chat::Sent,
+    "Message every member of the team but you.",
+    |hub, req| hub.team_broadcast(req),
+    |req, s| (sent_headline(s), to_value(s));
+
+    team_ask Some("team ask"), [Worker] "ask question wait teammate", chat::AskRequest => chat::AskOutcome,
+    "Ask a member and wait up to `timeout_s` for its team_reply. A timeout says so; the question stays open.",
+    |hub, req| hub.team_ask(req),
+    |req, a| (match &a.answer { Some(ans) => format!("{} answered {}: {ans}", a.to, a.ask_id), None => format!("{} timed out: no answer from {} within {} s; it stays open and a late answer reaches your inbox", a.ask_id, a.to, a.timeout_s) }, to_value(a));
+
+    team_reply Some("team reply"), [Worker] "reply answer question", chat::ReplyRequest => chat::Replied,
+    "Answer a question asked of you, once.",
+    |hub, req| hub.team_reply(req),
+    |req, r| (format!("answered {} for {}{}", r.ask_id, r.to, if r.late { " (late: it went to their inbox)" } else { "" }), to_value(r));
 
     plugin_list Some("plugin list"), [] "plugins installed validators rules webassembly", NoArgs => Vec<plugins::Summary>,
     "Installed and standard WebAssembly plugins: kinds, API version, enabled, the artifact types or templates each provides, granted capabilities and limits. Installing is a CLI act with the user's consent (`clearctx plugin add`).",
@@ -519,6 +547,17 @@ fn more<T>(p: &Page<T>) -> &'static str {
     } else {
         ""
     }
+}
+
+fn sent_headline(s: &chat::Sent) -> String {
+    let mut h = format!("{} from {} to {}", s.kind, s.from, s.to.join(", "));
+    if !s.delivered_as_turn.is_empty() {
+        h.push_str(&format!("; delivered as a turn to {}", s.delivered_as_turn.join(", ")));
+    }
+    if !s.in_inbox.is_empty() {
+        h.push_str(&format!("; waiting in the inbox of {}", s.in_inbox.join(", ")));
+    }
+    h
 }
 
 fn turn(r: &TurnReply, verb: &str) -> (String, Value) {

@@ -93,15 +93,8 @@ pub enum Command {
         #[command(flatten)]
         page: PageArgs,
     },
-    /// Show (and mark read) unread notifications of a session
-    Inbox {
-        /// Whose inbox [default: $CLEARCTX_SESSION, else `cli`]
-        #[arg(long)]
-        recipient: Option<String>,
-        /// Leave the notifications unread
-        #[arg(long)]
-        keep_unread: bool,
-    },
+    /// Show (and mark read) a session's inbox; the same as `team inbox`
+    Inbox(InboxArgs),
     /// Start a Claude Code worker; with a prompt, stream its first turn
     Spawn(sessions::SpawnArgs),
     /// Send a session a message and stream its reply (a stopped session is resumed)
@@ -186,6 +179,35 @@ pub struct PageArgs {
     /// Go on from here: the `next_cursor` a previous page printed
     #[arg(long)]
     pub cursor: Option<String>,
+}
+
+/// The flags of `team inbox` (and its short form `inbox`).
+#[derive(Debug, Args)]
+pub struct InboxArgs {
+    /// Whose inbox [default: $CLEARCTX_SESSION, else `cli`]
+    #[arg(long)]
+    pub recipient: Option<String>,
+    /// Leave the items unread
+    #[arg(long)]
+    pub keep_unread: bool,
+    /// After the unread items, list read ones too (newest first)
+    #[arg(long)]
+    pub include_read: bool,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+fn inbox(hub: &Hub, args: InboxArgs) -> Result<Output> {
+    let req = inbox::CheckRequest {
+        recipient: args.recipient,
+        mark_read: Some(!args.keep_unread),
+        include_read: args.include_read.then_some(true),
+        limit: args.page.limit,
+        cursor: args.page.cursor,
+    };
+    let i = hub.inbox_check(&req)?;
+    let text = render::inbox(&i);
+    Ok(reply(ops::replies::team_check_inbox(&req, &i), text))
 }
 
 /// The line that tells a person how to see the next page.
@@ -321,18 +343,7 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
         Command::Plugin(p) => plugins::run(hub, p),
         Command::Pipeline(p) => pipelines::run(hub, p),
         Command::Prompt(p) => prompts::run(hub, p),
-        Command::Inbox {
-            recipient,
-            keep_unread,
-        } => {
-            let req = inbox::CheckRequest {
-                recipient,
-                mark_read: Some(!keep_unread),
-            };
-            let i = hub.inbox_check(&req)?;
-            let text = render::inbox(&i);
-            Ok(reply(ops::replies::team_check_inbox(&req, &i), text))
-        }
+        Command::Inbox(args) => inbox(hub, args),
         Command::Serve | Command::Completions { .. } => {
             unreachable!("main handles serve and completions")
         }
@@ -432,6 +443,7 @@ mod tests {
             ("contract_create", "dependencies", "depends_on"),
             ("contract_create", "expected_outputs", "expects"),
             ("team_check_inbox", "mark_read", "keep_unread"),
+            ("team_ask", "timeout_s", "timeout"),
             ("plugin_info", "plugin", "id"),
             ("spawn_session", "turn_timeout_s", "turn_timeout"),
             ("delegate_task", "turn_timeout_s", "turn_timeout"),

@@ -280,12 +280,17 @@ pub fn contracts(list: &[Contract]) -> String {
 }
 
 pub fn inbox(i: &Inbox) -> String {
-    if i.unread.is_empty() {
+    if i.unread.is_empty() && i.read.is_empty() {
         return format!("no unread notifications for {}", i.recipient);
     }
     let mut s = String::new();
-    for n in &i.unread {
-        let _ = writeln!(s, "{} {}: {}", date(&n.created_at), n.kind, n.message);
+    for (n, read) in i.unread.iter().map(|n| (n, "")).chain(i.read.iter().map(|n| (n, " (read)"))) {
+        let from = n.sender.as_ref().map(|f| format!(" from {f}")).unwrap_or_default();
+        let ask = n.ask_id.as_ref().map(|a| format!(" {a}")).unwrap_or_default();
+        let _ = writeln!(s, "{} {}{ask}{from}{read}: {}", date(&n.created_at), n.kind, n.message);
+    }
+    if let Some(c) = &i.next_cursor {
+        let _ = writeln!(s, "… more: add --cursor {c}");
     }
     s.trim_end().to_string()
 }

@@ -1,14 +1,15 @@
-//! `clearctx team …`: team members, the roster and phase gates.
+//! `clearctx team …`: team members, the roster, phase gates and the team's chat.
 
 use clap::builder::TypedValueParser as _;
 use clap::Subcommand;
 
 use super::sessions::{parse_mode, runs_here, streamed, text_arg, turn_output};
-use super::{Output, reply};
+use super::{InboxArgs, Output, reply};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ops;
 use crate::sessions::{self, PermissionMode};
+use crate::chat;
 use crate::teams::{self, Isolation};
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +85,41 @@ pub enum TeamCommand {
         #[arg(long)]
         force: bool,
     },
+    // --- chat (team_send_message, team_broadcast, team_ask, team_reply, team_check_inbox) ---
+    /// Message a member (an idle worker gets it as a turn)
+    Send {
+        /// The member (or the team's orchestrator)
+        to: String,
+        /// The message (`-` reads stdin)
+        message: String,
+    },
+    /// Message every member of a team but yourself
+    Broadcast {
+        /// The message (`-` reads stdin)
+        message: String,
+        /// The team [default: $CLEARCTX_TEAM, else `default`]
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Ask a member a question and wait for its answer
+    Ask {
+        /// The member (or the team's orchestrator)
+        to: String,
+        /// The question (`-` reads stdin)
+        question: String,
+        /// Seconds to wait, 1-900 [default: 120]
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<u64>,
+    },
+    /// Answer a question asked of you
+    Reply {
+        /// The question's id, `ask-N`
+        ask_id: String,
+        /// The answer (`-` reads stdin)
+        answer: String,
+    },
+    /// A session's inbox, unread first: messages, questions, contract notifications
+    Inbox(InboxArgs),
 }
 
 pub(super) fn run(hub: &Hub, command: TeamCommand, json: bool) -> Result<Output> {
@@ -200,6 +236,37 @@ pub(super) fn run(hub: &Hub, command: TeamCommand, json: bool) -> Result<Output>
             }
             Ok(o)
         }
+        TeamCommand::Send { to, message } => {
+            let req = chat::SendRequest { to, message: text_arg("message", message)? };
+            let r = ops::team_send_message(hub, &req)?;
+            let text = r.headline.clone();
+            Ok(reply(r, text))
+        }
+        TeamCommand::Broadcast { message, team } => {
+            let req = chat::BroadcastRequest { message: text_arg("message", message)?, team };
+            let r = ops::team_broadcast(hub, &req)?;
+            let text = r.headline.clone();
+            Ok(reply(r, text))
+        }
+        TeamCommand::Ask { to, question, timeout } => {
+            let req = chat::AskRequest { to, question: text_arg("question", question)?, timeout_s: timeout };
+            let a = hub.team_ask(&req)?;
+            let r = ops::replies::team_ask(&req, &a);
+            let text = r.headline.clone();
+            let mut o = reply(r, text);
+            // A timeout is an answer, not an error, but scripts branch on it.
+            if a.answer.is_none() {
+                o.code = 1;
+            }
+            Ok(o)
+        }
+        TeamCommand::Reply { ask_id, answer } => {
+            let req = chat::ReplyRequest { ask_id, answer: text_arg("answer", answer)? };
+            let r = ops::team_reply(hub, &req)?;
+            let text = r.headline.clone();
+            Ok(reply(r, text))
+        }
+        TeamCommand::Inbox(args) => super::inbox(hub, args),
         TeamCommand::Remove { name, force } => {
             let req = teams::RemoveRequest { name, force };
             let r = hub.team_remove(&req)?;

@@ -49,6 +49,10 @@ pub const ORDER: &[Reaction] = &[
         react: pipelines,
     },
     Reaction {
+        name: "chat",
+        react: chat,
+    },
+    Reaction {
         name: "witness",
         react: witness,
     },
@@ -175,6 +179,11 @@ fn readiness(env: &Env<'_>, events: &[Event]) -> Result<()> {
 /// Pipeline rules the events match fire (conditions, actions, their log).
 fn pipelines(env: &Env<'_>, events: &[Event]) -> Result<()> {
     pipelines::react(env.tx, env.plugins, events)
+}
+
+/// Chat that waited for a busy worker goes to it as one turn when its turn completes.
+fn chat(env: &Env<'_>, events: &[Event]) -> Result<()> {
+    crate::chat::on_events(env.tx, events)
 }
 
 /// Versions whose inputs moved on become stale, with their causes (`lineage::on_published`):

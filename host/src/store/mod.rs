@@ -9,6 +9,7 @@
 //! PostgreSQL store stays possible.
 
 mod artifacts;
+mod chat;
 mod contracts;
 mod events;
 mod inbox;
@@ -35,6 +36,8 @@ pub use pipelines::{NewFiring, StoredRule};
 pub use lineage::{CauseRow, StaleRow, TouchedContract};
 pub use sessions::{MessageRow, RequestRow, SessionFilter, SessionRow};
 pub use teams::MemberRow;
+pub use chat::AskRow;
+pub use inbox::ChatItem;
 
 /// A slice of a list: `limit` rows after the first `offset`. Queries fetch one row more,
 /// so the caller knows whether another page follows.
@@ -103,6 +106,7 @@ const SCHEMAS: &[&str] = &[
     include_str!("schema_v5.sql"),
     include_str!("schema_v6.sql"),
     include_str!("schema_v7.sql"),
+    include_str!("schema_v8.sql"),
 ];
 
 /// What every write transaction runs after its change and before it commits: the
@@ -423,6 +427,7 @@ mod tests {
         assert_eq!(
             cursors,
             vec![
+                ("chat".to_string(), 3),
                 ("pipelines".to_string(), 3),
                 ("readiness".to_string(), 3),
                 ("staleness".to_string(), 3),
