@@ -124,6 +124,9 @@ pub struct AskOutcome {
     pub answer: Option<String>,
     pub timeout_s: u64,
     pub delivered_as_turn: bool,
+    /// On a timeout, what happened and what happens next, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// What `team_reply` did.

@@ -372,7 +372,7 @@ ops! {
     team_ask Some("team ask"), [Worker] "ask question wait teammate", chat::AskRequest => chat::AskOutcome,
     "Ask a member and wait up to `timeout_s` for its team_reply. A timeout says so; the question stays open.",
     |hub, req| hub.team_ask(req),
-    |req, a| (match &a.answer { Some(ans) => format!("{} answered {}: {ans}", a.to, a.ask_id), None => format!("{} timed out: no answer from {} within {} s; it stays open and a late answer reaches your inbox", a.ask_id, a.to, a.timeout_s) }, to_value(a));
+    |req, a| (match &a.answer { Some(ans) => format!("{} answered {}: {ans}", a.to, a.ask_id), None => format!("{}: {}", a.ask_id, a.note.as_deref().unwrap_or("timed out")) }, to_value(a));
 
     team_reply Some("team reply"), [Worker] "reply answer question", chat::ReplyRequest => chat::Replied,
     "Answer a question asked of you, once.",

@@ -41,6 +41,13 @@ impl Hub {
             std::thread::sleep(poll.min(Duration::from_millis(left as u64)));
             poll = (poll * 2).min(MAX_POLL);
         };
+        let note = answered.is_none().then(|| {
+            format!(
+                "timed out: no answer from {} within {timeout_s} s; {} stays open and a late answer reaches your inbox",
+                req.to,
+                chat::ask_id(asked.id)
+            )
+        });
         Ok(AskOutcome {
             ask_id: chat::ask_id(asked.id),
             team: asked.sent.team,
@@ -51,6 +58,7 @@ impl Hub {
             answer: answered.and_then(|r| r.answer),
             timeout_s,
             delivered_as_turn: !asked.sent.delivered_as_turn.is_empty(),
+            note,
         })
     }
 
