@@ -247,10 +247,12 @@ fn check_rate(tx: &Tx<'_>, from: &str) -> Result<()> {
 /// Refuses a direct message that continues [`MAX_BOUNCES`] alternating messages between
 /// the same two members.
 fn check_bounce(tx: &Tx<'_>, from: &str, to: &str) -> Result<()> {
-    let senders = tx.latest_pair_senders(from, to, tx.now_ms() - BOUNCE_WINDOW_MS, MAX_BOUNCES)?;
-    let alternating = senders.len() == MAX_BOUNCES as usize
-        && senders[0] == to
-        && senders.windows(2).all(|w| w[0] != w[1]);
+    let latest = tx.latest_pair_messages(from, to, MAX_BOUNCES)?;
+    let since = tx.now_ms() - BOUNCE_WINDOW_MS;
+    let alternating = latest.len() == MAX_BOUNCES as usize
+        && latest[0].0 == to
+        && latest.iter().all(|(_, at)| *at > since)
+        && latest.windows(2).all(|w| w[0].0 != w[1].0);
     if alternating {
         return Err(Error::conflict(format!(
             "loop: `{from}` and `{to}` have bounced {MAX_BOUNCES} messages back and forth in the last {} minutes; nothing was sent. Stop replying to replies: settle it in a contract (contract_create) or an artifact both read, or ask the orchestrator",

@@ -71,13 +71,13 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// The senders of the latest `n` direct messages between `a` and `b` since `since_ms`,
-    /// newest first.
-    pub(crate) fn latest_pair_senders(&self, a: &str, b: &str, since_ms: i64, n: u32) -> Result<Vec<String>> {
+    /// The sender and time of the latest `n` direct messages between `a` and `b`, newest
+    /// first: `n` index entries, however long the pair's history.
+    pub(crate) fn latest_pair_messages(&self, a: &str, b: &str, n: u32) -> Result<Vec<(String, i64)>> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT sender FROM chat_sends WHERE pair = ?1 AND kind = 'message' AND at_ms > ?2 ORDER BY seq DESC LIMIT ?3",
+            "SELECT sender, at_ms FROM chat_sends WHERE pair = ?1 AND kind = 'message' ORDER BY seq DESC LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![pair(a, b), since_ms, n as i64], |r| r.get(0))?;
+        let rows = stmt.query_map(params![pair(a, b), n as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -24,7 +24,7 @@ CREATE TABLE chat_sends (
     at_ms     INTEGER NOT NULL
 );
 CREATE INDEX chat_sends_sender ON chat_sends(sender, at_ms);
-CREATE INDEX chat_sends_pair ON chat_sends(pair, seq) WHERE pair IS NOT NULL;
+CREATE INDEX chat_sends_pair ON chat_sends(pair, kind, seq) WHERE pair IS NOT NULL;
 
 -- A question (team_ask) and, once given, its answer. `depth` is how deep in a chain of asks
 -- it was made (1: not while answering one).
