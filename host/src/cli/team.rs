@@ -5,11 +5,11 @@ use clap::Subcommand;
 
 use super::sessions::{parse_mode, runs_here, streamed, text_arg, turn_output};
 use super::{InboxArgs, Output, reply};
+use crate::chat;
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ops;
 use crate::sessions::{self, PermissionMode};
-use crate::chat;
 use crate::teams::{self, Isolation};
 
 #[derive(Debug, Subcommand)]
