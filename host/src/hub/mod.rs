@@ -12,6 +12,7 @@ mod lineage;
 mod plugin;
 mod prompt;
 mod session;
+mod snapshot;
 mod team;
 
 use std::collections::BTreeMap;

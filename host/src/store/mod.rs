@@ -17,6 +17,7 @@ mod lineage;
 pub mod page;
 mod reactions;
 mod sessions;
+mod snapshots;
 mod teams;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ pub use events::{Event, NewEvent};
 pub use pipelines::{NewFiring, StoredRule};
 pub use lineage::{CauseRow, StaleRow, TouchedContract};
 pub use sessions::{MessageRow, RequestRow, SessionFilter, SessionRow};
+pub use snapshots::{ContractState, PipelineState, SnapshotRow};
 pub use teams::MemberRow;
 
 /// A slice of a list: `limit` rows after the first `offset`. Queries fetch one row more,
@@ -103,6 +105,9 @@ const SCHEMAS: &[&str] = &[
     include_str!("schema_v5.sql"),
     include_str!("schema_v6.sql"),
     include_str!("schema_v7.sql"),
+    // Version 8 belongs to another branch; the lead merges the list.
+    "-- clearctx schema, version 8 (reserved)",
+    include_str!("schema_v9.sql"),
 ];
 
 /// What every write transaction runs after its change and before it commits: the
