@@ -53,7 +53,8 @@ fn preload(home: &Path, events: usize) -> Res<()> {
         for c in 0..CONTRACTS {
             let req: CreateRequest = serde_json::from_value(json!({
                 "contract_id": format!("c-{c:02}"), "title": "t", "assignee": "bench", "inputs": {"c": c},
-            }))?;
+            }))
+            .expect("a valid request");
             contracts::create(tx, &who, &req)?;
         }
         Ok(())
