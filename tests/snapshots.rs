@@ -239,6 +239,75 @@ fn the_cli_snapshots_diffs_rolls_back_and_replays_with_an_overrides_file() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--overrides"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
 
+/// Polls a session until `done` holds for its status, or panics after 20 s.
+async fn until(c: &common::Client, name: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let s = c.ok("get_session_status", json!({ "name": name })).await;
+        if done(&s) {
+            return s;
+        }
+        assert!(std::time::Instant::now() < deadline, "session {name} never got there: {s}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Running workers (the session manager with the fake `claude` of
+/// `tests/fixtures/fake-claude.py`, which echoes each turn): a replay re-sends the ready
+/// contract as a queued turn, a rollback stops the worker whose contract moved and takes a
+/// member that joined later off the roster, stopped; both stay resumable.
+#[tokio::test(flavor = "multi_thread")]
+async fn running_workers_are_re_sent_their_contract_or_stopped() {
+    let dir = DataDir::new();
+    let orch = dir.connect_with_env(None, &common::fake_claude_env()).await;
+    orch.ok("team_spawn", json!({"name": "api-dev", "role": "backend", "team": "default"})).await;
+    orch.ok(
+        "contract_create",
+        json!({"contract_id": "build-api", "title": "Build the API", "assignee": "api-dev", "inputs": {"context": "Use REST"}}),
+    )
+    .await;
+    orch.ok("team_snapshot", json!({"label": "pre"})).await;
+    orch.ok("contract_start", json!({"contract_id": "build-api", "by": "api-dev"})).await;
+    orch.ok("contract_complete", json!({"contract_id": "build-api", "by": "api-dev"})).await;
+    orch.ok("team_snapshot", json!({"label": "done"})).await;
+
+    let r = orch
+        .ok("team_replay", json!({"label": "pre", "overrides": {"build-api": {"context": "Use GraphQL"}}}))
+        .await;
+    assert_eq!(r["sent"], json!(["api-dev"]), "{r}");
+    assert_eq!(r["stopped"], json!([]), "a replay re-sends, it does not stop: {r}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let h = orch.ok("get_history", json!({"name": "api-dev"})).await;
+        let replies: Vec<&str> = h["entries"].as_array().unwrap().iter().filter(|e| e["role"] == "assistant").map(|e| e["text"].as_str().unwrap()).collect();
+        if replies.iter().any(|t| t.contains("replayed from snapshot `pre`") && t.contains("Use GraphQL")) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the worker never got its contract again: {h}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let inbox = orch.ok("team_check_inbox", json!({"recipient": "api-dev"})).await;
+    assert!(inbox.to_string().contains("rolled back to snapshot `pre`"), "{inbox}");
+
+    // A member who joins after `done`, then a rollback to `done`: the contract moves back
+    // to completed, so api-dev is stopped; qa-dev leaves the roster, stopped.
+    orch.ok("team_spawn", json!({"name": "qa-dev", "role": "tests", "team": "default"})).await;
+    until(&orch, "api-dev", |s| s["status"] == "idle").await;
+    let r = orch.ok("team_rollback", json!({"label": "done"})).await;
+    assert_eq!(r["members_removed"], json!(["qa-dev"]), "{r}");
+    assert_eq!(r["stopped"], json!(["qa-dev", "api-dev"]), "{r}");
+    for name in ["api-dev", "qa-dev"] {
+        let s = until(&orch, name, |s| s["status"] == "stopped").await;
+        assert_eq!(s["resumable"], true, "{s}");
+    }
+    let roster = orch.ok("team_roster", json!({"team": "default"})).await;
+    let names: Vec<&str> = roster["members"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["api-dev"], "{roster}");
+    let d = orch.ok("snapshot_diff", json!({"from": "pre", "to": "done"})).await;
+    assert_eq!(d["members_added"], json!([]), "{d}");
+    orch.close().await;
+}
+
 mod oracle {
     //! The oracle: random operations on a real data dir through the `Hub`, a snapshot and
     //! a dump of the state in the middle, more random operations, a rollback; then the dump

@@ -295,7 +295,7 @@ pub fn publish(
                     input.artifact_id,
                     input.version,
                     match tx.artifact_head(&input.artifact_id)? {
-                        Some(h) => format!(" (its versions are 1 to {})", h.max_version),
+                        Some(h) => format!(" (latest is {})", h.max_version),
                         None => " (no such artifact)".to_string(),
                     }
                 ),
