@@ -308,6 +308,52 @@ async fn running_workers_are_re_sent_their_contract_or_stopped() {
     orch.close().await;
 }
 
+/// A server SIGKILLed mid-run (the fake `claude` again): its team member is reaped as
+/// stopped with its contract in progress, `clearctx status` names the team interrupted,
+/// and `team_resume` brings the member back with its conversation and its contract.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_whose_server_was_killed_resumes_with_its_contracts() {
+    let dir = DataDir::new();
+    let a = dir.connect_with_env(None, &common::fake_claude_env()).await;
+    let r = a.ok("team_spawn", json!({"name": "w", "role": "backend", "team": "core", "prompt": "hi"})).await;
+    assert_eq!(r["response"], "echo: hi", "{r}");
+    let owner = r["session"]["owner_pid"].as_i64().unwrap().to_string();
+    let claude_id = r["session"]["claude_session_id"].clone();
+    assert!(claude_id.is_string(), "{r}");
+    a.ok("contract_create", json!({"contract_id": "build", "title": "Build it", "assignee": "w", "team": "core", "inputs": {"context": "REST"}})).await;
+    a.ok("contract_start", json!({"contract_id": "build", "by": "w"})).await;
+    assert!(std::process::Command::new("kill").args(["-9", &owner]).status().unwrap().success());
+
+    let b = dir.connect_with_env(None, &common::fake_claude_env()).await;
+    until(&b, "w", |s| s["status"] == "stopped").await;
+    let status = dir.cli_json(&["status"]);
+    assert_eq!(status["interrupted_teams"], json!([{"team": "core", "members": ["w"]}]), "{status}");
+    let text = String::from_utf8_lossy(&dir.cli(&["status"]).stdout).to_string();
+    assert!(text.contains("interrupted team core: w") && text.contains("clearctx team resume core"), "{text}");
+
+    let refused = b.err("team_resume", json!({"team": "nobody"})).await;
+    assert!(refused.contains("nobody"), "{refused}");
+    let r = b.ok("team_resume", json!({"team": "core"})).await;
+    assert_eq!(r["resumed"], json!(["w"]), "{r}");
+    assert_eq!(r["contracts"], json!({"w": "build"}), "{r}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let h = b.ok("get_history", json!({"name": "w"})).await;
+        let said: Vec<&str> = h["entries"].as_array().unwrap().iter().filter(|e| e["role"] == "assistant").map(|e| e["text"].as_str().unwrap()).collect();
+        if said.iter().any(|t| t.contains("Your current contract is `build`") && t.contains("in_progress")) {
+            assert_eq!(said[0], "echo: hi", "its history goes on: {said:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the member never got its contract: {h}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let s = until(&b, "w", |s| s["status"] == "idle").await;
+    assert_eq!(s["claude_session_id"], claude_id, "resumed (`--resume`), not started afresh: {s}");
+    let status = dir.cli_json(&["status"]);
+    assert_eq!(status["interrupted_teams"], json!([]), "{status}");
+    b.close().await;
+}
+
 mod oracle {
     //! The oracle: random operations on a real data dir through the `Hub`, a snapshot and
     //! a dump of the state in the middle, more random operations, a rollback; then the dump

@@ -507,7 +507,7 @@ ops! {
     |hub, req| hub.team_snapshot(req),
     |req, s| (format!("snapshot `{}` of team `{}` at event {}: {} contract(s), {} artifact(s)", s.label, s.team, s.seq, s.contracts, s.artifacts), to_value(s));
 
-    snapshot_list Some("snapshot list"), [] "list snapshots", snapshots::ListRequest => Page<snapshots::Snapshot>,
+    snapshot_list Some("snapshot list"), [] "list team snapshots", snapshots::ListRequest => Page<snapshots::Snapshot>,
     "A team's snapshots, oldest first.",
     |hub, req| hub.snapshot_list(req),
     |req, p| (format!("{} snapshot(s){}", p.items.len(), more(p)), p.envelope("snapshots"));
@@ -526,6 +526,11 @@ ops! {
     "Roll back to a snapshot, re-open its contracts with `overrides` merged into their inputs, re-send live assignees their contract.",
     |hub, req| hub.team_replay(req),
     |req, r| (format!("team `{}` replayed from `{}`: {} contract(s) re-opened, {} overridden, {} worker(s) re-sent", r.rollback.team, r.rollback.label, r.reopened.len(), r.overridden.len(), r.sent.len()), to_value(r));
+
+    team_resume Some("team resume"), [] "resume team after crash interrupted", snapshots::ResumeRequest => snapshots::Resumed,
+    "After a crash: resume every stopped member of a team with its conversation and a turn handing it its current contract.",
+    |hub, req| hub.team_resume(req),
+    |req, r| (format!("team `{}`: {} member(s) resumed{}", r.team, r.resumed.len(), if r.not_resumed.is_empty() { String::new() } else { format!(", {} not", r.not_resumed.len()) }), to_value(r));
 
     server_version None, [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs => Value,
     "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",

@@ -614,3 +614,76 @@ pub fn resend(tx: &Tx<'_>, caller: &Caller, label: &str, mut out: Replay, ids: &
     }
     Ok(out)
 }
+
+/// Arguments of `team_resume`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeRequest {
+    /// The team.
+    pub team: String,
+}
+
+/// Which members came back.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Resumed {
+    pub team: String,
+    /// Members started again with their conversation (`--resume`).
+    pub resumed: Vec<String>,
+    /// Each member's current contract, as sent to it.
+    pub contracts: BTreeMap<String, String>,
+    /// Members that could not be resumed, and why.
+    pub not_resumed: BTreeMap<String, String>,
+}
+
+/// A team with members stopped while a contract of theirs is open.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Interrupted {
+    pub team: String,
+    pub members: Vec<String>,
+}
+
+pub fn interrupted(tx: &Tx<'_>) -> Result<Vec<Interrupted>> {
+    let mut out: Vec<Interrupted> = Vec::new();
+    for (team, name) in tx.interrupted_members()? {
+        match out.last_mut() {
+            Some(i) if i.team == team => i.members.push(name),
+            _ => out.push(Interrupted { team, members: vec![name] }),
+        }
+    }
+    Ok(out)
+}
+
+/// The stopped and failed members of a team, each with the message that hands it its
+/// current contract (in progress first, else ready), if it has one.
+pub fn resume_plan(tx: &Tx<'_>, caller: &Caller, req: &ResumeRequest) -> Result<Vec<(String, Option<(String, String)>)>> {
+    check_unbound(caller, "resume")?;
+    check_id("team", &req.team)?;
+    let members = tx.team_members(&req.team)?;
+    if members.is_empty() {
+        return Err(Error::not_found_hint("team", &req.team, "team_roster lists a team's members; team_spawn adds one"));
+    }
+    let mut plan = Vec::new();
+    for m in members {
+        let Some(s) = tx.session(&m.name)? else { continue };
+        if s.status.is_live() {
+            continue;
+        }
+        let mut current = None;
+        for status in [Status::InProgress, Status::Ready] {
+            let list = contracts::list(
+                tx,
+                &contracts::ListRequest { assignee: Some(m.name.clone()), status: Some(status), team: Some(req.team.clone()), limit: Some(1), ..Default::default() },
+            )?;
+            if let Some(c) = list.items.into_iter().next() {
+                let text = format!(
+                    "clearctx resumed you: team `{}` was interrupted. Your current contract is `{}` ({}), {}; its inputs: {}. Go on with it (contract_start it if it is ready), publish its outputs and complete it.",
+                    req.team, c.contract_id, c.title, c.status.as_str(), c.inputs
+                );
+                current = Some((c.contract_id, text));
+                break;
+            }
+        }
+        plan.push((m.name, current));
+    }
+    Ok(plan)
+}

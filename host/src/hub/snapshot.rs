@@ -34,4 +34,33 @@ impl Hub {
             |tx, (out, ids)| snapshots::resend(tx, &caller, &req.label, out, &ids),
         )
     }
+
+    /// Brings every stopped or failed member of a team back with its conversation
+    /// (`--resume`, the `resume_session` path) and a turn handing it its current contract;
+    /// it does not wait for those turns.
+    pub fn team_resume(&self, req: &snapshots::ResumeRequest) -> Result<snapshots::Resumed> {
+        self.sessions.reap()?;
+        let plan = self.query(|tx| snapshots::resume_plan(tx, &self.caller, req))?;
+        let mut out = snapshots::Resumed { team: req.team.clone(), ..Default::default() };
+        for (name, current) in plan {
+            let resume = sessions::ResumeRequest {
+                name: name.clone(),
+                message: current.as_ref().map(|(_, text)| text.clone()),
+                wait: Some(false),
+                timeout_s: None,
+            };
+            match self.sessions.resume(&self.caller, &resume, None) {
+                Ok(_) => {
+                    if let Some((id, _)) = current {
+                        out.contracts.insert(name.clone(), id);
+                    }
+                    out.resumed.push(name);
+                }
+                Err(e) => {
+                    out.not_resumed.insert(name, e.to_string());
+                }
+            }
+        }
+        Ok(out)
+    }
 }

@@ -330,4 +330,17 @@ impl Tx<'_> {
             .execute([name])?;
         Ok(())
     }
+
+    /// Team members stopped (or failed) while a contract of theirs is open: a team whose
+    /// server died mid-run. At most 100, by team; the assignee index answers each.
+    pub(crate) fn interrupted_members(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT m.team, m.name FROM team_members m JOIN sessions s ON s.name = m.name
+             WHERE s.status IN ('stopped', 'failed')
+               AND EXISTS (SELECT 1 FROM contracts c WHERE c.assignee = m.name AND c.status IN ('in_progress', 'ready'))
+             ORDER BY m.team, m.name LIMIT 100",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 }
