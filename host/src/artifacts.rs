@@ -279,7 +279,10 @@ pub fn publish(
             req.artifact_id, head.artifact_type, req.artifact_type
         )));
     }
-    let version = head.as_ref().map_or(1, |h| h.latest_version + 1);
+    // The next number after every existing version: after a rollback the current one is
+    // lower, and a used number is never given again.
+    let version = head.as_ref().map_or(1, |h| h.max_version + 1);
+    let supersedes = head.as_ref().map_or(0, |h| h.latest_version);
     for (i, input) in req.derived_from.iter().enumerate() {
         let is_self = input.artifact_id == req.artifact_id;
         if (is_self && input.version >= version)
@@ -292,7 +295,7 @@ pub fn publish(
                     input.artifact_id,
                     input.version,
                     match tx.artifact_head(&input.artifact_id)? {
-                        Some(h) => format!(" (latest is {})", h.latest_version),
+                        Some(h) => format!(" (latest is {})", h.max_version),
                         None => " (no such artifact)".to_string(),
                     }
                 ),
@@ -304,20 +307,26 @@ pub fn publish(
         None => req.team.clone().unwrap_or_else(|| caller.team.clone()),
     };
     let sha = sha256_hex(data.as_bytes());
+    let mut payload = json!({
+        "artifact_id": req.artifact_id,
+        "type": req.artifact_type,
+        "version": version,
+        "sha256": sha,
+        "summary": req.summary,
+        "derived_from": req.derived_from,
+        "validated_by": validated_by,
+    });
+    // Only after a rollback is the version it supersedes not the one before: say which
+    // (0: none was current), so staleness marks what was derived from that one.
+    if supersedes + 1 != version {
+        payload["supersedes"] = json!(supersedes);
+    }
     let seq = tx.append_event(NewEvent {
         kind: "artifact.published",
         actor: publisher,
         team: &team,
         subject: format!("artifact:{}", req.artifact_id),
-        payload: json!({
-            "artifact_id": req.artifact_id,
-            "type": req.artifact_type,
-            "version": version,
-            "sha256": sha,
-            "summary": req.summary,
-            "derived_from": req.derived_from,
-            "validated_by": validated_by,
-        }),
+        payload,
     })?;
     if head.is_none() {
         tx.insert_artifact(&req.artifact_id, &req.artifact_type, &team, publisher)?;
@@ -352,7 +361,19 @@ pub fn publish(
     })
 }
 
-/// Reads one version (the latest by default) with its data and records the read.
+/// The current version of an artifact, or why it has none: a rollback to a snapshot taken
+/// before its first version (its versions stay readable by number).
+pub(crate) fn current(artifact_id: &str, head: &crate::model::artifacts::Head) -> Result<u32> {
+    if head.latest_version == 0 {
+        return Err(Error::conflict(format!(
+            "artifact `{artifact_id}` has no current version: the team was rolled back to before it was published; its versions 1 to {} stay readable with `version`",
+            head.max_version
+        )));
+    }
+    Ok(head.latest_version)
+}
+
+/// Reads one version (the current one by default) with its data and records the read.
 pub fn get(tx: &Tx<'_>, caller: &crate::model::Caller, req: &GetRequest) -> Result<Version> {
     check_id("artifact_id", &req.artifact_id)?;
     check_opt_id("reader", req.reader.as_deref())?;
@@ -362,7 +383,10 @@ pub fn get(tx: &Tx<'_>, caller: &crate::model::Caller, req: &GetRequest) -> Resu
     let head = tx
         .artifact_head(&req.artifact_id)?
         .ok_or_else(|| missing(&req.artifact_id))?;
-    let version = req.version.unwrap_or(head.latest_version);
+    let version = match req.version {
+        Some(v) => v,
+        None => current(&req.artifact_id, &head)?,
+    };
     let v = tx
         .version(&req.artifact_id, version, true)?
         .ok_or_else(|| {
@@ -370,7 +394,7 @@ pub fn get(tx: &Tx<'_>, caller: &crate::model::Caller, req: &GetRequest) -> Resu
                 "version",
                 format!(
                     "artifact `{}` has no version {version}; its versions are 1 to {}",
-                    req.artifact_id, head.latest_version
+                    req.artifact_id, head.max_version
                 ),
             )
         })?;
@@ -440,7 +464,10 @@ pub fn diff(tx: &Tx<'_>, req: &DiffRequest) -> Result<Diff> {
     let head = tx
         .artifact_head(&req.artifact_id)?
         .ok_or_else(|| missing(&req.artifact_id))?;
-    let to = req.to_version.unwrap_or(head.latest_version);
+    let to = match req.to_version {
+        Some(v) => v,
+        None => current(&req.artifact_id, &head)?,
+    };
     let from = req.from_version.unwrap_or(to.saturating_sub(1).max(1));
     let load = |field: &str, v: u32| -> Result<Value> {
         tx.version(&req.artifact_id, v, true)?
@@ -450,7 +477,7 @@ pub fn diff(tx: &Tx<'_>, req: &DiffRequest) -> Result<Diff> {
                     field,
                     format!(
                         "artifact `{}` has no version {v}; its versions are 1 to {}",
-                        req.artifact_id, head.latest_version
+                        req.artifact_id, head.max_version
                     ),
                 )
             })

@@ -20,6 +20,7 @@ pub mod plugins;
 pub mod reactions;
 pub mod schema;
 pub mod sessions;
+pub mod snapshots;
 pub mod store;
 pub mod teams;
 pub mod time;

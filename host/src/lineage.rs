@@ -260,9 +260,10 @@ impl Newly {
 
 /// What `artifact_id` v`version` being published makes stale: the version itself when an
 /// input has moved on or is stale (stale at birth), and everything derived from the
-/// version before it, transitively. Runs in the publishing transaction (the `staleness`
-/// reaction); its cost is proportional to the cause rows it adds.
-pub(crate) fn on_published(tx: &Tx<'_>, artifact_id: &str, version: u32) -> Result<()> {
+/// version it supersedes (the one before it, or after a rollback the one that was current;
+/// 0: none), transitively. Runs in the publishing transaction (the `staleness` reaction);
+/// its cost is proportional to the cause rows it adds.
+pub(crate) fn on_published(tx: &Tx<'_>, artifact_id: &str, version: u32, supersedes: u32) -> Result<()> {
     let me = vref(artifact_id, version);
     let mut newly = Newly::default();
     // Stale at birth: an input that has moved on (direct), then the causes of stale inputs.
@@ -280,10 +281,10 @@ pub(crate) fn on_published(tx: &Tx<'_>, artifact_id: &str, version: u32) -> Resu
     if tx.inherit_stale_causes(&me)? > 0 {
         newly.touch(tx, &me)?;
     }
-    // The version before is superseded: everything derived from it is stale, breadth first
-    // so that each version keeps the shortest path to it.
-    if version > 1 {
-        let prev = vref(artifact_id, version - 1);
+    // The version superseded: everything derived from it is stale, breadth first so that
+    // each version keeps the shortest path to it.
+    if supersedes > 0 {
+        let prev = vref(artifact_id, supersedes);
         tx.supersede_stale(&prev)?;
         let mut queue: VecDeque<(VersionRef, u32)> = VecDeque::new();
         for d in tx.lineage_consumers(&prev)? {
@@ -422,13 +423,16 @@ fn resolve(tx: &Tx<'_>, artifact_id: &str, version: Option<u32>) -> Result<(Vers
             "`artifact_list` shows the artifacts that exist",
         )
     })?;
-    let v = version.unwrap_or(head.latest_version);
-    if v > head.latest_version {
+    let v = match version {
+        Some(v) => v,
+        None => crate::artifacts::current(artifact_id, &head)?,
+    };
+    if v > head.max_version {
         return Err(Error::invalid(
             "version",
             format!(
                 "artifact `{artifact_id}` has no version {v}; its versions are 1 to {}",
-                head.latest_version
+                head.max_version
             ),
         ));
     }

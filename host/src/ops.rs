@@ -25,6 +25,7 @@ use crate::pipelines;
 use crate::lineage;
 use crate::plugins;
 use crate::sessions::{self, Session, TaskReply, TurnReply};
+use crate::snapshots;
 use crate::teams;
 use crate::store::page::Page;
 
@@ -528,6 +529,36 @@ ops! {
     "Remove a team member: deletes its session (refused while running unless `force`), then its worktree, which is kept, with the reason, while it holds uncommitted changes.",
     |hub, req| hub.team_remove(req),
     |req, r| (format!("member `{}` removed{}", r.name, match (&r.worktree, r.worktree_removed, &r.kept_because) { (Some(_), true, _) => "; worktree removed".to_string(), (Some(w), false, Some(why)) => format!("; worktree `{w}` kept: {why}"), _ => String::new() }), to_value(r));
+
+    team_snapshot Some("snapshot create"), [] "snapshot checkpoint label state", snapshots::SnapshotRequest => snapshots::Snapshot,
+    "Label a team's state (contracts, current artifact versions, pipelines, roster) for snapshot_diff, team_rollback, team_replay.",
+    |hub, req| hub.team_snapshot(req),
+    |req, s| (format!("snapshot `{}` of team `{}` at event {}: {} contract(s), {} artifact(s)", s.label, s.team, s.seq, s.contracts, s.artifacts), to_value(s));
+
+    snapshot_list Some("snapshot list"), [] "list team snapshots", snapshots::ListRequest => Page<snapshots::Snapshot>,
+    "A team's snapshots, oldest first.",
+    |hub, req| hub.snapshot_list(req),
+    |req, p| (format!("{} snapshot(s){}", p.items.len(), more(p)), p.envelope("snapshots"));
+
+    snapshot_diff Some("snapshot diff"), [] "diff compare snapshots", snapshots::DiffRequest => snapshots::Diff,
+    "Contracts, current artifact versions, pipelines and members that differ between two snapshots, or one and now.",
+    |hub, req| hub.snapshot_diff(req),
+    |req, d| (format!("team `{}` {} -> {}: {} contract(s), {} artifact(s) changed", d.team, d.from, d.to, d.contracts.len(), d.artifacts.len()), to_value(d));
+
+    team_rollback Some("rollback"), [] "rollback undo snapshot", snapshots::RollbackRequest => snapshots::Rollback,
+    "Return a team to a snapshot. Later artifact versions stay readable by number; workers whose contract moved stop (resumable).",
+    |hub, req| hub.team_rollback(req),
+    |req, r| (format!("team `{}` rolled back to `{}`: {} contract(s) restored, {} withdrawn, {} artifact(s) moved", r.team, r.label, r.contracts_restored.len(), r.contracts_withdrawn.len(), r.artifacts.len()), to_value(r));
+
+    team_replay Some("replay"), [] "replay rerun snapshot overrides", snapshots::ReplayRequest => snapshots::Replay,
+    "Roll back to a snapshot, re-open its contracts with `overrides` merged into their inputs, re-send live assignees their contract.",
+    |hub, req| hub.team_replay(req),
+    |req, r| (format!("team `{}` replayed from `{}`: {} contract(s) re-opened, {} overridden, {} worker(s) re-sent", r.rollback.team, r.rollback.label, r.reopened.len(), r.overridden.len(), r.sent.len()), to_value(r));
+
+    team_resume Some("team resume"), [] "resume team after crash interrupted", snapshots::ResumeRequest => snapshots::Resumed,
+    "After a crash: resume every stopped member of a team with its conversation and a turn handing it its current contract.",
+    |hub, req| hub.team_resume(req),
+    |req, r| (format!("team `{}`: {} member(s) resumed{}", r.team, r.resumed.len(), if r.not_resumed.is_empty() { String::new() } else { format!(", {} not", r.not_resumed.len()) }), to_value(r));
 
     server_version None, [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs => Value,
     "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",

@@ -14,6 +14,7 @@ mod plugins;
 mod prompts;
 mod render;
 mod sessions;
+mod snapshots;
 mod team;
 
 use std::io::Read as _;
@@ -163,6 +164,28 @@ pub enum Command {
     /// Team members, the roster and phase gates
     #[command(subcommand)]
     Team(team::TeamCommand),
+    /// Snapshots of a team's coordination state
+    #[command(subcommand)]
+    Snapshot(snapshots::SnapshotCommand),
+    /// Return a team to a snapshot (later artifact versions stay readable)
+    Rollback {
+        /// The snapshot's label
+        label: String,
+        /// The team [default: $CLEARCTX_TEAM, else `default`]
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Roll a team back to a snapshot and run its contracts again, with overrides
+    Replay {
+        /// The snapshot's label
+        label: String,
+        /// The team [default: $CLEARCTX_TEAM, else `default`]
+        #[arg(long)]
+        team: Option<String>,
+        /// {contract_id: {input: value}} as JSON, or a JSON file (`-`: stdin)
+        #[arg(long, value_name = "JSON|FILE")]
+        overrides: Option<String>,
+    },
     /// Print a shell completion script
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -326,6 +349,9 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
         Command::Delegate(a) => sessions::delegate(hub, a, json),
         Command::Task(c) => sessions::task(hub, c, json),
         Command::Team(c) => team::run(hub, c, json),
+        Command::Snapshot(c) => snapshots::snapshot(hub, c),
+        Command::Rollback { label, team } => snapshots::rollback(hub, label, team),
+        Command::Replay { label, team, overrides } => snapshots::replay(hub, label, team, overrides),
         Command::Status => {
             let s = hub.status()?;
             let text = render::status(&s);

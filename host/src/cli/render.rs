@@ -543,6 +543,15 @@ pub fn status(st: &StatusReport) -> String {
             counts.join(", ")
         }
     );
+    for t in &st.interrupted_teams {
+        let _ = writeln!(
+            s,
+            "interrupted team {}: {} stopped with an open contract; `clearctx team resume {}` brings them back",
+            t.team,
+            t.members.join(", "),
+            t.team
+        );
+    }
     if !st.unread_notifications.is_empty() {
         let unread: Vec<String> = st
             .unread_notifications

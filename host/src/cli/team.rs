@@ -77,6 +77,11 @@ pub enum TeamCommand {
         #[arg(long = "readers", value_name = "ARTIFACT=READERS")]
         expected_readers: Vec<String>,
     },
+    /// After a crash: resume every stopped member with its conversation and contract
+    Resume {
+        /// The team
+        team: String,
+    },
     /// Remove a member: its session, and its worktree unless that has uncommitted changes
     Remove {
         /// Session name of the member
@@ -163,6 +168,22 @@ pub(super) fn run(hub: &Hub, command: TeamCommand, json: bool) -> Result<Output>
             }
             o.json = r.json;
             Ok(o)
+        }
+        TeamCommand::Resume { team } => {
+            let req = crate::snapshots::ResumeRequest { team };
+            let r = hub.team_resume(&req)?;
+            let out = ops::replies::team_resume(&req, &r);
+            let mut text = out.headline.clone();
+            for name in &r.resumed {
+                text.push_str(&format!(
+                    "\n  {name}{}",
+                    r.contracts.get(name).map(|c| format!(" on {c}")).unwrap_or_default()
+                ));
+            }
+            for (name, why) in &r.not_resumed {
+                text.push_str(&format!("\n  {name} not resumed: {why}"));
+            }
+            Ok(reply(out, text))
         }
         TeamCommand::Roster { team } => {
             let req = teams::RosterRequest { team };

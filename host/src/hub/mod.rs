@@ -13,6 +13,7 @@ mod lineage;
 mod plugin;
 mod prompt;
 mod session;
+mod snapshot;
 mod team;
 
 use std::collections::BTreeMap;
@@ -84,6 +85,8 @@ pub struct StatusReport {
     pub pipelines_enabled: i64,
     /// The latest pipeline firings that failed, were refused or stopped a cascade.
     pub pipeline_problems: Vec<crate::pipelines::Firing>,
+    /// Teams with members stopped while a contract of theirs is open (`team_resume`).
+    pub interrupted_teams: Vec<crate::snapshots::Interrupted>,
 }
 
 impl Hub {
@@ -180,6 +183,7 @@ impl Hub {
                 pipelines,
                 pipelines_enabled,
                 pipeline_problems: crate::pipelines::problems(tx, 5)?,
+                interrupted_teams: crate::snapshots::interrupted(tx)?,
             })
         })
     }

@@ -90,5 +90,8 @@ pub(crate) struct NewVersion<'a> {
 pub(crate) struct Head {
     pub artifact_type: String,
     pub team: String,
+    /// The current version: what a read without `version` gets (0: none since a rollback).
     pub latest_version: u32,
+    /// The highest version: a publish takes the next number, never one that was used.
+    pub max_version: u32,
 }

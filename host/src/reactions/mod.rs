@@ -206,7 +206,11 @@ fn staleness(env: &Env<'_>, events: &[Event]) -> Result<()> {
         };
         let version = u32::try_from(version)
             .map_err(|_| Error::Corrupt(format!("event {}: version out of range", ev.seq)))?;
-        lineage::on_published(tx, id, version)?;
+        // Set only after a rollback moved the current version back (`artifacts::publish`).
+        let supersedes = ev.payload["supersedes"]
+            .as_u64()
+            .map_or(version - 1, |s| s as u32);
+        lineage::on_published(tx, id, version, supersedes)?;
     }
     Ok(())
 }

@@ -291,6 +291,16 @@ pub(crate) fn queue_turn(tx: &Tx<'_>, by: &str, name: &str, message: &str) -> Re
     tx.insert_session_request(name, RequestKind::Turn, Some(message), by)
 }
 
+/// Asks a running session to stop (gracefully, resumable) from inside a transaction, for a
+/// team rollback: the same `stop` request row `stop_session` queues, carried out by the
+/// process that runs it. `None` when it has no process (or does not exist).
+pub(crate) fn queue_stop(tx: &Tx<'_>, by: &str, name: &str) -> Result<Option<i64>> {
+    match tx.session(name)? {
+        Some(row) if is_live(row.status) => Ok(Some(tx.insert_session_request(name, RequestKind::Stop, None, by)?)),
+        _ => Ok(None),
+    }
+}
+
 /// The session as callers see it, with its budget worked out.
 pub fn view(tx: &Tx<'_>, row: &SessionRow) -> Result<Session> {
     let config = Config::of(row)?;

@@ -30,13 +30,14 @@ impl Tx<'_> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT type, team, latest_version FROM artifacts WHERE artifact_id = ?1",
+                "SELECT type, team, latest_version, max_version FROM artifacts WHERE artifact_id = ?1",
             )?
             .query_row([artifact_id], |r| {
                 Ok(Head {
                     artifact_type: r.get(0)?,
                     team: r.get(1)?,
                     latest_version: r.get(2)?,
+                    max_version: r.get(3)?,
                 })
             })
             .optional()?)
@@ -51,13 +52,14 @@ impl Tx<'_> {
     ) -> Result<()> {
         self.tx
             .prepare_cached(
-                "INSERT INTO artifacts (artifact_id, type, team, created_by, created_at_ms, latest_version) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+                "INSERT INTO artifacts (artifact_id, type, team, created_by, created_at_ms, latest_version, max_version) VALUES (?1, ?2, ?3, ?4, ?5, 0, 0)",
             )?
             .execute(params![id, artifact_type, team, by, self.now_ms])?;
         Ok(())
     }
 
-    /// Inserts an immutable version and moves the artifact's latest pointer to it. The
+    /// Inserts an immutable version and makes it the artifact's current and highest one.
+    /// It must follow the highest (a rollback may have moved the current one back); the
     /// primary key refuses a second writer of the same number.
     pub(crate) fn insert_version(&self, v: &NewVersion<'_>) -> Result<()> {
         self.tx
@@ -71,12 +73,12 @@ impl Tx<'_> {
         let updated = self
             .tx
             .prepare_cached(
-                "UPDATE artifacts SET latest_version = ?2 WHERE artifact_id = ?1 AND latest_version = ?2 - 1",
+                "UPDATE artifacts SET latest_version = ?2, max_version = ?2 WHERE artifact_id = ?1 AND max_version = ?2 - 1",
             )?
             .execute(params![v.artifact_id, v.version])?;
         if updated != 1 {
             return Err(crate::error::Error::Corrupt(format!(
-                "artifact `{}`: version {} does not follow the latest",
+                "artifact `{}`: version {} does not follow the highest",
                 v.artifact_id, v.version
             )));
         }

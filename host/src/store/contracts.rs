@@ -231,7 +231,8 @@ impl Tx<'_> {
             };
             let target = Target {
                 contract_status: status.as_deref().map(Status::parse).transpose()?,
-                latest_version: latest,
+                // Current version 0: rolled back to before its first version, as if unpublished.
+                latest_version: latest.filter(|&v| v > 0),
             };
             let dependency = Dependency {
                 kind,

@@ -127,13 +127,13 @@ impl Tx<'_> {
             .is_some())
     }
 
-    /// Marks `at` stale as of event `seq`, superseded when a newer version exists, and
+    /// Marks `at` stale as of event `seq`, superseded when it is not the current version, and
     /// flags it among the outputs of the contracts that recorded it.
     pub(crate) fn insert_stale_version(&self, at: &VersionRef, seq: i64) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO stale_versions (artifact_id, version, team, superseded, since_seq, at_ms)
-                 SELECT ?1, ?2, team, ?2 < latest_version, ?3, ?4 FROM artifacts WHERE artifact_id = ?1",
+                 SELECT ?1, ?2, team, ?2 <> latest_version, ?3, ?4 FROM artifacts WHERE artifact_id = ?1",
             )?
             .execute(params![at.artifact_id, at.version, seq, self.now_ms])?;
         self.tx

@@ -18,6 +18,7 @@ mod lineage;
 pub mod page;
 mod reactions;
 mod sessions;
+mod snapshots;
 mod teams;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,7 @@ pub use events::{Event, NewEvent};
 pub use pipelines::{NewFiring, StoredRule};
 pub use lineage::{CauseRow, StaleRow, TouchedContract};
 pub use sessions::{MessageRow, RequestRow, SessionFilter, SessionRow};
+pub use snapshots::{ContractState, PipelineState, SnapshotRow};
 pub use teams::MemberRow;
 pub use chat::AskRow;
 pub use inbox::ChatItem;
@@ -107,6 +109,7 @@ const SCHEMAS: &[&str] = &[
     include_str!("schema_v6.sql"),
     include_str!("schema_v7.sql"),
     include_str!("schema_v8.sql"),
+    include_str!("schema_v9.sql"),
 ];
 
 /// What every write transaction runs after its change and before it commits: the
