@@ -5,6 +5,7 @@
 
 pub mod artifacts;
 pub mod cli;
+pub mod continuity;
 pub mod contracts;
 pub mod error;
 pub mod hub;

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::artifacts;
+use crate::continuity;
 use crate::contracts::{self, Contract};
 use crate::error::Result;
 use crate::hub::Hub;
@@ -102,6 +103,18 @@ pub const CLI_ONLY: &[(&str, &str)] = &[
         "a summary for people of everything in the data dir",
     ),
     ("completions", "a shell completion script"),
+    (
+        "doctor",
+        "checks this machine's files and binaries; a person's or a script's",
+    ),
+    (
+        "hook",
+        "Claude Code runs it as a hook: it reads the hook's JSON on stdin and never fails",
+    ),
+    (
+        "setup",
+        "writes Claude Code's own config files: a person's act, not a tool",
+    ),
     (
         "plugin add",
         "installing runs code: only a person consents, at the CLI",
@@ -500,6 +513,16 @@ ops! {
     "Remove a team member: deletes its session (refused while running unless `force`), then its worktree, which is kept, with the reason, while it holds uncommitted changes.",
     |hub, req| hub.team_remove(req),
     |req, r| (format!("member `{}` removed{}", r.name, match (&r.worktree, r.worktree_removed, &r.kept_because) { (Some(_), true, _) => "; worktree removed".to_string(), (Some(w), false, Some(why)) => format!("; worktree `{w}` kept: {why}"), _ => String::new() }), to_value(r));
+
+    continuity_briefing Some("briefing"), [] "briefing what changed since last session continuity resume context git", continuity::BriefingRequest => continuity::Briefing,
+    "What changed in a project since its last checkpoint: git commits and files, new artifact versions, stale items, open and newly ready contracts, unread notifications. Claude Code's SessionStart hook gives it at start.",
+    |hub, req| hub.continuity_briefing(req),
+    |req, b| (format!("briefing for {}: {} commit(s), {} new version(s), {} open contract(s)", b.project, b.git.commit_count, b.new_versions.len(), b.open_contracts.len()), to_value(b));
+
+    session_checkpoint Some("checkpoint"), [] "checkpoint save state continuity note before compact", continuity::CheckpointRequest => continuity::Checkpoint,
+    "Save a continuity checkpoint of a project (git branch, HEAD, changed files, open contracts, unread) with an optional note; the next briefing reports changes since it.",
+    |hub, req| hub.session_checkpoint(req),
+    |req, c| (format!("checkpoint {} of {} saved", c.id, c.project), to_value(c));
 
     server_version None, [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs => Value,
     "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",

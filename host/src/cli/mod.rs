@@ -8,12 +8,16 @@
 
 mod artifacts;
 mod contracts;
+pub mod doctor;
+pub mod hook;
 mod pipelines;
 mod lineage;
+mod ojson;
 mod plugins;
 mod prompts;
 mod render;
 mod sessions;
+mod setup;
 mod team;
 
 use std::io::Read as _;
@@ -170,6 +174,31 @@ pub enum Command {
     /// Team members, the roster and phase gates
     #[command(subcommand)]
     Team(team::TeamCommand),
+    /// What changed in a project since its last checkpoint (the SessionStart briefing)
+    Briefing {
+        /// Project dir [default: the working directory]
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Save a continuity checkpoint of a project, with an optional note for the next session
+    Checkpoint {
+        /// Project dir [default: the working directory]
+        #[arg(long)]
+        project: Option<String>,
+        /// A note for the next session, e.g. what is half done
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Run a Claude Code hook (installed by `clearctx setup`): reads the hook's JSON on stdin
+    Hook {
+        /// The hook: session-start, stop, pre-compact or session-end
+        #[arg(value_enum)]
+        event: hook::HookEvent,
+    },
+    /// Check the data dir, database, plugins, Claude Code's registration and hooks, `claude`
+    Doctor,
+    /// Register clearctx with Claude Code: MCP server, continuity hooks, CLAUDE.md rules
+    Setup(setup::SetupArgs),
     /// Print a shell completion script
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -321,6 +350,20 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
         Command::Plugin(p) => plugins::run(hub, p),
         Command::Pipeline(p) => pipelines::run(hub, p),
         Command::Prompt(p) => prompts::run(hub, p),
+        Command::Setup(a) => setup::run(hub, a),
+        Command::Briefing { project } => {
+            let req = crate::continuity::BriefingRequest { project };
+            let b = hub.continuity_briefing(&req)?;
+            let text = b.text.trim_end().to_string();
+            Ok(reply(ops::replies::continuity_briefing(&req, &b), text))
+        }
+        Command::Checkpoint { project, note } => {
+            let req = crate::continuity::CheckpointRequest { project, note };
+            let c = hub.session_checkpoint(&req)?;
+            let r = ops::replies::session_checkpoint(&req, &c);
+            let text = r.headline.clone();
+            Ok(reply(r, text))
+        }
         Command::Inbox {
             recipient,
             keep_unread,
@@ -333,8 +376,8 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
             let text = render::inbox(&i);
             Ok(reply(ops::replies::team_check_inbox(&req, &i), text))
         }
-        Command::Serve | Command::Completions { .. } => {
-            unreachable!("main handles serve and completions")
+        Command::Serve | Command::Completions { .. } | Command::Doctor | Command::Hook { .. } => {
+            unreachable!("main handles serve, completions, doctor and hook")
         }
     }
 }

@@ -6,6 +6,7 @@
 //! these methods; the adapters call `ops`.
 
 mod artifact;
+mod continuity;
 mod contract;
 mod pipeline;
 mod lineage;
