@@ -372,3 +372,66 @@ fn doctor_passes_a_healthy_setup_and_names_each_planted_fault_and_its_fix() {
     assert!(d["detail"].as_str().unwrap().contains("not a database"), "{d}");
     assert!(d["fix"].as_str().unwrap().starts_with(&format!("mv {}", db.display())), "{d}");
 }
+
+#[test]
+fn decisions_are_found_by_full_text_and_flagged_in_the_briefing_when_their_ground_moves() {
+    let claude = Claude::new(NO_MODEL);
+    let work = claude.home().join("work");
+    git(&work, &["init", "-q", "-b", "main"]);
+    std::fs::write(work.join("db.rs"), "open()\n").unwrap();
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "db"]);
+    let run = |args: &[&str]| -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&clearctx_ok(&claude, &work, &all)).unwrap()
+    };
+    run(&["artifact", "publish", "schema", "--type", "json", "--data", "{}"]);
+    let wal = run(&[
+        "decision", "record", "--what", "Use SQLite in WAL mode", "--why", "readers run beside the one writer",
+        "--alternative", "a rollback journal", "--file", "db.rs", "--tag", "storage", "--artifact", "schema",
+    ]);
+    assert_eq!(wal["artifacts"], json!([{"artifact_id": "schema", "version": 1}]));
+    assert_eq!(wal["files"][0]["path"], "db.rs");
+    run(&["decision", "record", "--what", "REST, not gRPC", "--why", "browsers call it", "--tag", "api"]);
+    clearctx_ok(&claude, &work, &["checkpoint", "--note", "half way through the API"]);
+
+    // Full text: any field, every word, best first; FTS5 operators are plain words.
+    let found = run(&["decision", "search", "journal"]);
+    assert_eq!(found["count"], 1);
+    assert_eq!(found["decisions"][0]["what"], "Use SQLite in WAL mode");
+    assert_eq!(run(&["decision", "search", "storage readers"])["count"], 1);
+    assert_eq!(run(&["decision", "search", "storage browsers"])["count"], 0);
+    assert_eq!(run(&["decision", "search", "NOT \"AND"])["count"], 0);
+    let page = run(&["decision", "list", "--limit", "1"]);
+    assert_eq!(page["decisions"][0]["what"], "REST, not gRPC");
+    let rest = run(&["decision", "list", "--cursor", page["next_cursor"].as_str().unwrap()]);
+    assert_eq!(rest["decisions"][0]["what"], "Use SQLite in WAL mode");
+    assert_eq!(rest["next_cursor"], Value::Null);
+
+    // Bad input is named and records nothing.
+    let out = clearctx(&claude, &work, &["decision", "record", "--what", "x", "--why", "y", "--file", "../etc/passwd"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("files[0]"), "{}", describe(&out));
+    let out = clearctx(&claude, &work, &["decision", "record", "--what", "x", "--why", "y", "--artifact", "schema@7"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("artifacts[0].version"), "{}", describe(&out));
+    assert_eq!(run(&["decision", "list"])["count"], 2);
+
+    // Nothing moved yet: no flag.
+    let b = run(&["briefing"]);
+    assert!(b["decisions"].as_array().unwrap().iter().all(|d| d["changed_files"] == json!([]) && d["moved_artifacts"] == json!([])), "{b:#}");
+    assert!(b["text"].as_str().unwrap().contains("Note left at the last checkpoint: half way through the API"));
+
+    // The file and the artifact move on: the WAL decision is flagged, the other is not.
+    std::fs::write(work.join("db.rs"), "open_wal()\n").unwrap();
+    run(&["artifact", "publish", "schema", "--type", "json", "--data", "{\"v\":2}"]);
+    let b = run(&["briefing"]);
+    let notes = b["decisions"].as_array().unwrap();
+    let wal_note = notes.iter().find(|d| d["what"] == "Use SQLite in WAL mode").unwrap();
+    assert_eq!(wal_note["changed_files"], json!(["db.rs"]));
+    assert_eq!(wal_note["moved_artifacts"], json!(["`schema` v1 → v2"]));
+    let rest_note = notes.iter().find(|d| d["what"] == "REST, not gRPC").unwrap();
+    assert_eq!(rest_note["changed_files"], json!([]));
+    let text = b["text"].as_str().unwrap();
+    assert!(text.contains("⚠ changed since it was recorded: db.rs changed; `schema` v1 → v2"), "{text}");
+}

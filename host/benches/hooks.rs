@@ -100,7 +100,7 @@ fn main() {
         if i % 2 == 0 {
             // Something to brief on: a new version and a commit since the checkpoint.
             clearctx(&home, &["artifact", "publish", &format!("a{i}"), "--type", "bench-unvalidated", "--data", "{\"n\":1}"]).output().unwrap();
-            std::fs::write(repo.join("f0.txt"), format!("{i}\n")).unwrap();
+            std::fs::write(repo.join("f0.txt"), format!("change {i}\n")).unwrap();
             git(&["commit", "-q", "-am", &format!("change {i}")]);
         }
         start.push(run(&mut clearctx(&home, &["hook", "session-start"]), Some(&input)));

@@ -20,10 +20,10 @@ const KEPT_FILES: usize = 200;
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointRequest {
-    /// Project dir [default: the server's working directory]
+    /// Project dir [default: the server's cwd]
     #[serde(default)]
     pub project: Option<String>,
-    /// A note for the next session, e.g. what is half done
+    /// A note for the next session
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -32,7 +32,7 @@ pub struct CheckpointRequest {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BriefingRequest {
-    /// Project dir [default: the server's working directory]
+    /// Project dir [default: the server's cwd]
     #[serde(default)]
     pub project: Option<String>,
 }
@@ -50,6 +50,9 @@ pub struct State {
     /// Contracts not yet completed or failed: (id, status).
     pub open_contracts: Vec<(String, String)>,
     pub unread: i64,
+    /// The team's latest decisions (ids, newest first).
+    #[serde(default)]
+    pub decisions: Vec<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -88,6 +91,19 @@ pub struct OpenContract {
     pub newly_ready: bool,
 }
 
+/// A recent decision, flagged when what it rests on changed since it was recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionNote {
+    pub decision_id: i64,
+    pub what: String,
+    /// Recorded after the last checkpoint.
+    pub new: bool,
+    /// Its files whose bytes differ from when it was recorded.
+    pub changed_files: Vec<String>,
+    /// Its artifact versions that have newer ones, e.g. "`api-spec` v1 → v3".
+    pub moved_artifacts: Vec<String>,
+}
+
 /// Git since the last checkpoint.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GitChanges {
@@ -116,6 +132,8 @@ pub struct Briefing {
     /// Stale artifacts and contracts with stale outputs, one line each.
     pub stale: Vec<String>,
     pub open_contracts: Vec<OpenContract>,
+    /// The team's latest decisions, with what changed under them.
+    pub decisions: Vec<DecisionNote>,
     pub unread: i64,
     /// The markdown a model reads.
     pub text: String,
@@ -261,6 +279,17 @@ pub fn render(b: &Briefing) -> String {
                 c.assignee,
                 if c.newly_ready { " — newly ready" } else { "" }
             ));
+        }
+    }
+    if !b.decisions.is_empty() {
+        t.push_str("\nRecent decisions (decision_search finds older ones):\n");
+        for d in &b.decisions {
+            t.push_str(&format!("- #{} {}{}\n", d.decision_id, d.what, if d.new { " (new)" } else { "" }));
+            let mut moved: Vec<String> = d.changed_files.iter().map(|f| format!("{f} changed")).collect();
+            moved.extend(d.moved_artifacts.iter().cloned());
+            if !moved.is_empty() {
+                t.push_str(&format!("  ⚠ changed since it was recorded: {}\n", moved.join("; ")));
+            }
         }
     }
     if b.unread > 0 {

@@ -7,6 +7,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod continuity;
 pub mod contracts;
+pub mod decisions;
 pub mod error;
 pub mod hub;
 pub mod ids;

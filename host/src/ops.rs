@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use crate::artifacts;
 use crate::continuity;
 use crate::contracts::{self, Contract};
+use crate::decisions;
 use crate::error::Result;
 use crate::hub::Hub;
 use crate::inbox;
@@ -514,15 +515,30 @@ ops! {
     |hub, req| hub.team_remove(req),
     |req, r| (format!("member `{}` removed{}", r.name, match (&r.worktree, r.worktree_removed, &r.kept_because) { (Some(_), true, _) => "; worktree removed".to_string(), (Some(w), false, Some(why)) => format!("; worktree `{w}` kept: {why}"), _ => String::new() }), to_value(r));
 
-    continuity_briefing Some("briefing"), [] "briefing what changed since last session continuity resume context git", continuity::BriefingRequest => continuity::Briefing,
-    "What changed in a project since its last checkpoint: git commits and files, new artifact versions, stale items, open and newly ready contracts, unread notifications. Claude Code's SessionStart hook gives it at start.",
+    continuity_briefing Some("briefing"), [] "briefing changes since last session", continuity::BriefingRequest => continuity::Briefing,
+    "What changed in a project since its last checkpoint: commits, files, new versions, stale items, contracts, decisions, unread.",
     |hub, req| hub.continuity_briefing(req),
     |req, b| (format!("briefing for {}: {} commit(s), {} new version(s), {} open contract(s)", b.project, b.git.commit_count, b.new_versions.len(), b.open_contracts.len()), to_value(b));
 
-    session_checkpoint Some("checkpoint"), [] "checkpoint save state continuity note before compact", continuity::CheckpointRequest => continuity::Checkpoint,
-    "Save a continuity checkpoint of a project (git branch, HEAD, changed files, open contracts, unread) with an optional note; the next briefing reports changes since it.",
+    session_checkpoint Some("checkpoint"), [] "checkpoint save note", continuity::CheckpointRequest => continuity::Checkpoint,
+    "Save a project checkpoint (git, contracts, unread) and a note; the next briefing reports changes since.",
     |hub, req| hub.session_checkpoint(req),
     |req, c| (format!("checkpoint {} of {} saved", c.id, c.project), to_value(c));
+
+    decision_record Some("decision record"), [] "decision record why adr", decisions::RecordRequest => decisions::Decision,
+    "Record a decision: what, why, alternatives, tags, files and artifact versions it rests on (briefings flag it when they change).",
+    |hub, req| hub.decision_record(req),
+    |req, d| (format!("decision {} recorded: {}", d.decision_id, d.what), to_value(d));
+
+    decision_list Some("decision list"), [] "decisions list recent", decisions::ListRequest => Page<decisions::Decision>,
+    "The team's decisions, newest first.",
+    |hub, req| hub.decision_list(req),
+    |req, p| (format!("{} decision(s){}", p.items.len(), more(p)), p.envelope("decisions"));
+
+    decision_search Some("decision search"), [] "decision search text", decisions::SearchRequest => Page<decisions::Decision>,
+    "Full-text search (FTS5) of the team's decisions, every word matching; best first.",
+    |hub, req| hub.decision_search(req),
+    |req, p| (format!("{} decision(s) match `{}`{}", p.items.len(), req.query, more(p)), p.envelope("decisions"));
 
     server_version None, [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs => Value,
     "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",

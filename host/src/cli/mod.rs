@@ -8,6 +8,7 @@
 
 mod artifacts;
 mod contracts;
+mod decisions;
 pub mod doctor;
 pub mod hook;
 mod pipelines;
@@ -174,6 +175,9 @@ pub enum Command {
     /// Team members, the roster and phase gates
     #[command(subcommand)]
     Team(team::TeamCommand),
+    /// The decision journal: record, list and search decisions
+    #[command(subcommand)]
+    Decision(decisions::DecisionCommand),
     /// What changed in a project since its last checkpoint (the SessionStart briefing)
     Briefing {
         /// Project dir [default: the working directory]
@@ -351,6 +355,7 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
         Command::Pipeline(p) => pipelines::run(hub, p),
         Command::Prompt(p) => prompts::run(hub, p),
         Command::Setup(a) => setup::run(hub, a),
+        Command::Decision(c) => decisions::run(hub, c),
         Command::Briefing { project } => {
             let req = crate::continuity::BriefingRequest { project };
             let b = hub.continuity_briefing(&req)?;

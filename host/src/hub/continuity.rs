@@ -5,9 +5,14 @@
 
 use super::*;
 use crate::continuity::{
-    self, Briefing, BriefingRequest, Checkpoint, CheckpointRequest, NewVersion, OpenContract,
-    State,
+    self, Briefing, BriefingRequest, Checkpoint, CheckpointRequest, DecisionNote, NewVersion,
+    OpenContract, State,
 };
+use crate::decisions::{self, Decision};
+use crate::store::Window;
+
+/// How many of the latest decisions a briefing shows and a checkpoint keeps.
+const RECENT_DECISIONS: u32 = 10;
 use crate::contracts::Status;
 use crate::lineage::{StaleItem, StaleRequest};
 
@@ -47,9 +52,29 @@ fn stale_line(item: &StaleItem) -> String {
     }
 }
 
+/// The team's latest decisions, and for each the artifact versions it rests on that have
+/// newer ones.
+fn recent_decisions(tx: &Tx<'_>, team: &str) -> Result<Vec<(Decision, Vec<String>)>> {
+    let rows = tx.decisions(team, Window { offset: 0, limit: RECENT_DECISIONS })?;
+    let mut out = Vec::new();
+    for row in rows.into_iter().take(RECENT_DECISIONS as usize) {
+        let d = decisions::decision_of(row)?;
+        let mut moved = Vec::new();
+        for a in &d.artifacts {
+            if let Some(head) = tx.artifact_head(&a.artifact_id)?
+                && head.latest_version > a.version
+            {
+                moved.push(format!("`{}` v{} → v{}", a.artifact_id, a.version, head.latest_version));
+            }
+        }
+        out.push((d, moved));
+    }
+    Ok(out)
+}
+
 impl Hub {
     /// The project of `dir` (default: this process's working directory).
-    fn project(&self, dir: Option<&str>) -> Result<PathBuf> {
+    pub(super) fn project(&self, dir: Option<&str>) -> Result<PathBuf> {
         let dir = match dir {
             Some(d) => PathBuf::from(d),
             None => std::env::current_dir()
@@ -101,6 +126,10 @@ impl Hub {
                     .map(|c| (c.contract_id, c.status.as_str().to_string()))
                     .collect();
                 state.unread = tx.unread_count(&caller.session)?;
+                state.decisions = recent_decisions(tx, &caller.team)?
+                    .into_iter()
+                    .map(|(d, _)| d.decision_id)
+                    .collect();
                 let json = serde_json::to_string(&state).expect("state serializes");
                 tx.insert_checkpoint(&key, session_id, trigger, tx.last_seq()?, &json)
             },
@@ -120,7 +149,7 @@ impl Hub {
         let project = self.project(req.project.as_deref())?;
         let key = project.display().to_string();
         let now = continuity::git_state(&project);
-        let (since, versions, stale, open, unread) = self.query(|tx| {
+        let (since, versions, stale, open, unread, recent) = self.query(|tx| {
             let since = tx.last_checkpoint(&key)?.map(checkpoint_of).transpose()?;
             let after = since.as_ref().map_or(0, |c| c.last_seq);
             let versions = tx.versions_since(&self.caller.team, after, continuity::SHOWN as u32)?;
@@ -132,7 +161,14 @@ impl Hub {
                     cursor: None,
                 },
             )?;
-            Ok((since, versions, stale, self.open_contracts(tx)?, tx.unread_count(&self.caller.session)?))
+            Ok((
+                since,
+                versions,
+                stale,
+                self.open_contracts(tx)?,
+                tx.unread_count(&self.caller.session)?,
+                recent_decisions(tx, &self.caller.team)?,
+            ))
         })?;
         let git = continuity::git_changes(&project, since.as_ref().map(|c| &c.state), &now);
         let was = |id: &str| {
@@ -152,6 +188,22 @@ impl Hub {
             })
             .collect();
         let more_versions = versions.len() > continuity::SHOWN;
+        // Files are hashed after the read: no file read holds the store.
+        let decisions = recent
+            .into_iter()
+            .map(|(d, moved_artifacts)| DecisionNote {
+                new: since.as_ref().is_some_and(|c| d.seq > c.last_seq),
+                changed_files: d
+                    .files
+                    .iter()
+                    .filter(|f| decisions::file_sha(std::path::Path::new(&d.project), &f.path) != f.sha256)
+                    .map(|f| f.path.clone())
+                    .collect(),
+                moved_artifacts,
+                decision_id: d.decision_id,
+                what: d.what,
+            })
+            .collect();
         let mut b = Briefing {
             project: key,
             since,
@@ -170,6 +222,7 @@ impl Hub {
             more_versions,
             stale: stale.items.iter().map(stale_line).collect(),
             open_contracts,
+            decisions,
             unread,
             text: String::new(),
         };

@@ -7,6 +7,7 @@
 
 mod artifact;
 mod continuity;
+mod decision;
 mod contract;
 mod pipeline;
 mod lineage;

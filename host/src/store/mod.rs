@@ -11,6 +11,7 @@
 mod artifacts;
 mod continuity;
 mod contracts;
+mod decisions;
 mod events;
 mod inbox;
 mod pipelines;
@@ -31,6 +32,7 @@ use crate::error::{Error, Result};
 pub use artifacts::ArtifactFilter;
 pub use continuity::{CheckpointRow, NewVersionRow};
 pub use contracts::ContractFilter;
+pub use decisions::{DecisionRow, NewDecision};
 pub(crate) use contracts::Target;
 pub use events::{Event, NewEvent};
 pub use pipelines::{NewFiring, StoredRule};

@@ -15,3 +15,25 @@ CREATE INDEX checkpoints_project ON checkpoints(project, id);
 
 -- The briefing's "new artifact versions since the last checkpoint", off an index.
 CREATE INDEX artifact_versions_seq ON artifact_versions(seq);
+
+-- The decision journal: what was decided, why, what else was considered, and the files
+-- and artifact versions it rests on, so a briefing can flag a decision whose ground moved.
+-- Immutable rows, each written with its `decision.recorded` event.
+CREATE TABLE decisions (
+    decision_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+    team           TEXT    NOT NULL,
+    what           TEXT    NOT NULL,
+    why            TEXT    NOT NULL,
+    alternatives   TEXT    NOT NULL,  -- JSON list of strings
+    tags           TEXT    NOT NULL,  -- JSON list of strings
+    project        TEXT    NOT NULL,  -- the directory `files` are relative to ('' when none)
+    files          TEXT    NOT NULL,  -- JSON list of {path, sha256} as the files were then
+    artifacts      TEXT    NOT NULL,  -- JSON list of {artifact_id, version}
+    recorded_by    TEXT    NOT NULL,
+    recorded_at_ms INTEGER NOT NULL,
+    seq            INTEGER NOT NULL REFERENCES events(seq)
+);
+CREATE INDEX decisions_team ON decisions(team, decision_id);
+-- Full-text search over what, why, alternatives and tags (SQLite's FTS5, compiled into
+-- rusqlite's bundled SQLite). Contentless: only rowids come back, joined to `decisions`.
+CREATE VIRTUAL TABLE decisions_fts USING fts5(what, why, alternatives, tags, content='');
