@@ -245,6 +245,10 @@ pub fn list(tx: &Tx<'_>, caller: &Caller, req: &ListRequest) -> Result<Page<Deci
 /// The query as FTS5 syntax: each word quoted (so `-`, `:` or a stray quote is a word,
 /// never an operator or a syntax error), all of them required.
 pub fn fts_query(query: &str) -> Result<String> {
+    // FTS5 cannot take a NUL even inside a quoted word.
+    if query.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return Err(Error::invalid("query", "holds a control character; give plain words"));
+    }
     let words: Vec<String> = query
         .split_whitespace()
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
@@ -273,5 +277,6 @@ mod tests {
         assert_eq!(fts_query("sqlite  wal").unwrap(), r#""sqlite" "wal""#);
         assert_eq!(fts_query(r#"a"b NOT -x"#).unwrap(), r#""a""b" "NOT" "-x""#);
         assert!(fts_query("  ").is_err());
+        assert!(fts_query("a\u{0}b").is_err());
     }
 }
