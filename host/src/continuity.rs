@@ -154,21 +154,42 @@ pub fn project_of(dir: &Path) -> Result<PathBuf> {
         .unwrap_or(dir))
 }
 
-/// The project's git state now (all `None`/empty outside a repository).
+/// The project's git state now (all `None`/empty outside a repository), from one
+/// `git status --porcelain=v2 --branch`: a hook pays for each git process it starts.
 pub fn git_state(project: &Path) -> State {
-    let head = git(project, &["rev-parse", "--verify", "-q", "HEAD"]).ok().filter(|h| !h.is_empty());
-    let branch = head
-        .as_ref()
-        .and_then(|_| git(project, &["rev-parse", "--abbrev-ref", "HEAD"]).ok());
-    let changed_files = git(project, &["status", "--porcelain"])
-        .map(|s| s.lines().take(KEPT_FILES).map(str::to_string).collect())
-        .unwrap_or_default();
-    State {
-        branch,
-        head,
-        changed_files,
-        ..State::default()
+    let Ok(out) = git(project, &["status", "--porcelain=v2", "--branch"]) else {
+        return State::default();
+    };
+    let mut state = State::default();
+    for line in out.lines() {
+        if let Some(oid) = line.strip_prefix("# branch.oid ") {
+            state.head = (oid != "(initial)").then(|| oid.to_string());
+        } else if let Some(head) = line.strip_prefix("# branch.head ") {
+            state.branch = Some(head.to_string());
+        } else if state.changed_files.len() < KEPT_FILES
+            && let Some(f) = changed_line(line)
+        {
+            state.changed_files.push(f);
+        }
     }
+    state
+}
+
+/// A porcelain v2 entry as its v1 line (`XY path`, `?? path`).
+fn changed_line(line: &str) -> Option<String> {
+    let xy = |s: &str| s.replace('.', " ");
+    let field = |rest: &str, n: usize| -> Option<(String, String)> {
+        let f: Vec<&str> = rest.splitn(n, ' ').collect();
+        Some((xy(f.first()?), f.get(n - 1)?.split('\t').next()?.to_string()))
+    };
+    let (xy, path) = match line.split_once(' ')? {
+        ("1", rest) => field(rest, 8)?,
+        ("2", rest) => field(rest, 9)?,
+        ("u", rest) => field(rest, 10)?,
+        ("?", path) => ("??".to_string(), path.to_string()),
+        _ => return None,
+    };
+    Some(format!("{xy} {path}"))
 }
 
 /// Git changes between the checkpoint's HEAD and now.
@@ -308,4 +329,24 @@ pub fn render(b: &Briefing) -> String {
         t.push_str(&format!("\nNote left at the last checkpoint: {note}\n"));
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changed_line;
+
+    #[test]
+    fn porcelain_v2_entries_read_as_v1_lines() {
+        let hash = "587be6b4c3f93f93c489c0111bba5596147a26cb";
+        assert_eq!(
+            changed_line(&format!("1 .M N... 100644 100644 100644 {hash} {hash} a b.txt")).as_deref(),
+            Some(" M a b.txt")
+        );
+        assert_eq!(
+            changed_line(&format!("2 R. N... 100644 100644 100644 {hash} {hash} R100 new.rs\told.rs")).as_deref(),
+            Some("R  new.rs")
+        );
+        assert_eq!(changed_line("? notes.txt").as_deref(), Some("?? notes.txt"));
+        assert_eq!(changed_line("! ignored"), None);
+    }
 }

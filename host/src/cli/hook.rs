@@ -10,7 +10,6 @@ use std::path::Path;
 use clap::ValueEnum;
 use serde_json::{Value, json};
 
-use crate::continuity::BriefingRequest;
 use crate::hub::{Caller, Hub};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,14 +48,8 @@ pub fn run(home: &Path, event: HookEvent, input: &str) -> crate::Result<Option<S
     let session_id = text("session_id").unwrap_or("");
     let project = text("cwd").or_else(|| text("working_directory"));
     let hub = Hub::open(home, Caller::from_env(crate::mcp::ORCHESTRATOR)?)?;
-    // The briefing compares with the checkpoint before this one, so it comes first.
-    let briefing = match event {
-        HookEvent::SessionStart => Some(hub.continuity_briefing(&BriefingRequest {
-            project: project.map(str::to_string),
-        })?),
-        _ => None,
-    };
-    hub.checkpoint(project, session_id, event.as_str(), None)?;
+    let brief = event == HookEvent::SessionStart;
+    let briefing = hub.hook(project, session_id, event.as_str(), brief)?;
     Ok(briefing.map(|b| {
         json!({
             "hookSpecificOutput": {

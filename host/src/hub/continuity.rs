@@ -97,10 +97,40 @@ impl Hub {
         Ok(open)
     }
 
+    /// What a hook does, reading the project and git once for both: the briefing first
+    /// (when `brief`: it compares with the checkpoint before this one), then a checkpoint.
+    pub fn hook(
+        &self,
+        project: Option<&str>,
+        session_id: &str,
+        trigger: &str,
+        brief: bool,
+    ) -> Result<Option<Briefing>> {
+        let project = self.project(project)?;
+        let now = continuity::git_state(&project);
+        let briefing = brief.then(|| self.briefing_at(&project, &now)).transpose()?;
+        self.checkpoint_at(&project, now, session_id, trigger, None)?;
+        Ok(briefing)
+    }
+
     /// Saves a checkpoint of `project` (a hook's `cwd`, else this process's directory).
     pub fn checkpoint(
         &self,
         project: Option<&str>,
+        session_id: &str,
+        trigger: &str,
+        note: Option<&str>,
+    ) -> Result<Checkpoint> {
+        let project = self.project(project)?;
+        // Git runs before the transaction: the write lock is never held for a subprocess.
+        let state = continuity::git_state(&project);
+        self.checkpoint_at(&project, state, session_id, trigger, note)
+    }
+
+    fn checkpoint_at(
+        &self,
+        project: &Path,
+        mut state: State,
         session_id: &str,
         trigger: &str,
         note: Option<&str>,
@@ -113,10 +143,7 @@ impl Hub {
                 format!("is {} bytes; a note holds at most {}", n.len(), continuity::MAX_NOTE),
             ));
         }
-        let project = self.project(project)?;
         let key = project.display().to_string();
-        // Git runs before the transaction: the write lock is never held for a subprocess.
-        let mut state = continuity::git_state(&project);
         state.note = note.map(str::to_string);
         self.command(
             |tx, caller| {
@@ -147,8 +174,12 @@ impl Hub {
     /// What changed in the project since its last checkpoint, and what is open now.
     pub fn continuity_briefing(&self, req: &BriefingRequest) -> Result<Briefing> {
         let project = self.project(req.project.as_deref())?;
-        let key = project.display().to_string();
         let now = continuity::git_state(&project);
+        self.briefing_at(&project, &now)
+    }
+
+    fn briefing_at(&self, project: &Path, now: &State) -> Result<Briefing> {
+        let key = project.display().to_string();
         let (since, versions, stale, open, unread, recent) = self.query(|tx| {
             let since = tx.last_checkpoint(&key)?.map(checkpoint_of).transpose()?;
             let after = since.as_ref().map_or(0, |c| c.last_seq);
@@ -170,7 +201,7 @@ impl Hub {
                 recent_decisions(tx, &self.caller.team)?,
             ))
         })?;
-        let git = continuity::git_changes(&project, since.as_ref().map(|c| &c.state), &now);
+        let git = continuity::git_changes(project, since.as_ref().map(|c| &c.state), now);
         let was = |id: &str| {
             since
                 .as_ref()
