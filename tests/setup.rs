@@ -435,3 +435,32 @@ fn decisions_are_found_by_full_text_and_flagged_in_the_briefing_when_their_groun
     let text = b["text"].as_str().unwrap();
     assert!(text.contains("⚠ changed since it was recorded: db.rs changed; `schema` v1 → v2"), "{text}");
 }
+
+#[test]
+fn patterns_are_registered_versioned_listed_and_read() {
+    let claude = Claude::new(NO_MODEL);
+    let work = claude.home().join("work");
+    let run = |args: &[&str]| -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&clearctx_ok(&claude, &work, &all)).unwrap()
+    };
+    let p = run(&["pattern", "register", "error-type", "--description", "one error enum per crate", "--body", "enum Error { Io(std::io::Error) }", "--tag", "rust"]);
+    assert_eq!(p["version"], 1);
+    let p = run(&["pattern", "register", "error-type", "--description", "one error enum per crate, thiserror", "--body", "#[derive(thiserror::Error)] enum Error {}"]);
+    assert_eq!(p["version"], 2);
+    run(&["pattern", "register", "adr", "--description", "decisions as ADRs", "--body", "# ADR n: title"]);
+    let list = run(&["pattern", "list"]);
+    assert_eq!(list["count"], 2);
+    assert_eq!(list["patterns"][0]["name"], "adr");
+    assert!(list["patterns"][0].get("body").is_none(), "{list}");
+    let got = run(&["pattern", "get", "error-type"]);
+    assert_eq!(got["body"], "#[derive(thiserror::Error)] enum Error {}");
+    assert_eq!(got["tags"], json!([]));
+    let out = clearctx(&claude, &work, &["pattern", "get", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pattern `nope` does not exist; `clearctx pattern list`"), "{}", describe(&out));
+    let out = clearctx(&claude, &work, &["pattern", "register", "bad name!", "--description", "d", "--body", "b"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(run(&["pattern", "list"])["count"], 2);
+}

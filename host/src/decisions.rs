@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::model::artifacts::VersionRef;
 use crate::model::Caller;
 use crate::store::page::{self, Page};
-use crate::store::{DecisionRow, NewDecision, NewEvent, Tx};
+use crate::store::{DecisionRow, NewDecision, NewEvent, PatternRow, Tx};
 
 const MAX_WHAT: usize = 500;
 const MAX_WHY: usize = 16 * 1024;
@@ -198,7 +198,7 @@ pub fn record(
         let field = format!("artifacts[{i}]");
         let a = ArtifactLink::parse(&field, a)?;
         let head = tx.artifact_head(&a.artifact_id)?.ok_or_else(|| {
-            Error::not_found_hint("artifact", a.artifact_id.clone(), &format!(" ({field}); artifact_list shows the artifacts"))
+            Error::not_found_hint("artifact", a.artifact_id.clone(), &format!("({field}); `artifact_list` shows the artifacts"))
         })?;
         let version = a.version.unwrap_or(head.latest_version);
         if version == 0 || version > head.latest_version {
@@ -279,4 +279,98 @@ mod tests {
         assert!(fts_query("  ").is_err());
         assert!(fts_query("a\u{0}b").is_err());
     }
+}
+
+// --- patterns --------------------------------------------------------------------------
+
+const MAX_BODY: usize = 64 * 1024;
+
+/// Arguments of `pattern_register`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatternRequest {
+    /// Pattern name, e.g. `error-type`; again makes its next version
+    pub name: String,
+    /// When to use it, one line
+    pub description: String,
+    /// The pattern itself, usually with an example
+    pub body: String,
+    /// Words to find it by
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// Arguments of `pattern_get`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatternNameRequest {
+    /// Pattern name
+    pub name: String,
+}
+
+/// A registered pattern.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pattern {
+    pub name: String,
+    pub team: String,
+    pub version: u32,
+    pub description: String,
+    /// The pattern itself (`pattern_list` leaves it out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    pub tags: Vec<String>,
+    pub registered_by: String,
+    pub registered_at: String,
+}
+
+fn pattern_of(r: PatternRow, with_body: bool) -> Result<Pattern> {
+    Ok(Pattern {
+        tags: serde_json::from_str(&r.tags)
+            .map_err(|e| Error::Corrupt(format!("pattern `{}`: {e}", r.name)))?,
+        name: r.name,
+        team: r.team,
+        version: r.version,
+        description: r.description,
+        body: with_body.then_some(r.body),
+        registered_by: r.registered_by,
+        registered_at: crate::time::rfc3339(r.registered_at_ms),
+    })
+}
+
+pub fn register_pattern(tx: &Tx<'_>, caller: &Caller, req: &PatternRequest) -> Result<Pattern> {
+    crate::ids::check_id("name", &req.name)?;
+    check_text("description", &req.description, MAX_WHAT)?;
+    check_text("body", &req.body, MAX_BODY)?;
+    check_list("tags", &req.tags)?;
+    let seq = tx.append_event(NewEvent {
+        kind: "pattern.registered",
+        actor: &caller.session,
+        team: &caller.team,
+        subject: format!("pattern:{}", req.name),
+        payload: serde_json::json!({ "description": req.description, "body": req.body, "tags": req.tags }),
+    })?;
+    tx.upsert_pattern(&PatternRow {
+        team: caller.team.clone(),
+        name: req.name.clone(),
+        version: 0,
+        description: req.description.clone(),
+        body: req.body.clone(),
+        tags: json(&req.tags),
+        registered_by: caller.session.clone(),
+        registered_at_ms: 0,
+        seq,
+    })?;
+    get_pattern(tx, caller, &req.name)
+}
+
+pub fn get_pattern(tx: &Tx<'_>, caller: &Caller, name: &str) -> Result<Pattern> {
+    let row = tx.pattern(&caller.team, name)?.ok_or_else(|| {
+        Error::not_found_hint("pattern", name, "`pattern_list` shows the team's patterns")
+    })?;
+    pattern_of(row, true)
+}
+
+pub fn list_patterns(tx: &Tx<'_>, caller: &Caller, req: &ListRequest) -> Result<Page<Pattern>> {
+    let w = page::window(req.limit, req.cursor.as_deref())?;
+    page::page(w, tx.patterns(&caller.team, w)?).try_map(|r| pattern_of(r, false))
 }

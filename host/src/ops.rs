@@ -540,6 +540,21 @@ ops! {
     |hub, req| hub.decision_search(req),
     |req, p| (format!("{} decision(s) match `{}`{}", p.items.len(), req.query, more(p)), p.envelope("decisions"));
 
+    pattern_register Some("pattern register"), [] "pattern convention register example", decisions::PatternRequest => decisions::Pattern,
+    "Register a team pattern (a reusable way of doing a thing, with an example); again makes its next version.",
+    |hub, req| hub.pattern_register(req),
+    |req, p| (format!("pattern `{}` v{} registered", p.name, p.version), to_value(p));
+
+    pattern_list Some("pattern list"), [] "patterns conventions list", decisions::ListRequest => Page<decisions::Pattern>,
+    "The team's patterns by name (no bodies).",
+    |hub, req| hub.pattern_list(req),
+    |req, p| (format!("{} pattern(s){}", p.items.len(), more(p)), p.envelope("patterns"));
+
+    pattern_get Some("pattern get"), [] "pattern get read convention", decisions::PatternNameRequest => decisions::Pattern,
+    "Read a team pattern with its body.",
+    |hub, req| hub.pattern_get(&req.name),
+    |req, p| (format!("pattern `{}` v{}", p.name, p.version), to_value(p));
+
     server_version None, [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs => Value,
     "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",
     |hub, req| Ok::<_, crate::error::Error>(version_info(hub)),

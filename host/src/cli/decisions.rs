@@ -1,9 +1,10 @@
-//! `clearctx decision record|list|search`: the decision journal.
+//! `clearctx decision record|list|search` (the decision journal) and `clearctx pattern
+//! register|list|get` (the team's patterns).
 
 use clap::Subcommand;
 
 use super::{PageArgs, Output, more_line, reply};
-use crate::decisions::{Decision, ListRequest, RecordRequest, SearchRequest};
+use crate::decisions::{Decision, ListRequest, PatternNameRequest, PatternRequest, RecordRequest, SearchRequest};
 use crate::error::Result;
 use crate::hub::Hub;
 use crate::ops;
@@ -79,6 +80,69 @@ pub(super) fn run(hub: &Hub, c: DecisionCommand) -> Result<Output> {
             let p = hub.decision_search(&req)?;
             let text = format!("{}{}", lines(&p.items), more_line(&p));
             Ok(reply(ops::replies::decision_search(&req, &p), text))
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PatternCommand {
+    /// Register a team pattern; registering a name again makes its next version
+    Register {
+        /// Pattern name, e.g. error-type
+        name: String,
+        /// When to use it, one line
+        #[arg(long)]
+        description: String,
+        /// The pattern itself, usually with an example (`-` reads stdin)
+        #[arg(long)]
+        body: String,
+        /// A word to find it by (repeatable)
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+    },
+    /// List the team's patterns by name
+    List {
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Print a pattern with its body
+    Get {
+        /// Pattern name
+        name: String,
+    },
+}
+
+pub(super) fn run_pattern(hub: &Hub, c: PatternCommand) -> Result<Output> {
+    match c {
+        PatternCommand::Register { name, description, body, tags } => {
+            let body = if body == "-" {
+                super::read_limited(std::io::stdin(), 64 * 1024, "--body", "stdin")?
+            } else {
+                body
+            };
+            let req = PatternRequest { name, description, body, tags };
+            let p = hub.pattern_register(&req)?;
+            let r = ops::replies::pattern_register(&req, &p);
+            let text = r.headline.clone();
+            Ok(reply(r, text))
+        }
+        PatternCommand::List { page } => {
+            let req = ListRequest { limit: page.limit, cursor: page.cursor };
+            let p = hub.pattern_list(&req)?;
+            let text = p
+                .items
+                .iter()
+                .map(|x| format!("{}  v{}  {}", x.name, x.version, x.description))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let text = format!("{text}{}", more_line(&p));
+            Ok(reply(ops::replies::pattern_list(&req, &p), text))
+        }
+        PatternCommand::Get { name } => {
+            let req = PatternNameRequest { name };
+            let p = hub.pattern_get(&req.name)?;
+            let text = format!("{} v{}: {}\n\n{}", p.name, p.version, p.description, p.body.as_deref().unwrap_or(""));
+            Ok(reply(ops::replies::pattern_get(&req, &p), text))
         }
     }
 }

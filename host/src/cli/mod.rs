@@ -178,6 +178,9 @@ pub enum Command {
     /// The decision journal: record, list and search decisions
     #[command(subcommand)]
     Decision(decisions::DecisionCommand),
+    /// The team's patterns: register, list and read them
+    #[command(subcommand)]
+    Pattern(decisions::PatternCommand),
     /// What changed in a project since its last checkpoint (the SessionStart briefing)
     Briefing {
         /// Project dir [default: the working directory]
@@ -356,6 +359,7 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
         Command::Prompt(p) => prompts::run(hub, p),
         Command::Setup(a) => setup::run(hub, a),
         Command::Decision(c) => decisions::run(hub, c),
+        Command::Pattern(c) => decisions::run_pattern(hub, c),
         Command::Briefing { project } => {
             let req = crate::continuity::BriefingRequest { project };
             let b = hub.continuity_briefing(&req)?;

@@ -32,3 +32,17 @@ impl Hub {
         self.query(|tx| decisions::search(tx, &self.caller, req))
     }
 }
+
+impl Hub {
+    pub fn pattern_register(&self, req: &decisions::PatternRequest) -> Result<decisions::Pattern> {
+        self.command(|tx, caller| decisions::register_pattern(tx, caller, req), |_, p| Ok(p))
+    }
+
+    pub fn pattern_get(&self, name: &str) -> Result<decisions::Pattern> {
+        self.query(|tx| decisions::get_pattern(tx, &self.caller, name))
+    }
+
+    pub fn pattern_list(&self, req: &ListRequest) -> Result<Page<decisions::Pattern>> {
+        self.query(|tx| decisions::list_patterns(tx, &self.caller, req))
+    }
+}

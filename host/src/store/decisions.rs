@@ -110,3 +110,73 @@ impl Tx<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
+
+/// A pattern as stored; `tags` is JSON.
+#[derive(Debug, Clone)]
+pub struct PatternRow {
+    pub team: String,
+    pub name: String,
+    pub version: u32,
+    pub description: String,
+    pub body: String,
+    pub tags: String,
+    pub registered_by: String,
+    pub registered_at_ms: i64,
+    pub seq: i64,
+}
+
+const PATTERN_COLUMNS: &str =
+    "team, name, version, description, body, tags, registered_by, registered_at_ms, seq";
+
+fn pattern_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PatternRow> {
+    Ok(PatternRow {
+        team: r.get(0)?,
+        name: r.get(1)?,
+        version: r.get(2)?,
+        description: r.get(3)?,
+        body: r.get(4)?,
+        tags: r.get(5)?,
+        registered_by: r.get(6)?,
+        registered_at_ms: r.get(7)?,
+        seq: r.get(8)?,
+    })
+}
+
+impl Tx<'_> {
+    /// Writes `p` as its name's next version (1 when new); returns that version.
+    pub(crate) fn upsert_pattern(&self, p: &PatternRow) -> Result<u32> {
+        Ok(self
+            .tx
+            .prepare_cached(&format!(
+                "INSERT INTO patterns ({PATTERN_COLUMNS}) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (team, name) DO UPDATE SET version = version + 1,
+                   description = excluded.description, body = excluded.body, tags = excluded.tags,
+                   registered_by = excluded.registered_by, registered_at_ms = excluded.registered_at_ms,
+                   seq = excluded.seq
+                 RETURNING version"
+            ))?
+            .query_row(
+                params![p.team, p.name, p.description, p.body, p.tags, p.registered_by, self.now_ms, p.seq],
+                |r| r.get(0),
+            )?)
+    }
+
+    pub(crate) fn pattern(&self, team: &str, name: &str) -> Result<Option<PatternRow>> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .tx
+            .prepare_cached(&format!("SELECT {PATTERN_COLUMNS} FROM patterns WHERE team = ?1 AND name = ?2"))?
+            .query_row([team, name], pattern_row)
+            .optional()?)
+    }
+
+    /// `team`'s patterns by name, off the primary key.
+    pub(crate) fn patterns(&self, team: &str, w: Window) -> Result<Vec<PatternRow>> {
+        let (limit, offset) = w.sql();
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {PATTERN_COLUMNS} FROM patterns WHERE team = ?1 ORDER BY name LIMIT ?2 OFFSET ?3"
+        ))?;
+        let rows = stmt.query_map(params![team, limit, offset], pattern_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 pub use artifacts::ArtifactFilter;
 pub use continuity::{CheckpointRow, NewVersionRow};
 pub use contracts::ContractFilter;
-pub use decisions::{DecisionRow, NewDecision};
+pub use decisions::{DecisionRow, NewDecision, PatternRow};
 pub(crate) use contracts::Target;
 pub use events::{Event, NewEvent};
 pub use pipelines::{NewFiring, StoredRule};

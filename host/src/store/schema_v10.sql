@@ -37,3 +37,19 @@ CREATE INDEX decisions_team ON decisions(team, decision_id);
 -- Full-text search over what, why, alternatives and tags (SQLite's FTS5, compiled into
 -- rusqlite's bundled SQLite). Contentless: only rowids come back, joined to `decisions`.
 CREATE VIRTUAL TABLE decisions_fts USING fts5(what, why, alternatives, tags, content='');
+
+-- Patterns: a team's named, reusable ways of doing a thing (an error type, a test layout),
+-- so a worker follows the team's instead of inventing one. Re-registering a name makes
+-- its next version; the `pattern.registered` events keep the earlier ones.
+CREATE TABLE patterns (
+    team           TEXT    NOT NULL,
+    name           TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    description    TEXT    NOT NULL,
+    body           TEXT    NOT NULL,  -- the pattern itself: text, usually with an example
+    tags           TEXT    NOT NULL,  -- JSON list of strings
+    registered_by  TEXT    NOT NULL,
+    registered_at_ms INTEGER NOT NULL,
+    seq            INTEGER NOT NULL REFERENCES events(seq),
+    PRIMARY KEY (team, name)
+) WITHOUT ROWID;
