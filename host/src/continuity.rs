@@ -204,17 +204,15 @@ pub fn git_changes(project: &Path, before: Option<&State>, now: &State) -> GitCh
     if let (Some(old), Some(new)) = (&g.previous_head, &g.head)
         && old != new
     {
+        // The first SHOWN lines of git's answer, and how many it gave.
+        let capped = |args: &[&str]| {
+            let out = git(project, args).unwrap_or_default();
+            let shown = out.lines().take(SHOWN).map(str::to_string).collect();
+            (shown, out.lines().count())
+        };
         let range = format!("{old}..{new}");
-        if let Ok(log) = git(project, &["log", "--oneline", "--no-decorate", &range]) {
-            let all: Vec<&str> = log.lines().collect();
-            g.commit_count = all.len();
-            g.commits = all.iter().take(SHOWN).map(|s| s.to_string()).collect();
-        }
-        if let Ok(files) = git(project, &["diff", "--name-only", old, new]) {
-            let all: Vec<&str> = files.lines().collect();
-            g.file_count = all.len();
-            g.files = all.iter().take(SHOWN).map(|s| s.to_string()).collect();
-        }
+        (g.commits, g.commit_count) = capped(&["log", "--oneline", "--no-decorate", &range]);
+        (g.files, g.file_count) = capped(&["diff", "--name-only", old, new]);
     }
     g
 }
