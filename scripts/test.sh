@@ -15,5 +15,5 @@ cargo test --workspace --locked "$@"
 if [ $# -eq 0 ]; then
   echo "== the tests that drive the real CLI, on Claude Code $oldest" >&2
   # --workspace: the same features as the run above, so nothing is built again.
-  CLEARCTX_TEST_CLAUDE="$oldest_bin" cargo test --workspace --locked --test claude_cli --test sessions --test teams --test chat
+  CLEARCTX_TEST_CLAUDE="$oldest_bin" cargo test --workspace --locked --test claude_cli --test sessions --test teams --test chat --test setup
 fi

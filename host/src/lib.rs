@@ -6,7 +6,9 @@
 pub mod artifacts;
 pub mod chat;
 pub mod cli;
+pub mod continuity;
 pub mod contracts;
+pub mod decisions;
 pub mod error;
 pub mod hub;
 pub mod ids;

@@ -13,6 +13,18 @@ fn main() -> ExitCode {
     if let Command::Completions { shell } = cli.command {
         return print_stdout(cli::completions(shell).trim_end());
     }
+    if let Command::Hook { event } = cli.command {
+        // A hook never fails the user's session: errors and panics are logged, exit 0.
+        let home = clearctx::hub::resolve_home(cli.home.as_deref());
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cli::hook::main(home, event))) {
+            Ok(Some(out)) => {
+                let _ = print_stdout(&out);
+            }
+            Ok(None) => {}
+            Err(_) => eprintln!("clearctx hook {}: panicked (the session goes on without it)", event.as_str()),
+        }
+        return ExitCode::SUCCESS;
+    }
     let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -67,11 +79,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             .block_on(clearctx::mcp::serve(hub))
             .map_err(Failure::Other);
     }
-    let hub = Hub::open(&home, Caller::from_env("cli")?)?;
-    let output = cli::run(&hub, cli.command, cli.json);
-    // Sessions this command started stop with it (they stay resumable).
-    hub.sessions().shutdown();
-    let output = output?;
+    let output = if let Command::Doctor = cli.command {
+        // Without the hub: a database that cannot be opened is what it reports.
+        cli::doctor::run(&home)
+    } else {
+        let hub = Hub::open(&home, Caller::from_env("cli")?)?;
+        let output = cli::run(&hub, cli.command, cli.json);
+        // Sessions this command started stop with it (they stay resumable).
+        hub.sessions().shutdown();
+        output?
+    };
     let text = if cli.json {
         serde_json::to_string_pretty(&output.json).expect("JSON serializes")
     } else {

@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 
 use crate::artifacts;
 use crate::chat;
+use crate::continuity;
 use crate::contracts::{self, Contract};
+use crate::decisions;
 use crate::error::Result;
 use crate::hub::Hub;
 use crate::inbox;
@@ -105,6 +107,18 @@ pub const CLI_ONLY: &[(&str, &str)] = &[
     ),
     ("completions", "a shell completion script"),
     ("inbox", "the short form of `team inbox` (team_check_inbox)"),
+    (
+        "doctor",
+        "checks this machine's files and binaries; a person's or a script's",
+    ),
+    (
+        "hook",
+        "Claude Code runs it as a hook: it reads the hook's JSON on stdin and never fails",
+    ),
+    (
+        "setup",
+        "writes Claude Code's own config files: a person's act, not a tool",
+    ),
     (
         "plugin add",
         "installing runs code: only a person consents, at the CLI",
@@ -559,6 +573,46 @@ ops! {
     "After a crash: resume every stopped member of a team with its conversation and a turn handing it its current contract.",
     |hub, req| hub.team_resume(req),
     |req, r| (format!("team `{}`: {} member(s) resumed{}", r.team, r.resumed.len(), if r.not_resumed.is_empty() { String::new() } else { format!(", {} not", r.not_resumed.len()) }), to_value(r));
+
+    continuity_briefing Some("briefing"), [] "briefing changes since last session", continuity::BriefingRequest => continuity::Briefing,
+    "What changed in a project since its last checkpoint: commits, files, new versions, stale items, contracts, decisions, unread.",
+    |hub, req| hub.continuity_briefing(req),
+    |req, b| (format!("briefing for {}: {} commit(s), {} new version(s), {} open contract(s)", b.project, b.git.commit_count, b.new_versions.len(), b.open_contracts.len()), to_value(b));
+
+    session_checkpoint Some("checkpoint"), [] "checkpoint save note", continuity::CheckpointRequest => continuity::Checkpoint,
+    "Save a project checkpoint (git, contracts, unread) and a note; the next briefing reports changes since.",
+    |hub, req| hub.session_checkpoint(req),
+    |req, c| (format!("checkpoint {} of {} saved", c.id, c.project), to_value(c));
+
+    decision_record Some("decision record"), [] "decision record why adr", decisions::RecordRequest => decisions::Decision,
+    "Record a decision: what, why, alternatives, tags, files and artifact versions it rests on (briefings flag it when they change).",
+    |hub, req| hub.decision_record(req),
+    |req, d| (format!("decision {} recorded: {}", d.decision_id, d.what), to_value(d));
+
+    decision_list Some("decision list"), [] "decisions list recent", decisions::ListRequest => Page<decisions::Decision>,
+    "The team's decisions, newest first.",
+    |hub, req| hub.decision_list(req),
+    |req, p| (format!("{} decision(s){}", p.items.len(), more(p)), p.envelope("decisions"));
+
+    decision_search Some("decision search"), [] "decision search text", decisions::SearchRequest => Page<decisions::Decision>,
+    "Full-text search (FTS5) of the team's decisions, every word matching; best first.",
+    |hub, req| hub.decision_search(req),
+    |req, p| (format!("{} decision(s) match `{}`{}", p.items.len(), req.query, more(p)), p.envelope("decisions"));
+
+    pattern_register Some("pattern register"), [] "pattern convention register example", decisions::PatternRequest => decisions::Pattern,
+    "Register a team pattern (a reusable way of doing a thing, with an example); again makes its next version.",
+    |hub, req| hub.pattern_register(req),
+    |req, p| (format!("pattern `{}` v{} registered", p.name, p.version), to_value(p));
+
+    pattern_list Some("pattern list"), [] "patterns conventions list", decisions::ListRequest => Page<decisions::Pattern>,
+    "The team's patterns by name (no bodies).",
+    |hub, req| hub.pattern_list(req),
+    |req, p| (format!("{} pattern(s){}", p.items.len(), more(p)), p.envelope("patterns"));
+
+    pattern_get Some("pattern get"), [] "pattern get read convention", decisions::PatternNameRequest => decisions::Pattern,
+    "Read a team pattern with its body.",
+    |hub, req| hub.pattern_get(&req.name),
+    |req, p| (format!("pattern `{}` v{}", p.name, p.version), to_value(p));
 
     server_version None, [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs => Value,
     "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",

@@ -546,7 +546,7 @@ pub fn read_worktrees(roster: &mut Roster) {
 // --- git -------------------------------------------------------------------------------
 
 /// Runs `git -C dir args…`; its trimmed stdout, or its stderr as the error.
-fn git(dir: &Path, args: &[&str]) -> std::result::Result<String, String> {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> std::result::Result<String, String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)

@@ -8,13 +8,18 @@
 
 mod artifacts;
 mod contracts;
+mod decisions;
+pub mod doctor;
+pub mod hook;
 mod pipelines;
 mod lineage;
+mod ojson;
 mod plugins;
 mod prompts;
 mod render;
 mod sessions;
 mod snapshots;
+mod setup;
 mod team;
 
 use std::io::Read as _;
@@ -186,6 +191,37 @@ pub enum Command {
         #[arg(long, value_name = "JSON|FILE")]
         overrides: Option<String>,
     },
+    /// The decision journal: record, list and search decisions
+    #[command(subcommand)]
+    Decision(decisions::DecisionCommand),
+    /// The team's patterns: register, list and read them
+    #[command(subcommand)]
+    Pattern(decisions::PatternCommand),
+    /// What changed in a project since its last checkpoint (the SessionStart briefing)
+    Briefing {
+        /// Project dir [default: the working directory]
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Save a continuity checkpoint of a project, with an optional note for the next session
+    Checkpoint {
+        /// Project dir [default: the working directory]
+        #[arg(long)]
+        project: Option<String>,
+        /// A note for the next session, e.g. what is half done
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Run a Claude Code hook (installed by `clearctx setup`): reads the hook's JSON on stdin
+    Hook {
+        /// The hook: session-start, stop, pre-compact or session-end
+        #[arg(value_enum)]
+        event: hook::HookEvent,
+    },
+    /// Check the data dir, database, plugins, Claude Code's registration and hooks, `claude`
+    Doctor,
+    /// Register clearctx with Claude Code: MCP server, continuity hooks, CLAUDE.md rules
+    Setup(setup::SetupArgs),
     /// Print a shell completion script
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -369,9 +405,25 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
         Command::Plugin(p) => plugins::run(hub, p),
         Command::Pipeline(p) => pipelines::run(hub, p),
         Command::Prompt(p) => prompts::run(hub, p),
+        Command::Setup(a) => setup::run(hub, a),
+        Command::Decision(c) => decisions::run(hub, c),
+        Command::Pattern(c) => decisions::run_pattern(hub, c),
+        Command::Briefing { project } => {
+            let req = crate::continuity::BriefingRequest { project };
+            let b = hub.continuity_briefing(&req)?;
+            let text = b.text.trim_end().to_string();
+            Ok(reply(ops::replies::continuity_briefing(&req, &b), text))
+        }
+        Command::Checkpoint { project, note } => {
+            let req = crate::continuity::CheckpointRequest { project, note };
+            let c = hub.session_checkpoint(&req)?;
+            let r = ops::replies::session_checkpoint(&req, &c);
+            let text = r.headline.clone();
+            Ok(reply(r, text))
+        }
         Command::Inbox(args) => inbox(hub, args),
-        Command::Serve | Command::Completions { .. } => {
-            unreachable!("main handles serve and completions")
+        Command::Serve | Command::Completions { .. } | Command::Doctor | Command::Hook { .. } => {
+            unreachable!("main handles serve, completions, doctor and hook")
         }
     }
 }

@@ -7,6 +7,8 @@
 
 mod artifact;
 mod chat;
+mod continuity;
+mod decision;
 mod contract;
 mod pipeline;
 mod lineage;

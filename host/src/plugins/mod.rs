@@ -70,6 +70,11 @@ pub fn machine_cache_dir() -> Option<PathBuf> {
         .or_else(|| var("HOME").map(|h| h.join(".cache/clearctx/plugins")))
 }
 
+/// The standard plugins, embedded in this binary.
+pub fn standard_plugins() -> Vec<Resolved> {
+    standard::all()
+}
+
 /// The plugin API major version this host supports.
 pub const API_MAJOR: u64 = 1;
 /// The version of `wit/` this host is built from (and the SDK builds the standard plugins with).
@@ -562,6 +567,13 @@ impl PluginHost {
                 Err(e) => tracing::warn!(plugin = %plugin.id, error = %e, "cannot warm the plugin"),
             }
         }
+    }
+
+    /// Checks a plugin's bytes against its recorded sha256 and compiles it into the
+    /// machine's cache (or finds it there): `setup` does this ahead of the first call and
+    /// `doctor` to check each plugin.
+    pub fn precompile(&self, plugin: &Resolved) -> Result<()> {
+        self.load(plugin).map(|_| ())
     }
 
     fn output_limit(plugin: &Resolved, bytes: usize) -> Result<()> {

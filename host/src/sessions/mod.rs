@@ -18,6 +18,7 @@ mod manager;
 mod presets;
 mod protocol;
 mod supervisor;
+pub(crate) use supervisor::claude_program;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

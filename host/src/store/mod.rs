@@ -10,7 +10,9 @@
 
 mod artifacts;
 mod chat;
+mod continuity;
 mod contracts;
+mod decisions;
 mod events;
 mod inbox;
 mod pipelines;
@@ -30,7 +32,9 @@ use rusqlite_migration::{M, Migrations};
 use crate::error::{Error, Result};
 
 pub use artifacts::ArtifactFilter;
+pub use continuity::{CheckpointRow, NewVersionRow};
 pub use contracts::ContractFilter;
+pub use decisions::{DecisionRow, NewDecision, PatternRow};
 pub(crate) use contracts::Target;
 pub use events::{Event, NewEvent};
 pub use pipelines::{NewFiring, StoredRule};
@@ -110,6 +114,7 @@ const SCHEMAS: &[&str] = &[
     include_str!("schema_v7.sql"),
     include_str!("schema_v8.sql"),
     include_str!("schema_v9.sql"),
+    include_str!("schema_v10.sql"),
 ];
 
 /// What every write transaction runs after its change and before it commits: the
@@ -239,6 +244,41 @@ impl Store {
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
+}
+
+/// What `doctor` reads of a database. It opens the file without creating it and only
+/// reads (no migration, no WAL switch); not `READ_ONLY`, which cannot open a WAL file
+/// whose `-shm` is gone.
+#[derive(Debug, Clone)]
+pub struct Health {
+    /// `PRAGMA user_version`: the schema the file is at.
+    pub schema_version: i64,
+    /// The newest schema this clearctx knows.
+    pub supported: i64,
+    /// `PRAGMA quick_check`'s first line: `ok`, or the first problem found.
+    pub check: String,
+}
+
+/// Reads `path`'s schema version and runs `PRAGMA quick_check` on it; the error is
+/// SQLite's own message (a damaged file: "file is not a database").
+pub fn inspect(path: &Path) -> std::result::Result<Health, String> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| e.to_string())?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    let schema_version = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    let check = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    Ok(Health {
+        schema_version,
+        supported: SCHEMAS.len() as i64,
+        check,
+    })
 }
 
 /// Prepared statements kept per connection.
