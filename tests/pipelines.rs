@@ -283,6 +283,11 @@ async fn two_servers_publishing_at_once_fire_each_rule_exactly_once() {
     assert!(log.iter().all(|f| f["outcome"] == "done"));
     let inbox = dir.cli_json(&["inbox", "--recipient", "watcher"]);
     assert_eq!(inbox["unread"].as_array().unwrap().len(), 2 * N as usize);
+    // A server keeps the rules it parsed only while no process has changed them: disabled
+    // by another process (the CLI), the pipeline fires for nothing in `a`.
+    dir.cli_json(&["pipeline", "disable", "count"]);
+    a.ok("artifact_publish", json!({ "artifact_id": "a-0", "type": "test-results", "data": { "passed": 1, "failed": 0 } })).await;
+    assert_eq!(firings(&a, "count").await.len(), log.len());
     for c in [a, b] {
         c.close().await;
     }

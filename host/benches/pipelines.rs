@@ -91,6 +91,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() -> Res<()> {
+    // For a profiler: `PIPELINES_PROFILE=100` publishes with 100 false rules only, 3000 times.
+    if let Ok(n) = std::env::var("PIPELINES_PROFILE") {
+        let dir = tempfile::tempdir()?;
+        let hub = setup(dir.path(), n.parse()?, false)?;
+        for i in 0..3000 {
+            publish(&hub, 1 + i)?;
+        }
+        return Ok(());
+    }
     let cases: &[(usize, bool)] = &[(0, false), (10, false), (100, false), (10, true), (100, true)];
     let dirs: Vec<tempfile::TempDir> = cases.iter().map(|_| tempfile::tempdir()).collect::<Result<_, _>>()?;
     let hubs: Vec<Hub> = cases

@@ -23,23 +23,69 @@ use crate::store::{Event, NewFiring, StoredRule, Tx};
 /// the chain.
 pub const MAX_DEPTH: u32 = 8;
 
-/// A matching rule, ready to fire.
+/// A stored rule, parsed.
 struct Armed {
     stored: StoredRule,
-    rule: Arc<Rule>,
+    rule: Rule,
+    /// What a `skipped` row lists for this rule, as JSON text.
+    skip_entry: String,
 }
 
-/// A stored rule, parsed once per process rather than once per event: keyed by its JSON,
-/// so a replaced rule is simply another key.
-fn parsed(json: &str) -> Result<Arc<Rule>> {
-    static CACHE: OnceLock<quick_cache::sync::Cache<String, Arc<Rule>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| quick_cache::sync::Cache::new(4096));
-    if let Some(rule) = cache.get(json) {
-        return Ok(rule);
+/// The enabled rules of one trigger type as of one revision of the rules, parsed, with
+/// the conditions grouped by plugin ahead of any event.
+struct RuleSet {
+    rules: Vec<Armed>,
+    groups: Vec<Group>,
+}
+
+/// The rules whose condition one plugin evaluates (`None`: the standard CEL plugin).
+struct Group {
+    plugin: Option<String>,
+    /// Indexes into [`RuleSet::rules`].
+    rules: Vec<usize>,
+    /// Their conditions, in the same order: what one call takes when every rule matched.
+    expressions: Vec<String>,
+}
+
+/// The rule set of `trigger`, parsed once per revision of the rules per process rather
+/// than once per event: an event reads the revision (one row), not every rule.
+fn rule_set(tx: &Tx<'_>, trigger: TriggerType) -> Result<Arc<RuleSet>> {
+    type Key = (i64, i64, &'static str);
+    static CACHE: OnceLock<quick_cache::sync::Cache<Key, Arc<RuleSet>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| quick_cache::sync::Cache::new(64));
+    let (epoch, rev) = tx.pipeline_revision()?;
+    let key = (epoch, rev, trigger.as_str());
+    if let Some(set) = cache.get(&key) {
+        return Ok(set);
     }
-    let rule = Arc::new(super::parse_rule(json)?);
-    cache.insert(json.to_string(), rule.clone());
-    Ok(rule)
+    let rules = tx
+        .rules_for_trigger(trigger.as_str())?
+        .into_iter()
+        .map(|stored| {
+            let rule = super::parse_rule(&stored.rule)?;
+            let skip_entry = json!({ "rule_index": stored.rule_index, "rule": rule.label(stored.rule_index as usize) }).to_string();
+            Ok(Armed { rule, stored, skip_entry })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut groups: Vec<Group> = Vec::new();
+    for (i, a) in rules.iter().enumerate() {
+        let Some(condition) = &a.rule.condition else {
+            continue;
+        };
+        let plugin = a.rule.condition_plugin.clone();
+        let g = match groups.iter().position(|g| g.plugin == plugin) {
+            Some(g) => g,
+            None => {
+                groups.push(Group { plugin, rules: Vec::new(), expressions: Vec::new() });
+                groups.len() - 1
+            }
+        };
+        groups[g].rules.push(i);
+        groups[g].expressions.push(condition.clone());
+    }
+    let set = Arc::new(RuleSet { rules, groups });
+    cache.insert(key, set.clone());
+    Ok(set)
 }
 
 /// What a rule's condition came to.
@@ -65,37 +111,40 @@ pub fn react(tx: &Tx<'_>, plugins: Option<&PluginHost>, events: &[Event]) -> Res
         let Some(trigger) = TriggerType::for_event(&ev.kind) else {
             continue;
         };
-        let rules = env.tx.rules_for_trigger(trigger.as_str())?;
-        if rules.is_empty() {
+        let set = rule_set(env.tx, trigger)?;
+        if set.rules.is_empty() {
             continue;
         }
         let ctx = context::for_event(env.tx, ev, trigger)?;
-        let mut armed = Vec::new();
-        for stored in rules {
-            let rule = parsed(&stored.rule)?;
-            if matches(&rule, &stored, ev, &ctx) {
-                armed.push(Armed { stored, rule });
-            }
-        }
-        if armed.is_empty() {
+        let matched: Vec<bool> = set
+            .rules
+            .iter()
+            .map(|a| matches(&a.rule, &a.stored, ev, &ctx))
+            .collect();
+        if !matched.contains(&true) {
             continue;
         }
         let depth = env.tx.event_cause(ev.seq)?.map_or(0, |(_, d)| d) + 1;
-        let verdicts = conditions(env.plugins, &armed, &ctx);
+        let verdicts = conditions(env.plugins, &set, &matched, &ctx);
         // Rules whose condition was false: one row per pipeline, not one per rule.
-        let mut skipped: Vec<(&str, Vec<Value>)> = Vec::new();
-        for (a, verdict) in armed.iter().zip(verdicts) {
+        let mut skipped: Vec<(&str, String)> = Vec::new();
+        for ((a, verdict), _) in set.rules.iter().zip(verdicts).zip(&matched).filter(|(_, m)| **m) {
+            let Some(verdict) = verdict else { continue };
             if let Verdict::Value(false, _) = verdict {
-                let rule = json!({ "rule_index": a.stored.rule_index, "rule": a.rule.label(a.stored.rule_index as usize) });
+                // `{"rules": [...]}`, built as text: a row lists every false rule.
                 match skipped.last_mut() {
-                    Some((p, rules)) if *p == a.stored.pipeline_id => rules.push(rule),
-                    _ => skipped.push((&a.stored.pipeline_id, vec![rule])),
+                    Some((p, rules)) if *p == a.stored.pipeline_id => {
+                        rules.push(',');
+                        rules.push_str(&a.skip_entry);
+                    }
+                    _ => skipped.push((&a.stored.pipeline_id, format!("{{\"rules\":[{}", a.skip_entry))),
                 }
                 continue;
             }
             fire(env, ev, &ctx, depth, a, verdict)?;
         }
-        for (pipeline_id, rules) in skipped {
+        for (pipeline_id, mut rules) in skipped {
+            rules.push_str("]}");
             env.tx.insert_firing(&NewFiring {
                 pipeline_id,
                 rule_index: None,
@@ -105,7 +154,7 @@ pub fn react(tx: &Tx<'_>, plugins: Option<&PluginHost>, events: &[Event]) -> Res
                 depth,
                 condition: Some(false),
                 outcome: Outcome::Skipped.as_str(),
-                detail: &json!({ "rules": rules }),
+                detail: &rules,
                 receipt: None,
             })?;
         }
@@ -134,30 +183,30 @@ fn matches(rule: &Rule, stored: &StoredRule, ev: &Event, ctx: &Value) -> bool {
         && is(&t.session, session)
 }
 
-/// Evaluates the conditions of `armed`: one call per condition plugin, every expression
-/// of that plugin against the one context.
-fn conditions(plugins: Option<&PluginHost>, armed: &[Armed], ctx: &Value) -> Vec<Verdict> {
-    let mut out: Vec<Option<Verdict>> = armed
+/// Evaluates the conditions of the `matched` rules of `set`: one call per condition
+/// plugin, every expression of that plugin against the one context. One verdict per rule
+/// of the set; `None` for a rule that did not match.
+fn conditions(plugins: Option<&PluginHost>, set: &RuleSet, matched: &[bool], ctx: &Value) -> Vec<Option<Verdict>> {
+    let mut out: Vec<Option<Verdict>> = set
+        .rules
         .iter()
-        .map(|a| a.rule.condition.is_none().then_some(Verdict::Always))
+        .zip(matched)
+        .map(|(a, &m)| (m && a.rule.condition.is_none()).then_some(Verdict::Always))
         .collect();
-    let mut groups: Vec<(Option<&str>, Vec<usize>)> = Vec::new();
-    for (i, a) in armed.iter().enumerate() {
-        if a.rule.condition.is_none() {
+    for g in &set.groups {
+        let ix: Vec<usize> = g.rules.iter().copied().filter(|&i| matched[i]).collect();
+        if ix.is_empty() {
             continue;
         }
-        let plugin = a.rule.condition_plugin.as_deref();
-        match groups.iter_mut().find(|(p, _)| *p == plugin) {
-            Some((_, ix)) => ix.push(i),
-            None => groups.push((plugin, vec![i])),
-        }
-    }
-    for (plugin, ix) in groups {
-        let exprs: Vec<&str> = ix
-            .iter()
-            .map(|&i| armed[i].rule.condition.as_deref().unwrap_or_default())
-            .collect();
-        match evaluate(plugins, plugin, &exprs, ctx) {
+        // Usually every rule matched: the group's own list, with nothing copied.
+        let subset: Vec<String>;
+        let exprs = if ix.len() == g.rules.len() {
+            &g.expressions
+        } else {
+            subset = ix.iter().map(|&i| set.rules[i].rule.condition.clone().unwrap_or_default()).collect();
+            &subset
+        };
+        match evaluate(plugins, g.plugin.as_deref(), exprs, ctx) {
             Ok((values, receipt)) => {
                 for (&i, v) in ix.iter().zip(values) {
                     out[i] = Some(match v {
@@ -173,9 +222,7 @@ fn conditions(plugins: Option<&PluginHost>, armed: &[Armed], ctx: &Value) -> Vec
             }
         }
     }
-    out.into_iter()
-        .map(|v| v.unwrap_or(Verdict::Always))
-        .collect()
+    out
 }
 
 fn host(plugins: Option<&PluginHost>) -> Result<&PluginHost> {
@@ -189,7 +236,7 @@ fn host(plugins: Option<&PluginHost>) -> Result<&PluginHost> {
 fn evaluate(
     plugins: Option<&PluginHost>,
     plugin: Option<&str>,
-    exprs: &[&str],
+    exprs: &[String],
     ctx: &Value,
 ) -> Result<(Vec<Result<bool>>, Receipt)> {
     let plugins = host(plugins)?;
@@ -213,7 +260,7 @@ fn fire(env: &Env<'_>, ev: &Event, ctx: &Value, depth: u32, a: &Armed, verdict: 
             depth,
             condition,
             outcome: outcome.as_str(),
-            detail: &detail,
+            detail: &detail.to_string(),
             receipt: receipt.as_ref(),
         })
     };

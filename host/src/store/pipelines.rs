@@ -29,7 +29,8 @@ pub struct NewFiring<'a> {
     pub depth: u32,
     pub condition: Option<bool>,
     pub outcome: &'a str,
-    pub detail: &'a Value,
+    /// JSON text: the commands run, or the error (a skipped row is built as text, cheaply).
+    pub detail: &'a str,
     pub receipt: Option<&'a Value>,
 }
 
@@ -139,6 +140,16 @@ impl Tx<'_> {
     }
 
     /// The enabled rules of one trigger type, by index, in pipeline and rule order.
+    /// The rules' revision: `(epoch, rev)`, which changes with every write to `pipelines`
+    /// or `pipeline_rules` (schema v11's triggers), so rules read at one revision may be
+    /// kept until it moves.
+    pub(crate) fn pipeline_revision(&self) -> Result<(i64, i64)> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT epoch, rev FROM pipeline_revision WHERE id = 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    }
+
     pub(crate) fn rules_for_trigger(&self, trigger_type: &str) -> Result<Vec<StoredRule>> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT r.pipeline_id, r.rule_index, r.rule, p.team, p.created_by, p.creator_bound
@@ -174,7 +185,7 @@ impl Tx<'_> {
                 f.depth,
                 f.condition,
                 f.outcome,
-                f.detail.to_string(),
+                f.detail,
                 f.receipt.map(|r| r.to_string()),
                 self.now_ms
             ])?;
