@@ -8,12 +8,13 @@
 //! functions, and prints [`Reply::json`] for `--json`. Flags and the CLI's text tables are
 //! the only per-surface code.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::artifacts;
 use crate::chat;
@@ -163,7 +164,108 @@ pub fn schema_of<T: JsonSchema>() -> Value {
         }
     }
     compact(&mut value, true);
+    inline_single_use_defs(&mut value);
+    drop_item_descriptions(&mut value);
     value
+}
+
+/// An array's description says what its items are: the items' own one only restates it.
+fn drop_item_descriptions(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.contains_key("description")
+                && let Some(Value::Object(items)) = map.get_mut("items")
+            {
+                items.remove("description");
+            }
+            map.values_mut().for_each(drop_item_descriptions);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_item_descriptions),
+        _ => {}
+    }
+}
+
+/// Writes each `$defs` entry referenced once in place of its `$ref`: the name and the
+/// pointer are bytes a model gains nothing from. Of the field's description and the
+/// definition's, the longer stays, unless it only lists the enum's values.
+fn inline_single_use_defs(root: &mut Value) {
+    fn count(v: &Value, uses: &mut BTreeMap<String, usize>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                    *uses.entry(r.to_string()).or_default() += 1;
+                }
+                map.values().for_each(|x| count(x, uses));
+            }
+            Value::Array(items) => items.iter().for_each(|x| count(x, uses)),
+            _ => {}
+        }
+    }
+    fn names_its_values(description: &str, def: &Map<String, Value>) -> bool {
+        def.get("enum").and_then(Value::as_array).is_some_and(|values| {
+            values.len() > 1
+                && values.iter().all(|x| x.as_str().is_some_and(|x| description.contains(x)))
+        })
+    }
+    fn inline(v: &mut Value, defs: &Map<String, Value>, once: &BTreeSet<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(r) = map.get("$ref").and_then(Value::as_str).map(str::to_string)
+                    && once.contains(&r)
+                    && let Some(Value::Object(def)) = r.strip_prefix("#/$defs/").and_then(|n| defs.get(n))
+                {
+                    map.remove("$ref");
+                    let own = map.remove("description");
+                    let theirs = def.get("description").cloned();
+                    let text = |d: &Option<Value>| d.as_ref().and_then(Value::as_str).map(str::len);
+                    let description = match (&own, &theirs) {
+                        (Some(o), Some(t)) => {
+                            let o_lists = o.as_str().is_some_and(|o| names_its_values(o, def));
+                            let t_lists = t.as_str().is_some_and(|t| names_its_values(t, def));
+                            if o_lists != t_lists {
+                                if o_lists { theirs } else { own }
+                            } else if text(&theirs) > text(&own) {
+                                theirs
+                            } else {
+                                own
+                            }
+                        }
+                        _ => own.or(theirs),
+                    };
+                    for (k, x) in def {
+                        if k != "description" {
+                            map.entry(k.clone()).or_insert_with(|| x.clone());
+                        }
+                    }
+                    if let Some(d) = description {
+                        map.insert("description".into(), d);
+                    }
+                }
+                map.values_mut().for_each(|x| inline(x, defs, once));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|x| inline(x, defs, once)),
+            _ => {}
+        }
+    }
+    let Some(Value::Object(defs)) = root.get("$defs").cloned() else {
+        return;
+    };
+    let mut uses = BTreeMap::new();
+    count(root, &mut uses);
+    let once: BTreeSet<String> = uses.into_iter().filter(|(_, n)| *n == 1).map(|(r, _)| r).collect();
+    if let Some(map) = root.as_object_mut() {
+        map.remove("$defs");
+    }
+    inline(root, &defs, &once);
+    let kept: Map<String, Value> = defs
+        .into_iter()
+        .filter(|(name, _)| !once.contains(&format!("#/$defs/{name}")))
+        .collect();
+    if !kept.is_empty()
+        && let Some(map) = root.as_object_mut()
+    {
+        map.insert("$defs".into(), Value::Object(kept));
+    }
 }
 
 /// Shrinks a schema schemars wrote without changing what it accepts in practice: Claude
@@ -177,7 +279,7 @@ pub fn schema_of<T: JsonSchema>() -> Value {
 fn compact(v: &mut Value, top: bool) {
     match v {
         Value::Object(map) => {
-            if map.get("default") == Some(&Value::Null) {
+            if map.get("default").is_some_and(|d| d.is_null() || d == &json!([])) {
                 map.remove("default");
             }
             if map.get("format").and_then(Value::as_str).is_some_and(|f| f.starts_with("uint"))
@@ -191,6 +293,10 @@ fn compact(v: &mut Value, top: bool) {
                 .is_some_and(|f| f.starts_with("uint") || f.starts_with("int") || f == "double" || f == "float")
             {
                 map.remove("format");
+            }
+            // A constant's type is the constant's own.
+            if map.get("const").is_some_and(Value::is_string) && map.get("type") == Some(&json!("string")) {
+                map.remove("type");
             }
             if !top && map.get("additionalProperties") == Some(&Value::Bool(false)) {
                 map.remove("additionalProperties");
@@ -285,7 +391,7 @@ macro_rules! ops {
 
 ops! {
     artifact_publish Some("artifact publish"), [Orchestrator, Worker] "publish share save result output artifact version data", artifacts::PublishRequest => artifacts::Version,
-    "Publish a new immutable version of an artifact (versions are numbered 1, 2, 3... per artifact). `data` is the JSON content; `derived_from` lists the exact input versions it was made from. Contracts waiting on this artifact become ready automatically.",
+    "Publish a new immutable version of an artifact (numbered 1, 2, 3... per artifact): `data` is its JSON, `derived_from` the exact input versions it was made from. Contracts waiting on it become ready.",
     |hub, req| hub.artifact_publish(req),
     |req, v| (format!("published `{}` v{} ({}){}", v.artifact_id, v.version, v.artifact_type, v.warnings.iter().map(|w| format!("; warning: {w}")).collect::<String>()), to_value(v));
 
@@ -320,7 +426,7 @@ ops! {
     |req, t| (format!("{} type(s)", t.len()), json!({ "types": t }));
 
     contract_create Some("contract create"), [Orchestrator, Worker] "assign work task job to a worker session dependencies create contract", contracts::CreateRequest => Contract,
-    "Assign work to a session (any session may assign any other). The contract is `ready` at once when it has no unmet dependencies, else `pending` until the contracts it depends on complete and the artifacts it depends on reach `min_version`. Cycles and dependencies on missing contracts are refused. The assignee is notified in its inbox when the contract becomes ready.",
+    "Assign work to any session. The contract is `ready` at once, or `pending` until the contracts it depends on complete and its artifacts reach `min_version`; cycles and missing contracts are refused. The assignee's inbox is told when it is ready.",
     |hub, req| hub.contract_create(req),
     |req, c| (format!("contract `{}` created for {}: {}", c.contract_id, c.assignee, c.status.as_str()), to_value(c));
 
@@ -355,7 +461,7 @@ ops! {
     |req, p| (format!("{} contract(s){}", p.items.len(), more(p)), p.envelope("contracts"));
 
     lineage_trace Some("lineage"), [] "lineage provenance derived from inputs upstream downstream graph mermaid dot", lineage::TraceRequest => lineage::Trace,
-    "The lineage graph around an artifact version (default the latest): `upstream` (what it was derived from) or `downstream` (what was derived from it), `depth` hops (default 5, at most 20, at most 500 nodes). Nodes say whether each version is stale; `format` `mermaid` or `dot` also returns the graph as text.",
+    "The lineage graph around an artifact version: `upstream` (what it was derived from) or `downstream` (what was derived from it), up to 500 nodes, each saying whether it is stale; `format` `mermaid` or `dot` adds the graph as text.",
     |hub, req| hub.lineage_trace(req),
     |req, t| (format!("`{}` v{} {}: {} node(s), {} edge(s){}", t.artifact_id, t.version, match t.direction { lineage::Direction::Upstream => "upstream", lineage::Direction::Downstream => "downstream" }, t.nodes.len(), t.edges.len(), if t.truncated { " (truncated)" } else { "" }), to_value(t));
 
@@ -365,7 +471,7 @@ ops! {
     |req, i| (format!("`{}` v{}: {} downstream version(s), {} contract(s), {} reader(s){}", i.artifact_id, i.version, i.downstream.len(), i.contracts.len(), i.readers.len(), if i.next_cursor.is_some() { "; more with `cursor`: next_cursor" } else { "" }), to_value(i));
 
     stale_check Some("stale"), [] "stale outdated out of date inputs changed rebuild redo", lineage::StaleRequest => Page<lineage::StaleItem>,
-    "What is stale, optionally for one `team`: the latest versions whose inputs have newer versions (directly or through a stale input), each with its causes (input, version used, latest version, path), and completed contracts whose outputs are stale. Kept up to date on every publish.",
+    "What is stale: latest versions whose inputs have newer versions (directly or through a stale input), each with its causes (input, version used, latest, path), and completed contracts whose outputs are stale.",
     |hub, req| hub.stale_check(req),
     |req, p| (format!("{} stale item(s){}", p.items.len(), more(p)), p.envelope("stale"));
 
@@ -405,7 +511,7 @@ ops! {
     |req, d| (format!("plugin `{}`: {}", d.summary.id, d.health), to_value(d));
 
     pipeline_create Some("pipeline create"), [] "pipeline rules trigger condition action react automate self-healing reopen notify when tests fail", pipelines::CreateRequest => pipelines::Pipeline,
-    "Declare rules that react to events, e.g. when a `test-results` artifact is published with `data.failed > 0`, reopen contract `build-api`. Each rule: `trigger` (type: artifact_published, artifact_stale, contract_ready, contract_completed, contract_failed, contract_reopened, session_idle, session_failed; filters artifact_type, artifact_id, contract_id, session, team), optional `condition` (a CEL expression over the event's `data`, `artifact`, `contract`, `session`, `event`), and `action` (type notify_session, send_message, reopen_contract, create_contract, complete_contract, publish_artifact or plugin; strings may use `${data.failed}`). Every event fires each matching rule once; see pipeline_logs.",
+    "Declare rules that react to events, e.g. when a `test-results` artifact is published with `data.failed > 0`, reopen contract `build-api`: {\"trigger\": {\"type\": \"artifact_published\", \"artifact_type\": \"test-results\"}, \"condition\": \"data.failed > 0\", \"action\": {\"type\": \"reopen_contract\", \"contract_id\": \"build-api\", \"reason\": \"${data.failed} failed\"}}. Each event fires each matching rule once; see pipeline_logs.",
     |hub, req| hub.pipeline_create(req),
     |req, p| (format!("pipeline `{}`: {} rule(s), {}", p.pipeline_id, p.rules.len(), if p.enabled { "enabled" } else { "disabled" }), to_value(p));
 
@@ -435,12 +541,12 @@ ops! {
     |req, p| (format!("{} firing(s){}", p.items.len(), more(p)), p.envelope("firings"));
 
     spawn_session Some("spawn"), [Orchestrator] "spawn start launch new worker session claude agent teammate", sessions::SpawnRequest => TurnReply,
-    "Start a Claude Code worker: a long-lived `claude` process with this data dir's clearctx tools (it knows its own name). With a `prompt`, waits for the first turn's result (`wait: false` returns at once). `max_cost` (USD) and `max_turns` are enforced by clearctx, including for everything the worker delegates.",
+    "Start a Claude Code worker: a long-lived `claude` process with clearctx's tools, knowing its own name. With a `prompt`, waits for the first turn's result. `max_cost` and `max_turns` also cover everything the worker delegates.",
     |hub, req| hub.session_spawn(req, None),
     |req, r| turn(r, "started");
 
     send_message Some("send"), [Orchestrator] "send message talk tell ask a worker session reply turn", sessions::SendRequest => TurnReply,
-    "Send a message to a session and wait for its reply (`wait: false` queues it and returns). A stopped session is resumed first with its conversation; a paused one keeps the message until resume_session (the call returns at once). Returns the reply text, the turn's cost and turns, and the session's totals.",
+    "Send a session a message and wait for its reply text, the turn's cost and turns, and the session's totals. A stopped session is resumed first; a paused one keeps the message until resume_session (the call returns at once).",
     |hub, req| hub.sessions().send(hub.caller(), req, None),
     |req, r| turn(r, "answered");
 
@@ -505,7 +611,7 @@ ops! {
     |req, n| (format!("{} session(s) removed", n.len()), json!({ "removed": n }));
 
     delegate_task Some("delegate"), [Orchestrator, Worker] "delegate hand off subtask to a worker budget max cost preset", sessions::DelegateRequest => TaskReply,
-    "Run a task in a new worker limited by a `preset` (read-only, review, edit, full, plan), `max_cost` (USD) and `max_turns`, and wait for it. `status` is completed, needs_input (it was refused tools: answer with continue_task), failed, cost_exceeded or turns_exceeded. A worker's budget also covers everything it delegates.",
+    "Run a task in a new worker limited by a `preset`, `max_cost` and `max_turns` (covering all it delegates), and wait for it. `status` is completed, needs_input (it was refused tools: answer with continue_task), failed, cost_exceeded or turns_exceeded.",
     |hub, req| hub.sessions().delegate(hub.caller(), req, None),
     |req, t| task(t);
 
@@ -525,7 +631,7 @@ ops! {
     |req, t| task(t);
 
     team_spawn Some("team spawn"), [Orchestrator] "team spawn member role worker worktree isolation phase", teams::SpawnRequest => teams::Spawned,
-    "Start a team member: a worker with a `role` whose system prompt is rendered by the `template` (default `worker`) from its role, the team's `shared-conventions` artifact, the roster and its contracts. `isolation: \"worktree\"` gives it its own git worktree on branch `clearctx/<team>/<name>`. With `phase` N > 1 it is refused until phase_gate N-1 -> N passed.",
+    "Start a team member: a worker whose system prompt the `template` renders from its `role`, the team's `shared-conventions` artifact, the roster and its contracts. `isolation: \"worktree\"` gives it a git worktree on branch `clearctx/<team>/<name>`. `phase` N > 1 needs phase_gate N-1 -> N passed.",
     |hub, req| hub.team_spawn(req, None),
     |req, r| { let (h, mut v) = turn(&r.reply, "joined"); if let Some(m) = v.as_object_mut() { for (k, x) in [("role", json!(r.role)), ("team", json!(r.team)), ("phase", json!(r.phase)), ("isolation", json!(r.isolation)), ("worktree", json!(r.worktree)), ("branch", json!(r.branch))] { m.insert(k.into(), x); } } (h, v) };
 
@@ -535,7 +641,7 @@ ops! {
     |req, r| (format!("team `{}`: {} member(s)", r.team, r.count), to_value(r));
 
     phase_gate Some("team gate"), [] "phase gate check team ready next phase artifacts idle readers", teams::GateRequest => teams::GateReport,
-    "Check whether a team may go from `phase_completing` to `phase_starting`: `expected_artifacts` exist with a validated latest version, `expected_idle` sessions are idle or stopped, `expected_readers` read the latest version. Reports pass/fail item by item and records it; team_spawn of the later phase waits for a pass.",
+    "Check whether a team may go from `phase_completing` to `phase_starting`: `expected_artifacts` have a validated latest version, `expected_idle` sessions are idle or stopped, `expected_readers` read it. Records pass/fail per item; team_spawn of the later phase needs a pass.",
     |hub, req| hub.phase_gate(req),
     |req, g| (format!("gate {} -> {} of team `{}`: {} ({} of {} item(s) failed)", g.phase_completing, g.phase_starting, g.team, if g.passed { "passed" } else { "failed" }, g.failed, g.items.len()), to_value(g));
 
