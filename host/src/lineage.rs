@@ -91,7 +91,7 @@ pub struct ImpactRequest {
     /// Most downstream versions to return [default 100, at most 1000].
     #[serde(default)]
     pub limit: Option<u32>,
-    /// Where to go on from: the `next_cursor` of the previous page.
+    /// The previous page's `next_cursor`.
     #[serde(default)]
     pub cursor: Option<String>,
 }
@@ -103,10 +103,10 @@ pub struct StaleRequest {
     /// Only artifacts and contracts of this team.
     #[serde(default)]
     pub team: Option<String>,
-    /// Most items to return [default 100, at most 1000].
+    /// Page size [default 100, at most 1000].
     #[serde(default)]
     pub limit: Option<u32>,
-    /// Where to go on from: the `next_cursor` of the previous page.
+    /// The previous page's `next_cursor`.
     #[serde(default)]
     pub cursor: Option<String>,
 }
