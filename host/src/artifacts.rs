@@ -49,8 +49,8 @@ pub struct PublishRequest {
     /// Its team (first version only) [default: caller's].
     #[serde(default)]
     pub team: Option<String>,
-    /// Start a type no validator or artifact has (else refused,
-    /// so a typo such as `api-contrat` is not published unvalidated).
+    /// Start a type no validator or artifact has (refused otherwise, so a typo such as
+    /// `api-contrat` is not published unvalidated).
     #[serde(default)]
     pub new_type: bool,
 }
@@ -64,7 +64,7 @@ pub struct GetRequest {
     /// Version to read; the latest when omitted.
     #[serde(default)]
     pub version: Option<u32>,
-    /// Who reads (recorded for `artifact_readers`); defaults to the calling session.
+    /// Who reads (for `artifact_readers`) [default: the caller].
     #[serde(default)]
     pub reader: Option<String>,
 }

@@ -71,7 +71,7 @@ pub struct TraceRequest {
     /// `upstream` (what it was derived from, the default) or `downstream` (what was derived from it).
     #[serde(default)]
     pub direction: Option<Direction>,
-    /// How many hops to walk [default 5, 1 to 20]; at most 500 nodes either way.
+    /// Hops to walk [default 5, 1 to 20]; at most 500 nodes either way.
     #[serde(default)]
     pub depth: Option<u32>,
     /// `json` (nodes and edges, the default), `mermaid` or `dot` (also the graph as text in `graph`).

@@ -163,7 +163,7 @@ pub fn schema_of<T: JsonSchema>() -> Value {
             map.remove("description");
         }
     }
-    compact(&mut value, true);
+    compact(&mut value);
     inline_single_use_defs(&mut value);
     drop_item_descriptions(&mut value);
     value
@@ -186,8 +186,8 @@ fn drop_item_descriptions(v: &mut Value) {
 }
 
 /// Writes each `$defs` entry referenced once in place of its `$ref`: the name and the
-/// pointer are bytes a model gains nothing from. Of the field's description and the
-/// definition's, the longer stays, unless it only lists the enum's values.
+/// pointer are bytes a model gains nothing from. The field's description stays, unless it
+/// only lists the enum's values and the definition has one of its own.
 fn inline_single_use_defs(root: &mut Value) {
     fn count(v: &Value, uses: &mut BTreeMap<String, usize>) {
         match v {
@@ -203,7 +203,7 @@ fn inline_single_use_defs(root: &mut Value) {
     }
     fn names_its_values(description: &str, def: &Map<String, Value>) -> bool {
         def.get("enum").and_then(Value::as_array).is_some_and(|values| {
-            values.len() > 1
+            values.len() > 2
                 && values.iter().all(|x| x.as_str().is_some_and(|x| description.contains(x)))
         })
     }
@@ -212,25 +212,19 @@ fn inline_single_use_defs(root: &mut Value) {
             Value::Object(map) => {
                 if let Some(r) = map.get("$ref").and_then(Value::as_str).map(str::to_string)
                     && once.contains(&r)
-                    && let Some(Value::Object(def)) = r.strip_prefix("#/$defs/").and_then(|n| defs.get(n))
+                    && let Some(Value::Object(def)) =
+                        r.strip_prefix("#/$defs/").and_then(|n| defs.get(n))
                 {
                     map.remove("$ref");
                     let own = map.remove("description");
                     let theirs = def.get("description").cloned();
-                    let text = |d: &Option<Value>| d.as_ref().and_then(Value::as_str).map(str::len);
-                    let description = match (&own, &theirs) {
-                        (Some(o), Some(t)) => {
-                            let o_lists = o.as_str().is_some_and(|o| names_its_values(o, def));
-                            let t_lists = t.as_str().is_some_and(|t| names_its_values(t, def));
-                            if o_lists != t_lists {
-                                if o_lists { theirs } else { own }
-                            } else if text(&theirs) > text(&own) {
-                                theirs
-                            } else {
-                                own
-                            }
-                        }
-                        _ => own.or(theirs),
+                    let lists = own
+                        .as_ref()
+                        .and_then(Value::as_str)
+                        .is_some_and(|o| names_its_values(o, def));
+                    let description = match (lists, theirs) {
+                        (true, Some(t)) => Some(t),
+                        (_, theirs) => own.or(theirs),
                     };
                     for (k, x) in def {
                         if k != "description" {
@@ -252,7 +246,8 @@ fn inline_single_use_defs(root: &mut Value) {
     };
     let mut uses = BTreeMap::new();
     count(root, &mut uses);
-    let once: BTreeSet<String> = uses.into_iter().filter(|(_, n)| *n == 1).map(|(r, _)| r).collect();
+    let once: BTreeSet<String> =
+        uses.into_iter().filter(|(_, n)| *n == 1).map(|(r, _)| r).collect();
     if let Some(map) = root.as_object_mut() {
         map.remove("$defs");
     }
@@ -270,13 +265,13 @@ fn inline_single_use_defs(root: &mut Value) {
 
 /// Shrinks a schema schemars wrote without changing what it accepts in practice: Claude
 /// Code reads every tool's schema at the start of a session, so bytes are context. Drops
-/// `default: null`, Rust's integer `format`s with the `minimum: 0` of unsigned ones and
-/// nested `additionalProperties: false` (the argument types refuse negative numbers and
-/// unknown fields themselves); an optional field's `[T, "null"]` or
+/// `default: null` and `[]`, Rust's integer `format`s with the `minimum: 0` of unsigned
+/// ones and `additionalProperties: false` (the argument types refuse negative numbers and
+/// unknown fields themselves, with an error naming the field); an optional field's `[T, "null"]` or
 /// `anyOf [T, null]` becomes `T` (leaving a field out is how a model says "none"); an enum
 /// written as `oneOf` of described constants becomes a plain `enum` (the field's own
 /// description names the values).
-fn compact(v: &mut Value, top: bool) {
+fn compact(v: &mut Value) {
     match v {
         Value::Object(map) => {
             if map.get("default").is_some_and(|d| d.is_null() || d == &json!([])) {
@@ -294,11 +289,17 @@ fn compact(v: &mut Value, top: bool) {
             {
                 map.remove("format");
             }
-            // A constant's type is the constant's own.
-            if map.get("const").is_some_and(Value::is_string) && map.get("type") == Some(&json!("string")) {
+            // A constant's or a string enum's type is its values' own.
+            if map.get("type") == Some(&json!("string"))
+                && (map.get("const").is_some_and(Value::is_string)
+                    || map
+                        .get("enum")
+                        .and_then(Value::as_array)
+                        .is_some_and(|values| values.iter().all(Value::is_string)))
+            {
                 map.remove("type");
             }
-            if !top && map.get("additionalProperties") == Some(&Value::Bool(false)) {
+            if map.get("additionalProperties") == Some(&Value::Bool(false)) {
                 map.remove("additionalProperties");
             }
             if let Some(Value::Array(types)) = map.get("type")
@@ -325,14 +326,14 @@ fn compact(v: &mut Value, top: bool) {
             {
                 let values: Vec<Value> = variants.iter().map(|x| x["const"].clone()).collect();
                 map.remove("oneOf");
-                map.insert("type".into(), json!("string"));
+                map.remove("type");
                 map.insert("enum".into(), Value::Array(values));
             }
             for (_, x) in map.iter_mut() {
-                compact(x, false);
+                compact(x);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|x| compact(x, false)),
+        Value::Array(items) => items.iter_mut().for_each(compact),
         _ => {}
     }
 }
@@ -426,7 +427,7 @@ ops! {
     |req, t| (format!("{} type(s)", t.len()), json!({ "types": t }));
 
     contract_create Some("contract create"), [Orchestrator, Worker] "assign work task job to a worker session dependencies create contract", contracts::CreateRequest => Contract,
-    "Assign work to any session. The contract is `ready` at once, or `pending` until the contracts it depends on complete and its artifacts reach `min_version`; cycles and missing contracts are refused. The assignee's inbox is told when it is ready.",
+    "Assign work to any session. It is `ready` at once, or `pending` until the contracts it depends on complete and its artifacts reach `min_version` (cycles and missing contracts are refused); the assignee's inbox is told when ready.",
     |hub, req| hub.contract_create(req),
     |req, c| (format!("contract `{}` created for {}: {}", c.contract_id, c.assignee, c.status.as_str()), to_value(c));
 
@@ -466,7 +467,7 @@ ops! {
     |req, t| (format!("`{}` v{} {}: {} node(s), {} edge(s){}", t.artifact_id, t.version, match t.direction { lineage::Direction::Upstream => "upstream", lineage::Direction::Downstream => "downstream" }, t.nodes.len(), t.edges.len(), if t.truncated { " (truncated)" } else { "" }), to_value(t));
 
     impact_analysis Some("impact"), [] "impact change what depends on downstream affected contracts readers", lineage::ImpactRequest => lineage::Impact,
-    "What a change to an artifact version (default the latest) reaches: every version derived from it, transitively (nearest first, paged), the contracts whose outputs or dependencies those are, and the sessions that read them.",
+    "What a change to an artifact version reaches: every version derived from it, transitively (nearest first, paged), the contracts whose outputs or dependencies those are, and the sessions that read them.",
     |hub, req| hub.impact_analysis(req),
     |req, i| (format!("`{}` v{}: {} downstream version(s), {} contract(s), {} reader(s){}", i.artifact_id, i.version, i.downstream.len(), i.contracts.len(), i.readers.len(), if i.next_cursor.is_some() { "; more with `cursor`: next_cursor" } else { "" }), to_value(i));
 
@@ -501,7 +502,7 @@ ops! {
     |req, r| (format!("answered {} for {}{}", r.ask_id, r.to, if r.late { " (late: it went to their inbox)" } else { "" }), to_value(r));
 
     plugin_list Some("plugin list"), [] "plugins installed validators rules webassembly", NoArgs => Vec<plugins::Summary>,
-    "Installed and standard WebAssembly plugins: kinds, API version, enabled, the artifact types or templates each provides, granted capabilities and limits. Installing is a CLI act with the user's consent (`clearctx plugin add`).",
+    "Installed and standard WebAssembly plugins: kinds, API version, enabled, the artifact types or templates each provides, capabilities and limits. Installing needs the user (`clearctx plugin add`).",
     |hub, req| hub.plugin_list(),
     |req, list| (format!("{} plugin(s)", list.len()), json!({ "count": list.len(), "plugins": list }));
 
@@ -536,7 +537,7 @@ ops! {
     |req, p| (format!("pipeline `{}`: {}", p.pipeline_id, if p.enabled { "enabled" } else { "disabled" }), to_value(p));
 
     pipeline_logs Some("pipeline logs"), [] "pipeline logs firings history errors what fired why", pipelines::LogsRequest => Page<pipelines::Firing>,
-    "Each firing, newest first: the event (seq, kind), the rule, the condition's value, the outcome (done, skipped, failed, refused, cascade_stopped) with the commands run or the error, and the plugin calls' fuel, time and memory.",
+    "Each firing, newest first: event (seq, kind), rule, the condition's value, outcome (done, skipped, failed, refused, cascade_stopped) with the commands run or the error, and plugin calls' fuel, time and memory.",
     |hub, req| hub.pipeline_logs(req),
     |req, p| (format!("{} firing(s){}", p.items.len(), more(p)), p.envelope("firings"));
 
@@ -546,7 +547,7 @@ ops! {
     |req, r| turn(r, "started");
 
     send_message Some("send"), [Orchestrator] "send message talk tell ask a worker session reply turn", sessions::SendRequest => TurnReply,
-    "Send a session a message and wait for its reply text, the turn's cost and turns, and the session's totals. A stopped session is resumed first; a paused one keeps the message until resume_session (the call returns at once).",
+    "Send a session a message and wait for its reply, the turn's cost and turns, and the session's totals. A stopped session is resumed first; a paused one keeps it until resume_session (returns at once).",
     |hub, req| hub.sessions().send(hub.caller(), req, None),
     |req, r| turn(r, "answered");
 
@@ -631,7 +632,7 @@ ops! {
     |req, t| task(t);
 
     team_spawn Some("team spawn"), [Orchestrator] "team spawn member role worker worktree isolation phase", teams::SpawnRequest => teams::Spawned,
-    "Start a team member: a worker whose system prompt the `template` renders from its `role`, the team's `shared-conventions` artifact, the roster and its contracts. `isolation: \"worktree\"` gives it a git worktree on branch `clearctx/<team>/<name>`. `phase` N > 1 needs phase_gate N-1 -> N passed.",
+    "Start a team member: a worker whose system prompt the `template` renders from its `role`, the team's `shared-conventions` artifact, the roster and its contracts; `isolation` may give it its own git worktree.",
     |hub, req| hub.team_spawn(req, None),
     |req, r| { let (h, mut v) = turn(&r.reply, "joined"); if let Some(m) = v.as_object_mut() { for (k, x) in [("role", json!(r.role)), ("team", json!(r.team)), ("phase", json!(r.phase)), ("isolation", json!(r.isolation)), ("worktree", json!(r.worktree)), ("branch", json!(r.branch))] { m.insert(k.into(), x); } } (h, v) };
 
@@ -641,7 +642,7 @@ ops! {
     |req, r| (format!("team `{}`: {} member(s)", r.team, r.count), to_value(r));
 
     phase_gate Some("team gate"), [] "phase gate check team ready next phase artifacts idle readers", teams::GateRequest => teams::GateReport,
-    "Check whether a team may go from `phase_completing` to `phase_starting`: `expected_artifacts` have a validated latest version, `expected_idle` sessions are idle or stopped, `expected_readers` read it. Records pass/fail per item; team_spawn of the later phase needs a pass.",
+    "Check whether a team may go from `phase_completing` to `phase_starting`: `expected_artifacts` validated, `expected_idle` sessions idle or stopped, `expected_readers` read the latest. Records pass/fail per item; the later phase's team_spawn needs a pass.",
     |hub, req| hub.phase_gate(req),
     |req, g| (format!("gate {} -> {} of team `{}`: {} ({} of {} item(s) failed)", g.phase_completing, g.phase_starting, g.team, if g.passed { "passed" } else { "failed" }, g.failed, g.items.len()), to_value(g));
 

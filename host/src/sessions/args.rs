@@ -36,7 +36,7 @@ impl PermissionMode {
 pub struct SpawnRequest {
     /// The session's name, used by every other session tool.
     pub name: String,
-    /// The first message. Without one the session starts idle and waits for send_message.
+    /// The first message; without one it starts idle, waiting for send_message.
     #[serde(default)]
     pub prompt: Option<String>,
     /// Claude model, e.g. `sonnet` or a full id [default: Claude Code's].
@@ -238,7 +238,7 @@ pub struct DelegateRequest {
     /// Claude model, e.g. `sonnet` [default: Claude Code's default].
     #[serde(default)]
     pub model: Option<String>,
-    /// Absolute working directory of the worker [default: the server's].
+    /// Absolute working directory [default: the server's].
     #[serde(default)]
     pub work_dir: Option<String>,
     /// Appended to the worker's system prompt.
@@ -247,7 +247,7 @@ pub struct DelegateRequest {
     /// Team of the worker [default: the caller's team].
     #[serde(default)]
     pub team: Option<String>,
-    /// A turn running longer than this is killed and the task failed [default 1800].
+    /// A turn running longer is killed, failing the task [default 1800].
     #[serde(default)]
     pub turn_timeout_s: Option<u64>,
     /// Seconds before answering `running` as the turn goes on [default 900, max 86400].
