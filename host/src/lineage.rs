@@ -68,7 +68,7 @@ pub struct TraceRequest {
     /// Version to start from; the latest when omitted.
     #[serde(default)]
     pub version: Option<u32>,
-    /// `upstream` (what it was derived from, the default) or `downstream` (what was derived from it).
+    /// `upstream` (its inputs, the default) or `downstream` (what was derived from it).
     #[serde(default)]
     pub direction: Option<Direction>,
     /// Hops to walk [default 5, 1 to 20]; at most 500 nodes either way.
@@ -88,7 +88,7 @@ pub struct ImpactRequest {
     /// Version whose downstream is listed; the latest when omitted.
     #[serde(default)]
     pub version: Option<u32>,
-    /// Most downstream versions to return [default 100, at most 1000].
+    /// Page size [default 100, at most 1000].
     #[serde(default)]
     pub limit: Option<u32>,
     /// The previous page's `next_cursor`.

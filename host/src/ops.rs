@@ -392,7 +392,7 @@ macro_rules! ops {
 
 ops! {
     artifact_publish Some("artifact publish"), [Orchestrator, Worker] "publish share save result output artifact version data", artifacts::PublishRequest => artifacts::Version,
-    "Publish a new immutable version of an artifact (numbered 1, 2, 3... per artifact): `data` is its JSON, `derived_from` the exact input versions it was made from. Contracts waiting on it become ready.",
+    "Publish a new immutable version (1, 2, 3...) of an artifact: `data` is its JSON, `derived_from` the exact input versions it was made from. Contracts waiting on it become ready.",
     |hub, req| hub.artifact_publish(req),
     |req, v| (format!("published `{}` v{} ({}){}", v.artifact_id, v.version, v.artifact_type, v.warnings.iter().map(|w| format!("; warning: {w}")).collect::<String>()), to_value(v));
 
@@ -417,12 +417,12 @@ ops! {
     |req, r| (format!("`{}`: {} reader(s)", r.artifact_id, r.readers.len()), to_value(r));
 
     artifact_diff Some("artifact diff"), [] "diff compare two versions of an artifact changes", artifacts::DiffRequest => artifacts::Diff,
-    "Structural JSON diff (RFC 6902 operations) between two versions of an artifact; defaults to the latest against the one before.",
+    "Structural JSON diff (RFC 6902 operations) between two versions of an artifact, by default the latest and the one before.",
     |hub, req| hub.artifact_diff(req),
     |req, d| (format!("`{}` v{} -> v{}: {} added, {} removed, {} changed", d.artifact_id, d.from_version, d.to_version, d.added, d.removed, d.changed), to_value(d));
 
     artifact_types Some("artifact types"), [] "artifact types schema validator json schema", NoArgs => Vec<artifacts::TypeInfo>,
-    "The artifact types this data dir knows: the built-in ones and every type in use, with how many artifacts each has and what validates them.",
+    "Artifact types known here: the built-in ones and every type in use, with how many artifacts each has and what validates them.",
     |hub, req| hub.artifact_types(),
     |req, t| (format!("{} type(s)", t.len()), json!({ "types": t }));
 
@@ -437,7 +437,7 @@ ops! {
     |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
 
     contract_complete Some("contract complete"), [Worker] "complete finish done deliver assigned contract task", contracts::CompleteRequest => Contract,
-    "Complete an in-progress contract. Refused until every required expected output has a version published since the contract became ready. Contracts depending on it become ready.",
+    "Complete an in-progress contract; refused until each required expected output has a version published since it became ready. Contracts depending on it become ready.",
     |hub, req| hub.contract_complete(req),
     |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
 
@@ -447,7 +447,7 @@ ops! {
     |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
 
     contract_reopen Some("contract reopen"), [] "reopen redo retry contract task again reason", contracts::ReasonRequest => Contract,
-    "Reopen a completed, failed or in-progress contract with a reason (counts against max_retries). It becomes ready again when its dependencies hold, and the assignee is notified with the reason.",
+    "Reopen a completed, failed or in-progress contract with a reason (counts against max_retries). It is ready again when its dependencies hold; the assignee is told the reason.",
     |hub, req| hub.contract_reopen(req),
     |req, c| (format!("contract `{}` reopened: {}", c.contract_id, c.status.as_str()), to_value(c));
 
@@ -462,17 +462,17 @@ ops! {
     |req, p| (format!("{} contract(s){}", p.items.len(), more(p)), p.envelope("contracts"));
 
     lineage_trace Some("lineage"), [] "lineage provenance derived from inputs upstream downstream graph mermaid dot", lineage::TraceRequest => lineage::Trace,
-    "The lineage graph around an artifact version: `upstream` (what it was derived from) or `downstream` (what was derived from it), up to 500 nodes, each saying whether it is stale; `format` `mermaid` or `dot` adds the graph as text.",
+    "The lineage graph around an artifact version, `upstream` (what it was derived from) or `downstream`, up to 500 nodes, each saying whether it is stale; `format` `mermaid` or `dot` adds it as text.",
     |hub, req| hub.lineage_trace(req),
     |req, t| (format!("`{}` v{} {}: {} node(s), {} edge(s){}", t.artifact_id, t.version, match t.direction { lineage::Direction::Upstream => "upstream", lineage::Direction::Downstream => "downstream" }, t.nodes.len(), t.edges.len(), if t.truncated { " (truncated)" } else { "" }), to_value(t));
 
     impact_analysis Some("impact"), [] "impact change what depends on downstream affected contracts readers", lineage::ImpactRequest => lineage::Impact,
-    "What a change to an artifact version reaches: every version derived from it, transitively (nearest first, paged), the contracts whose outputs or dependencies those are, and the sessions that read them.",
+    "What a change to an artifact version reaches: every version derived from it, transitively (nearest first, paged), the contracts outputting or depending on those, and the sessions that read them.",
     |hub, req| hub.impact_analysis(req),
     |req, i| (format!("`{}` v{}: {} downstream version(s), {} contract(s), {} reader(s){}", i.artifact_id, i.version, i.downstream.len(), i.contracts.len(), i.readers.len(), if i.next_cursor.is_some() { "; more with `cursor`: next_cursor" } else { "" }), to_value(i));
 
     stale_check Some("stale"), [] "stale outdated out of date inputs changed rebuild redo", lineage::StaleRequest => Page<lineage::StaleItem>,
-    "What is stale: latest versions whose inputs have newer versions (directly or through a stale input), each with its causes (input, version used, latest, path), and completed contracts whose outputs are stale.",
+    "What is stale: latest versions with newer inputs (directly or through a stale input), each with its causes (input, version used, latest, path), and completed contracts whose outputs are stale.",
     |hub, req| hub.stale_check(req),
     |req, p| (format!("{} stale item(s){}", p.items.len(), more(p)), p.envelope("stale"));
 
@@ -512,7 +512,7 @@ ops! {
     |req, d| (format!("plugin `{}`: {}", d.summary.id, d.health), to_value(d));
 
     pipeline_create Some("pipeline create"), [] "pipeline rules trigger condition action react automate self-healing reopen notify when tests fail", pipelines::CreateRequest => pipelines::Pipeline,
-    "Declare rules that react to events, e.g. when a `test-results` artifact is published with `data.failed > 0`, reopen contract `build-api`: {\"trigger\": {\"type\": \"artifact_published\", \"artifact_type\": \"test-results\"}, \"condition\": \"data.failed > 0\", \"action\": {\"type\": \"reopen_contract\", \"contract_id\": \"build-api\", \"reason\": \"${data.failed} failed\"}}. Each event fires each matching rule once; see pipeline_logs.",
+    "Declare rules that react to events, e.g. reopen contract `build-api` when tests fail: {\"trigger\": {\"type\": \"artifact_published\", \"artifact_type\": \"test-results\"}, \"condition\": \"data.failed > 0\", \"action\": {\"type\": \"reopen_contract\", \"contract_id\": \"build-api\", \"reason\": \"${data.failed} failed\"}}. Each event fires each matching rule once; see pipeline_logs.",
     |hub, req| hub.pipeline_create(req),
     |req, p| (format!("pipeline `{}`: {} rule(s), {}", p.pipeline_id, p.rules.len(), if p.enabled { "enabled" } else { "disabled" }), to_value(p));
 
@@ -537,12 +537,12 @@ ops! {
     |req, p| (format!("pipeline `{}`: {}", p.pipeline_id, if p.enabled { "enabled" } else { "disabled" }), to_value(p));
 
     pipeline_logs Some("pipeline logs"), [] "pipeline logs firings history errors what fired why", pipelines::LogsRequest => Page<pipelines::Firing>,
-    "Each firing, newest first: event (seq, kind), rule, the condition's value, outcome (done, skipped, failed, refused, cascade_stopped) with the commands run or the error, and plugin calls' fuel, time and memory.",
+    "Each firing, newest first: event, rule, the condition's value, outcome (done, skipped, failed, refused, cascade_stopped) with the commands run or the error, and plugin calls' fuel, time and memory.",
     |hub, req| hub.pipeline_logs(req),
     |req, p| (format!("{} firing(s){}", p.items.len(), more(p)), p.envelope("firings"));
 
     spawn_session Some("spawn"), [Orchestrator] "spawn start launch new worker session claude agent teammate", sessions::SpawnRequest => TurnReply,
-    "Start a Claude Code worker: a long-lived `claude` process with clearctx's tools, knowing its own name. With a `prompt`, waits for the first turn's result. `max_cost` and `max_turns` also cover everything the worker delegates.",
+    "Start a Claude Code worker: a long-lived `claude` process with clearctx's tools, knowing its own name. With a `prompt`, waits for the first turn's result. Its budget covers all it delegates.",
     |hub, req| hub.session_spawn(req, None),
     |req, r| turn(r, "started");
 
@@ -572,7 +572,7 @@ ops! {
     |req, s| (format!("session `{}`: {}", s.name, s.status), to_value(s));
 
     fork_session Some("fork"), [] "fork branch copy a worker session conversation", sessions::ForkRequest => TurnReply,
-    "Branch a session: `new_name` continues the same conversation (`--fork-session`) while the original is left as it is. Optionally send the branch its first `message`.",
+    "Branch a session: `new_name` continues the same conversation (`--fork-session`), the original is left as it is; optionally send the branch a first `message`.",
     |hub, req| hub.sessions().fork(hub.caller(), req, None),
     |req, r| turn(r, "forked");
 
@@ -592,7 +592,7 @@ ops! {
     |req, h| (format!("session `{}`: {} entries", req.name, h.len()), json!({ "name": req.name, "entries": h }));
 
     list_sessions Some("sessions"), [Orchestrator] "list workers sessions team status cost budget", sessions::ListRequest => Page<Session>,
-    "Sessions with status, cost, turns and budget, optionally filtered by status, team or parent (the session that delegated them). Sessions of a server that died show as stopped.",
+    "Sessions with status, cost, turns and budget, optionally filtered by status, team or parent (the delegating session). A dead server's sessions show as stopped.",
     |hub, req| hub.sessions().list(req),
     |req, p| (format!("{} session(s){}", p.items.len(), more(p)), p.envelope("sessions"));
 
@@ -602,7 +602,7 @@ ops! {
     |req, s| (format!("session `{}` deleted", s.name), json!({ "deleted": s.name }));
 
     batch_spawn Some("session batch-spawn"), [] "spawn start several many workers sessions at once parallel", sessions::BatchSpawnRequest => Vec<Value>,
-    "Start several sessions at once; their first turns run side by side and the call waits for all of them. Each item is a spawn_session argument object; a failing item is reported in place.",
+    "Start several sessions at once; their first turns run side by side and the call waits for all of them. A failing item is reported in place.",
     |hub, req| hub.session_batch_spawn(req),
     |req, l| (format!("{} session(s) started", l.len()), json!({ "count": l.len(), "sessions": l }));
 
@@ -612,7 +612,7 @@ ops! {
     |req, n| (format!("{} session(s) removed", n.len()), json!({ "removed": n }));
 
     delegate_task Some("delegate"), [Orchestrator, Worker] "delegate hand off subtask to a worker budget max cost preset", sessions::DelegateRequest => TaskReply,
-    "Run a task in a new worker limited by a `preset`, `max_cost` and `max_turns` (covering all it delegates), and wait for it. `status` is completed, needs_input (it was refused tools: answer with continue_task), failed, cost_exceeded or turns_exceeded.",
+    "Run a task in a new worker limited by a `preset`, `max_cost` and `max_turns`, and wait for it. `status` is completed, needs_input (it was refused tools: answer with continue_task), failed, cost_exceeded or turns_exceeded.",
     |hub, req| hub.sessions().delegate(hub.caller(), req, None),
     |req, t| task(t);
 
@@ -637,7 +637,7 @@ ops! {
     |req, r| { let (h, mut v) = turn(&r.reply, "joined"); if let Some(m) = v.as_object_mut() { for (k, x) in [("role", json!(r.role)), ("team", json!(r.team)), ("phase", json!(r.phase)), ("isolation", json!(r.isolation)), ("worktree", json!(r.worktree)), ("branch", json!(r.branch))] { m.insert(k.into(), x); } } (h, v) };
 
     team_roster Some("team roster"), [] "team roster members status role cost budget contract worktree branch", teams::RosterRequest => teams::Roster,
-    "A team's members: status (working, idle, stopped, failed), role, phase, cost, budget left, current contract, unread notifications, and for isolated ones the worktree, branch and files changed.",
+    "A team's members: status (working, idle, stopped, failed), role, phase, cost, budget left, contract, unread notifications, and isolated ones' worktree, branch and files changed.",
     |hub, req| hub.team_roster(req),
     |req, r| (format!("team `{}`: {} member(s)", r.team, r.count), to_value(r));
 
@@ -647,7 +647,7 @@ ops! {
     |req, g| (format!("gate {} -> {} of team `{}`: {} ({} of {} item(s) failed)", g.phase_completing, g.phase_starting, g.team, if g.passed { "passed" } else { "failed" }, g.failed, g.items.len()), to_value(g));
 
     team_remove Some("team remove"), [] "remove member team worktree delete", teams::RemoveRequest => teams::Removal,
-    "Remove a team member: deletes its session (refused while running unless `force`), then its worktree, which is kept, with the reason, while it holds uncommitted changes.",
+    "Remove a team member: deletes its session (refused while running unless `force`), then its worktree unless it holds uncommitted changes (kept, with the reason).",
     |hub, req| hub.team_remove(req),
     |req, r| (format!("member `{}` removed{}", r.name, match (&r.worktree, r.worktree_removed, &r.kept_because) { (Some(_), true, _) => "; worktree removed".to_string(), (Some(w), false, Some(why)) => format!("; worktree `{w}` kept: {why}"), _ => String::new() }), to_value(r));
 
@@ -722,7 +722,7 @@ ops! {
     |req, p| (format!("pattern `{}` v{}", p.name, p.version), to_value(p));
 
     server_version None, [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs => Value,
-    "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",
+    "Call this first: server and MCP protocol versions, data dir, caller identity, loaded plugins, and `stale: true` when the binary on disk is newer than this server (restart Claude Code then).",
     |hub, req| Ok::<_, crate::error::Error>(version_info(hub)),
     |_req, v| (version_headline(v), v.clone());
 }

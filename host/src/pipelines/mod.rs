@@ -148,7 +148,7 @@ pub enum Action {
         /// The message.
         message: String,
     },
-    /// Send a running worker a turn (carried out by the process running it).
+    /// Send a running worker a turn.
     SendMessage {
         /// The worker session.
         to: String,
@@ -247,7 +247,7 @@ pub struct CreateRequest {
     /// What the pipeline is for.
     #[serde(default)]
     pub description: Option<String>,
-    /// The team whose events it reacts to; default the caller's.
+    /// The team whose events it reacts to [default: the caller's].
     #[serde(default)]
     pub team: Option<String>,
     /// Start disabled [default: enabled at once].
@@ -301,7 +301,7 @@ pub struct LogsRequest {
     /// Only firings that ended so.
     #[serde(default)]
     pub outcome: Option<Outcome>,
-    /// At most this many, newest first (default 100, at most 1000).
+    /// Page size [default 100, at most 1000].
     #[serde(default)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.

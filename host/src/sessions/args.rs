@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Preset;
 
-/// Claude Code's permission modes, spelled as its `--permission-mode` takes them.
+/// A Claude Code `--permission-mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum PermissionMode {
     #[serde(rename = "default")]
@@ -42,7 +42,7 @@ pub struct SpawnRequest {
     /// Claude model, e.g. `sonnet` or a full id [default: Claude Code's].
     #[serde(default)]
     pub model: Option<String>,
-    /// Working directory of the worker [default: the server's].
+    /// Working directory [default: the server's].
     #[serde(default)]
     pub work_dir: Option<String>,
     /// Permission mode [default: `default`, clearctx's tools allowed].
@@ -229,13 +229,13 @@ pub struct DelegateRequest {
     /// read-only, review, edit, full or plan [default edit].
     #[serde(default)]
     pub preset: Option<Preset>,
-    /// Most USD the task (with everything it delegates) may spend.
+    /// Most USD it and all it delegates may spend.
     #[serde(default)]
     pub max_cost: Option<f64>,
     /// Most turns the task may take.
     #[serde(default)]
     pub max_turns: Option<u32>,
-    /// Claude model, e.g. `sonnet` [default: Claude Code's default].
+    /// Claude model, e.g. `sonnet` [default: Claude Code's].
     #[serde(default)]
     pub model: Option<String>,
     /// Absolute working directory [default: the server's].
