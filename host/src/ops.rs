@@ -472,7 +472,7 @@ ops! {
     |req, i| (format!("`{}` v{}: {} downstream version(s), {} contract(s), {} reader(s){}", i.artifact_id, i.version, i.downstream.len(), i.contracts.len(), i.readers.len(), if i.next_cursor.is_some() { "; more with `cursor`: next_cursor" } else { "" }), to_value(i));
 
     stale_check Some("stale"), [] "stale outdated out of date inputs changed rebuild redo", lineage::StaleRequest => Page<lineage::StaleItem>,
-    "What is stale: latest versions with newer inputs (directly or through a stale input), each with its causes (input, version used, latest, path), and completed contracts whose outputs are stale.",
+    "What is stale: latest versions with newer inputs (directly or via a stale input), each with its causes (input, version used, latest, path), and completed contracts with stale outputs.",
     |hub, req| hub.stale_check(req),
     |req, p| (format!("{} stale item(s){}", p.items.len(), more(p)), p.envelope("stale"));
 
@@ -502,7 +502,7 @@ ops! {
     |req, r| (format!("answered {} for {}{}", r.ask_id, r.to, if r.late { " (late: it went to their inbox)" } else { "" }), to_value(r));
 
     plugin_list Some("plugin list"), [] "plugins installed validators rules webassembly", NoArgs => Vec<plugins::Summary>,
-    "Installed and standard WebAssembly plugins: kinds, API version, enabled, the artifact types or templates each provides, capabilities and limits. Installing needs the user (`clearctx plugin add`).",
+    "Installed and standard WebAssembly plugins: kinds, API version, enabled, artifact types or templates provided, capabilities and limits. Installing needs the user (`clearctx plugin add`).",
     |hub, req| hub.plugin_list(),
     |req, list| (format!("{} plugin(s)", list.len()), json!({ "count": list.len(), "plugins": list }));
 
@@ -552,7 +552,7 @@ ops! {
     |req, r| turn(r, "answered");
 
     resume_session Some("resume"), [] "resume restart continue a stopped session worker", sessions::ResumeRequest => TurnReply,
-    "Bring back a stopped or failed session (also after a server restart) with its conversation (`--resume`), or un-pause a paused one; optionally send a `message`.",
+    "Bring back a stopped or failed session (also after a server restart) with its conversation, or un-pause a paused one; optionally send a `message`.",
     |hub, req| hub.sessions().resume(hub.caller(), req, None),
     |req, r| turn(r, "resumed");
 
@@ -587,7 +587,7 @@ ops! {
     |req, s| (format!("session `{}`: last output", s.name), json!({ "name": s.name, "status": s.status, "last_output": s.last_output, "cost_usd": s.cost_usd, "turns": s.turns, "last_error": s.last_error }));
 
     get_history Some("session history"), [] "session history transcript conversation log worker", sessions::HistoryRequest => Vec<sessions::HistoryEntry>,
-    "A session's interaction history, oldest first: user messages, assistant replies and tool calls, tool results, turn results and errors. `after_seq` follows it.",
+    "A session's history, oldest first: user messages, assistant replies and tool calls, tool results, turn results and errors. `after_seq` follows it.",
     |hub, req| hub.sessions().history(req),
     |req, h| (format!("session `{}`: {} entries", req.name, h.len()), json!({ "name": req.name, "entries": h }));
 
