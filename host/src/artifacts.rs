@@ -29,9 +29,9 @@ pub const MAX_INPUTS: usize = 256;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishRequest {
-    /// ID of the artifact (1-128 of `[A-Za-z0-9._-]`). Publishing to an existing ID creates its next version.
+    /// ID of the artifact (1-128 of `[A-Za-z0-9._-]`); an existing ID gets its next version.
     pub artifact_id: String,
-    /// Artifact type, e.g. `api-contract`, `schema-change`, `test-results`, `shared-conventions` or `json`. Fixed at the first version.
+    /// Artifact type, e.g. `api-contract`, `test-results`, `shared-conventions` or `json`; fixed at v1.
     #[serde(rename = "type")]
     pub artifact_type: String,
     /// The artifact's content: any JSON value.
@@ -46,11 +46,11 @@ pub struct PublishRequest {
     /// Who publishes; defaults to the calling session.
     #[serde(default)]
     pub publisher: Option<String>,
-    /// Team the artifact belongs to (first version only); defaults to the caller's team.
+    /// Its team (first version only) [default: caller's].
     #[serde(default)]
     pub team: Option<String>,
-    /// Start a type that no validator declares and no artifact has yet (otherwise refused,
-    /// so a typo such as `api-contrat` is not published unvalidated).
+    /// Start a type no validator or artifact has (refused otherwise, so a typo such as
+    /// `api-contrat` is not published unvalidated).
     #[serde(default)]
     pub new_type: bool,
 }
@@ -64,7 +64,7 @@ pub struct GetRequest {
     /// Version to read; the latest when omitted.
     #[serde(default)]
     pub version: Option<u32>,
-    /// Who reads (recorded for `artifact_readers`); defaults to the calling session.
+    /// Who reads (for `artifact_readers`) [default: the caller].
     #[serde(default)]
     pub reader: Option<String>,
 }
@@ -82,10 +82,10 @@ pub struct ListRequest {
     /// Only artifacts of this team.
     #[serde(default)]
     pub team: Option<String>,
-    /// Most items to return [default 100, at most 1000].
+    /// Page size [default 100, at most 1000].
     #[serde(default)]
     pub limit: Option<u32>,
-    /// Where to go on from: the `next_cursor` of the previous page.
+    /// The previous page's `next_cursor`.
     #[serde(default)]
     pub cursor: Option<String>,
 }
@@ -104,10 +104,10 @@ pub struct ArtifactIdRequest {
 pub struct HistoryRequest {
     /// ID of the artifact.
     pub artifact_id: String,
-    /// Most items to return [default 100, at most 1000].
+    /// Page size [default 100, at most 1000].
     #[serde(default)]
     pub limit: Option<u32>,
-    /// Where to go on from: the `next_cursor` of the previous page.
+    /// The previous page's `next_cursor`.
     #[serde(default)]
     pub cursor: Option<String>,
 }

@@ -42,13 +42,13 @@ pub struct CreateRequest {
     pub title: String,
     /// Session that will do the work.
     pub assignee: String,
-    /// Session assigning the work; defaults to the caller. Any session may assign any other.
+    /// Session assigning the work [default: the caller].
     #[serde(default)]
     pub assigner: Option<String>,
     /// What to do, in full.
     #[serde(default)]
     pub description: Option<String>,
-    /// Structured inputs for the assignee (a JSON object); replays may override them.
+    /// Structured inputs for the assignee; replays may override them.
     #[serde(default)]
     #[schemars(schema_with = "crate::schema::json_object")]
     pub inputs: Option<Value>,
@@ -64,7 +64,7 @@ pub struct CreateRequest {
     /// low, normal (default), high or critical.
     #[serde(default)]
     pub priority: Option<Priority>,
-    /// Seconds the contract may stay in progress before it fails as overdue.
+    /// Seconds it may stay in progress before failing as overdue.
     #[serde(default)]
     pub timeout_s: Option<u64>,
     /// How many times it may be reopened (unlimited when omitted).
@@ -153,10 +153,10 @@ pub struct ListRequest {
     /// Only contracts of this team.
     #[serde(default)]
     pub team: Option<String>,
-    /// Most items to return [default 100, at most 1000].
+    /// Page size [default 100, at most 1000].
     #[serde(default)]
     pub limit: Option<u32>,
-    /// Where to go on from: the `next_cursor` of the previous page.
+    /// The previous page's `next_cursor`.
     #[serde(default)]
     pub cursor: Option<String>,
 }

@@ -68,10 +68,10 @@ pub struct TraceRequest {
     /// Version to start from; the latest when omitted.
     #[serde(default)]
     pub version: Option<u32>,
-    /// `upstream` (what it was derived from, the default) or `downstream` (what was derived from it).
+    /// `upstream` (its inputs, the default) or `downstream` (what was derived from it).
     #[serde(default)]
     pub direction: Option<Direction>,
-    /// How many hops to walk [default 5, 1 to 20]; at most 500 nodes either way.
+    /// Hops to walk [default 5, 1 to 20]; at most 500 nodes either way.
     #[serde(default)]
     pub depth: Option<u32>,
     /// `json` (nodes and edges, the default), `mermaid` or `dot` (also the graph as text in `graph`).
@@ -88,10 +88,10 @@ pub struct ImpactRequest {
     /// Version whose downstream is listed; the latest when omitted.
     #[serde(default)]
     pub version: Option<u32>,
-    /// Most downstream versions to return [default 100, at most 1000].
+    /// Page size [default 100, at most 1000].
     #[serde(default)]
     pub limit: Option<u32>,
-    /// Where to go on from: the `next_cursor` of the previous page.
+    /// The previous page's `next_cursor`.
     #[serde(default)]
     pub cursor: Option<String>,
 }
@@ -103,10 +103,10 @@ pub struct StaleRequest {
     /// Only artifacts and contracts of this team.
     #[serde(default)]
     pub team: Option<String>,
-    /// Most items to return [default 100, at most 1000].
+    /// Page size [default 100, at most 1000].
     #[serde(default)]
     pub limit: Option<u32>,
-    /// Where to go on from: the `next_cursor` of the previous page.
+    /// The previous page's `next_cursor`.
     #[serde(default)]
     pub cursor: Option<String>,
 }

@@ -8,12 +8,13 @@
 //! functions, and prints [`Reply::json`] for `--json`. Flags and the CLI's text tables are
 //! the only per-surface code.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::artifacts;
 use crate::chat;
@@ -162,22 +163,118 @@ pub fn schema_of<T: JsonSchema>() -> Value {
             map.remove("description");
         }
     }
-    compact(&mut value, true);
+    compact(&mut value);
+    inline_single_use_defs(&mut value);
+    drop_item_descriptions(&mut value);
     value
+}
+
+/// An array's description says what its items are: the items' own one only restates it.
+fn drop_item_descriptions(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.contains_key("description")
+                && let Some(Value::Object(items)) = map.get_mut("items")
+            {
+                items.remove("description");
+            }
+            map.values_mut().for_each(drop_item_descriptions);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_item_descriptions),
+        _ => {}
+    }
+}
+
+/// Writes each `$defs` entry referenced once in place of its `$ref`: the name and the
+/// pointer are bytes a model gains nothing from. The field's description stays, unless it
+/// only lists the enum's values and the definition has one of its own.
+fn inline_single_use_defs(root: &mut Value) {
+    fn count(v: &Value, uses: &mut BTreeMap<String, usize>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                    *uses.entry(r.to_string()).or_default() += 1;
+                }
+                map.values().for_each(|x| count(x, uses));
+            }
+            Value::Array(items) => items.iter().for_each(|x| count(x, uses)),
+            _ => {}
+        }
+    }
+    fn names_its_values(description: &str, def: &Map<String, Value>) -> bool {
+        def.get("enum").and_then(Value::as_array).is_some_and(|values| {
+            values.len() > 2
+                && values.iter().all(|x| x.as_str().is_some_and(|x| description.contains(x)))
+        })
+    }
+    fn inline(v: &mut Value, defs: &Map<String, Value>, once: &BTreeSet<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(r) = map.get("$ref").and_then(Value::as_str).map(str::to_string)
+                    && once.contains(&r)
+                    && let Some(Value::Object(def)) =
+                        r.strip_prefix("#/$defs/").and_then(|n| defs.get(n))
+                {
+                    map.remove("$ref");
+                    let own = map.remove("description");
+                    let theirs = def.get("description").cloned();
+                    let lists = own
+                        .as_ref()
+                        .and_then(Value::as_str)
+                        .is_some_and(|o| names_its_values(o, def));
+                    let description = match (lists, theirs) {
+                        (true, Some(t)) => Some(t),
+                        (_, theirs) => own.or(theirs),
+                    };
+                    for (k, x) in def {
+                        if k != "description" {
+                            map.entry(k.clone()).or_insert_with(|| x.clone());
+                        }
+                    }
+                    if let Some(d) = description {
+                        map.insert("description".into(), d);
+                    }
+                }
+                map.values_mut().for_each(|x| inline(x, defs, once));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|x| inline(x, defs, once)),
+            _ => {}
+        }
+    }
+    let Some(Value::Object(defs)) = root.get("$defs").cloned() else {
+        return;
+    };
+    let mut uses = BTreeMap::new();
+    count(root, &mut uses);
+    let once: BTreeSet<String> =
+        uses.into_iter().filter(|(_, n)| *n == 1).map(|(r, _)| r).collect();
+    if let Some(map) = root.as_object_mut() {
+        map.remove("$defs");
+    }
+    inline(root, &defs, &once);
+    let kept: Map<String, Value> = defs
+        .into_iter()
+        .filter(|(name, _)| !once.contains(&format!("#/$defs/{name}")))
+        .collect();
+    if !kept.is_empty()
+        && let Some(map) = root.as_object_mut()
+    {
+        map.insert("$defs".into(), Value::Object(kept));
+    }
 }
 
 /// Shrinks a schema schemars wrote without changing what it accepts in practice: Claude
 /// Code reads every tool's schema at the start of a session, so bytes are context. Drops
-/// `default: null`, Rust's integer `format`s with the `minimum: 0` of unsigned ones and
-/// nested `additionalProperties: false` (the argument types refuse negative numbers and
-/// unknown fields themselves); an optional field's `[T, "null"]` or
+/// `default: null` and `[]`, Rust's integer `format`s with the `minimum: 0` of unsigned
+/// ones and `additionalProperties: false` (the argument types refuse negative numbers and
+/// unknown fields themselves, with an error naming the field); an optional field's `[T, "null"]` or
 /// `anyOf [T, null]` becomes `T` (leaving a field out is how a model says "none"); an enum
 /// written as `oneOf` of described constants becomes a plain `enum` (the field's own
 /// description names the values).
-fn compact(v: &mut Value, top: bool) {
+fn compact(v: &mut Value) {
     match v {
         Value::Object(map) => {
-            if map.get("default") == Some(&Value::Null) {
+            if map.get("default").is_some_and(|d| d.is_null() || d == &json!([])) {
                 map.remove("default");
             }
             if map.get("format").and_then(Value::as_str).is_some_and(|f| f.starts_with("uint"))
@@ -192,7 +289,17 @@ fn compact(v: &mut Value, top: bool) {
             {
                 map.remove("format");
             }
-            if !top && map.get("additionalProperties") == Some(&Value::Bool(false)) {
+            // A constant's or a string enum's type is its values' own.
+            if map.get("type") == Some(&json!("string"))
+                && (map.get("const").is_some_and(Value::is_string)
+                    || map
+                        .get("enum")
+                        .and_then(Value::as_array)
+                        .is_some_and(|values| values.iter().all(Value::is_string)))
+            {
+                map.remove("type");
+            }
+            if map.get("additionalProperties") == Some(&Value::Bool(false)) {
                 map.remove("additionalProperties");
             }
             if let Some(Value::Array(types)) = map.get("type")
@@ -219,14 +326,14 @@ fn compact(v: &mut Value, top: bool) {
             {
                 let values: Vec<Value> = variants.iter().map(|x| x["const"].clone()).collect();
                 map.remove("oneOf");
-                map.insert("type".into(), json!("string"));
+                map.remove("type");
                 map.insert("enum".into(), Value::Array(values));
             }
             for (_, x) in map.iter_mut() {
-                compact(x, false);
+                compact(x);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|x| compact(x, false)),
+        Value::Array(items) => items.iter_mut().for_each(compact),
         _ => {}
     }
 }
@@ -285,7 +392,7 @@ macro_rules! ops {
 
 ops! {
     artifact_publish Some("artifact publish"), [Orchestrator, Worker] "publish share save result output artifact version data", artifacts::PublishRequest => artifacts::Version,
-    "Publish a new immutable version of an artifact (versions are numbered 1, 2, 3... per artifact). `data` is the JSON content; `derived_from` lists the exact input versions it was made from. Contracts waiting on this artifact become ready automatically.",
+    "Publish a new immutable version (1, 2, 3...) of an artifact: `data` is its JSON, `derived_from` the exact input versions it was made from. Contracts waiting on it become ready.",
     |hub, req| hub.artifact_publish(req),
     |req, v| (format!("published `{}` v{} ({}){}", v.artifact_id, v.version, v.artifact_type, v.warnings.iter().map(|w| format!("; warning: {w}")).collect::<String>()), to_value(v));
 
@@ -310,17 +417,17 @@ ops! {
     |req, r| (format!("`{}`: {} reader(s)", r.artifact_id, r.readers.len()), to_value(r));
 
     artifact_diff Some("artifact diff"), [] "diff compare two versions of an artifact changes", artifacts::DiffRequest => artifacts::Diff,
-    "Structural JSON diff (RFC 6902 operations) between two versions of an artifact; defaults to the latest against the one before.",
+    "Structural JSON diff (RFC 6902 operations) between two versions of an artifact, by default the latest and the one before.",
     |hub, req| hub.artifact_diff(req),
     |req, d| (format!("`{}` v{} -> v{}: {} added, {} removed, {} changed", d.artifact_id, d.from_version, d.to_version, d.added, d.removed, d.changed), to_value(d));
 
     artifact_types Some("artifact types"), [] "artifact types schema validator json schema", NoArgs => Vec<artifacts::TypeInfo>,
-    "The artifact types this data dir knows: the built-in ones and every type in use, with how many artifacts each has and what validates them.",
+    "Artifact types known here: the built-in ones and every type in use, with how many artifacts each has and what validates them.",
     |hub, req| hub.artifact_types(),
     |req, t| (format!("{} type(s)", t.len()), json!({ "types": t }));
 
     contract_create Some("contract create"), [Orchestrator, Worker] "assign work task job to a worker session dependencies create contract", contracts::CreateRequest => Contract,
-    "Assign work to a session (any session may assign any other). The contract is `ready` at once when it has no unmet dependencies, else `pending` until the contracts it depends on complete and the artifacts it depends on reach `min_version`. Cycles and dependencies on missing contracts are refused. The assignee is notified in its inbox when the contract becomes ready.",
+    "Assign work to any session. It is `ready` at once, or `pending` until the contracts it depends on complete and its artifacts reach `min_version` (cycles and missing contracts are refused); the assignee's inbox is told when ready.",
     |hub, req| hub.contract_create(req),
     |req, c| (format!("contract `{}` created for {}: {}", c.contract_id, c.assignee, c.status.as_str()), to_value(c));
 
@@ -330,7 +437,7 @@ ops! {
     |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
 
     contract_complete Some("contract complete"), [Worker] "complete finish done deliver assigned contract task", contracts::CompleteRequest => Contract,
-    "Complete an in-progress contract. Refused until every required expected output has a version published since the contract became ready. Contracts depending on it become ready.",
+    "Complete an in-progress contract; refused until each required expected output has a version published since it became ready. Contracts depending on it become ready.",
     |hub, req| hub.contract_complete(req),
     |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
 
@@ -340,7 +447,7 @@ ops! {
     |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
 
     contract_reopen Some("contract reopen"), [] "reopen redo retry contract task again reason", contracts::ReasonRequest => Contract,
-    "Reopen a completed, failed or in-progress contract with a reason (counts against max_retries). It becomes ready again when its dependencies hold, and the assignee is notified with the reason.",
+    "Reopen a completed, failed or in-progress contract with a reason (counts against max_retries). It is ready again when its dependencies hold; the assignee is told the reason.",
     |hub, req| hub.contract_reopen(req),
     |req, c| (format!("contract `{}` reopened: {}", c.contract_id, c.status.as_str()), to_value(c));
 
@@ -355,17 +462,17 @@ ops! {
     |req, p| (format!("{} contract(s){}", p.items.len(), more(p)), p.envelope("contracts"));
 
     lineage_trace Some("lineage"), [] "lineage provenance derived from inputs upstream downstream graph mermaid dot", lineage::TraceRequest => lineage::Trace,
-    "The lineage graph around an artifact version (default the latest): `upstream` (what it was derived from) or `downstream` (what was derived from it), `depth` hops (default 5, at most 20, at most 500 nodes). Nodes say whether each version is stale; `format` `mermaid` or `dot` also returns the graph as text.",
+    "The lineage graph around an artifact version, `upstream` (what it was derived from) or `downstream`, up to 500 nodes, each saying whether it is stale; `format` `mermaid` or `dot` adds it as text.",
     |hub, req| hub.lineage_trace(req),
     |req, t| (format!("`{}` v{} {}: {} node(s), {} edge(s){}", t.artifact_id, t.version, match t.direction { lineage::Direction::Upstream => "upstream", lineage::Direction::Downstream => "downstream" }, t.nodes.len(), t.edges.len(), if t.truncated { " (truncated)" } else { "" }), to_value(t));
 
     impact_analysis Some("impact"), [] "impact change what depends on downstream affected contracts readers", lineage::ImpactRequest => lineage::Impact,
-    "What a change to an artifact version (default the latest) reaches: every version derived from it, transitively (nearest first, paged), the contracts whose outputs or dependencies those are, and the sessions that read them.",
+    "What a change to an artifact version reaches: every version derived from it, transitively (nearest first, paged), the contracts outputting or depending on those, and the sessions that read them.",
     |hub, req| hub.impact_analysis(req),
     |req, i| (format!("`{}` v{}: {} downstream version(s), {} contract(s), {} reader(s){}", i.artifact_id, i.version, i.downstream.len(), i.contracts.len(), i.readers.len(), if i.next_cursor.is_some() { "; more with `cursor`: next_cursor" } else { "" }), to_value(i));
 
     stale_check Some("stale"), [] "stale outdated out of date inputs changed rebuild redo", lineage::StaleRequest => Page<lineage::StaleItem>,
-    "What is stale, optionally for one `team`: the latest versions whose inputs have newer versions (directly or through a stale input), each with its causes (input, version used, latest version, path), and completed contracts whose outputs are stale. Kept up to date on every publish.",
+    "What is stale: latest versions with newer inputs (directly or via a stale input), each with its causes (input, version used, latest, path), and completed contracts with stale outputs.",
     |hub, req| hub.stale_check(req),
     |req, p| (format!("{} stale item(s){}", p.items.len(), more(p)), p.envelope("stale"));
 
@@ -395,7 +502,7 @@ ops! {
     |req, r| (format!("answered {} for {}{}", r.ask_id, r.to, if r.late { " (late: it went to their inbox)" } else { "" }), to_value(r));
 
     plugin_list Some("plugin list"), [] "plugins installed validators rules webassembly", NoArgs => Vec<plugins::Summary>,
-    "Installed and standard WebAssembly plugins: kinds, API version, enabled, the artifact types or templates each provides, granted capabilities and limits. Installing is a CLI act with the user's consent (`clearctx plugin add`).",
+    "Installed and standard WebAssembly plugins: kinds, API version, enabled, artifact types or templates provided, capabilities and limits. Installing needs the user (`clearctx plugin add`).",
     |hub, req| hub.plugin_list(),
     |req, list| (format!("{} plugin(s)", list.len()), json!({ "count": list.len(), "plugins": list }));
 
@@ -405,7 +512,7 @@ ops! {
     |req, d| (format!("plugin `{}`: {}", d.summary.id, d.health), to_value(d));
 
     pipeline_create Some("pipeline create"), [] "pipeline rules trigger condition action react automate self-healing reopen notify when tests fail", pipelines::CreateRequest => pipelines::Pipeline,
-    "Declare rules that react to events, e.g. when a `test-results` artifact is published with `data.failed > 0`, reopen contract `build-api`. Each rule: `trigger` (type: artifact_published, artifact_stale, contract_ready, contract_completed, contract_failed, contract_reopened, session_idle, session_failed; filters artifact_type, artifact_id, contract_id, session, team), optional `condition` (a CEL expression over the event's `data`, `artifact`, `contract`, `session`, `event`), and `action` (type notify_session, send_message, reopen_contract, create_contract, complete_contract, publish_artifact or plugin; strings may use `${data.failed}`). Every event fires each matching rule once; see pipeline_logs.",
+    "Declare rules that react to events, e.g. reopen contract `build-api` when tests fail: {\"trigger\": {\"type\": \"artifact_published\", \"artifact_type\": \"test-results\"}, \"condition\": \"data.failed > 0\", \"action\": {\"type\": \"reopen_contract\", \"contract_id\": \"build-api\", \"reason\": \"${data.failed} failed\"}}. Each event fires each matching rule once; see pipeline_logs.",
     |hub, req| hub.pipeline_create(req),
     |req, p| (format!("pipeline `{}`: {} rule(s), {}", p.pipeline_id, p.rules.len(), if p.enabled { "enabled" } else { "disabled" }), to_value(p));
 
@@ -430,22 +537,22 @@ ops! {
     |req, p| (format!("pipeline `{}`: {}", p.pipeline_id, if p.enabled { "enabled" } else { "disabled" }), to_value(p));
 
     pipeline_logs Some("pipeline logs"), [] "pipeline logs firings history errors what fired why", pipelines::LogsRequest => Page<pipelines::Firing>,
-    "Each firing, newest first: the event (seq, kind), the rule, the condition's value, the outcome (done, skipped, failed, refused, cascade_stopped) with the commands run or the error, and the plugin calls' fuel, time and memory.",
+    "Each firing, newest first: event, rule, the condition's value, outcome (done, skipped, failed, refused, cascade_stopped) with the commands run or the error, and plugin calls' fuel, time and memory.",
     |hub, req| hub.pipeline_logs(req),
     |req, p| (format!("{} firing(s){}", p.items.len(), more(p)), p.envelope("firings"));
 
     spawn_session Some("spawn"), [Orchestrator] "spawn start launch new worker session claude agent teammate", sessions::SpawnRequest => TurnReply,
-    "Start a Claude Code worker: a long-lived `claude` process with this data dir's clearctx tools (it knows its own name). With a `prompt`, waits for the first turn's result (`wait: false` returns at once). `max_cost` (USD) and `max_turns` are enforced by clearctx, including for everything the worker delegates.",
+    "Start a Claude Code worker: a long-lived `claude` process with clearctx's tools, knowing its own name. With a `prompt`, waits for the first turn's result. Its budget covers all it delegates.",
     |hub, req| hub.session_spawn(req, None),
     |req, r| turn(r, "started");
 
     send_message Some("send"), [Orchestrator] "send message talk tell ask a worker session reply turn", sessions::SendRequest => TurnReply,
-    "Send a message to a session and wait for its reply (`wait: false` queues it and returns). A stopped session is resumed first with its conversation; a paused one keeps the message until resume_session (the call returns at once). Returns the reply text, the turn's cost and turns, and the session's totals.",
+    "Send a session a message and wait for its reply, the turn's cost and turns, and the session's totals. A stopped session is resumed first; a paused one keeps it until resume_session (returns at once).",
     |hub, req| hub.sessions().send(hub.caller(), req, None),
     |req, r| turn(r, "answered");
 
     resume_session Some("resume"), [] "resume restart continue a stopped session worker", sessions::ResumeRequest => TurnReply,
-    "Bring back a stopped or failed session (also after a server restart) with its conversation (`--resume`), or un-pause a paused one; optionally send a `message`.",
+    "Bring back a stopped or failed session (also after a server restart) with its conversation, or un-pause a paused one; optionally send a `message`.",
     |hub, req| hub.sessions().resume(hub.caller(), req, None),
     |req, r| turn(r, "resumed");
 
@@ -465,7 +572,7 @@ ops! {
     |req, s| (format!("session `{}`: {}", s.name, s.status), to_value(s));
 
     fork_session Some("fork"), [] "fork branch copy a worker session conversation", sessions::ForkRequest => TurnReply,
-    "Branch a session: `new_name` continues the same conversation (`--fork-session`) while the original is left as it is. Optionally send the branch its first `message`.",
+    "Branch a session: `new_name` continues the same conversation (`--fork-session`), the original is left as it is; optionally send the branch a first `message`.",
     |hub, req| hub.sessions().fork(hub.caller(), req, None),
     |req, r| turn(r, "forked");
 
@@ -480,12 +587,12 @@ ops! {
     |req, s| (format!("session `{}`: last output", s.name), json!({ "name": s.name, "status": s.status, "last_output": s.last_output, "cost_usd": s.cost_usd, "turns": s.turns, "last_error": s.last_error }));
 
     get_history Some("session history"), [] "session history transcript conversation log worker", sessions::HistoryRequest => Vec<sessions::HistoryEntry>,
-    "A session's interaction history, oldest first: user messages, assistant replies and tool calls, tool results, turn results and errors. `after_seq` follows it.",
+    "A session's history, oldest first: user messages, assistant replies and tool calls, tool results, turn results and errors. `after_seq` follows it.",
     |hub, req| hub.sessions().history(req),
     |req, h| (format!("session `{}`: {} entries", req.name, h.len()), json!({ "name": req.name, "entries": h }));
 
     list_sessions Some("sessions"), [Orchestrator] "list workers sessions team status cost budget", sessions::ListRequest => Page<Session>,
-    "Sessions with status, cost, turns and budget, optionally filtered by status, team or parent (the session that delegated them). Sessions of a server that died show as stopped.",
+    "Sessions with status, cost, turns and budget, optionally filtered by status, team or parent (the delegating session). A dead server's sessions show as stopped.",
     |hub, req| hub.sessions().list(req),
     |req, p| (format!("{} session(s){}", p.items.len(), more(p)), p.envelope("sessions"));
 
@@ -495,7 +602,7 @@ ops! {
     |req, s| (format!("session `{}` deleted", s.name), json!({ "deleted": s.name }));
 
     batch_spawn Some("session batch-spawn"), [] "spawn start several many workers sessions at once parallel", sessions::BatchSpawnRequest => Vec<Value>,
-    "Start several sessions at once; their first turns run side by side and the call waits for all of them. Each item is a spawn_session argument object; a failing item is reported in place.",
+    "Start several sessions at once; their first turns run side by side and the call waits for all of them. A failing item is reported in place.",
     |hub, req| hub.session_batch_spawn(req),
     |req, l| (format!("{} session(s) started", l.len()), json!({ "count": l.len(), "sessions": l }));
 
@@ -505,7 +612,7 @@ ops! {
     |req, n| (format!("{} session(s) removed", n.len()), json!({ "removed": n }));
 
     delegate_task Some("delegate"), [Orchestrator, Worker] "delegate hand off subtask to a worker budget max cost preset", sessions::DelegateRequest => TaskReply,
-    "Run a task in a new worker limited by a `preset` (read-only, review, edit, full, plan), `max_cost` (USD) and `max_turns`, and wait for it. `status` is completed, needs_input (it was refused tools: answer with continue_task), failed, cost_exceeded or turns_exceeded. A worker's budget also covers everything it delegates.",
+    "Run a task in a new worker limited by a `preset`, `max_cost` and `max_turns`, and wait for it. `status` is completed, needs_input (it was refused tools: answer with continue_task), failed, cost_exceeded or turns_exceeded.",
     |hub, req| hub.sessions().delegate(hub.caller(), req, None),
     |req, t| task(t);
 
@@ -525,22 +632,22 @@ ops! {
     |req, t| task(t);
 
     team_spawn Some("team spawn"), [Orchestrator] "team spawn member role worker worktree isolation phase", teams::SpawnRequest => teams::Spawned,
-    "Start a team member: a worker with a `role` whose system prompt is rendered by the `template` (default `worker`) from its role, the team's `shared-conventions` artifact, the roster and its contracts. `isolation: \"worktree\"` gives it its own git worktree on branch `clearctx/<team>/<name>`. With `phase` N > 1 it is refused until phase_gate N-1 -> N passed.",
+    "Start a team member: a worker whose system prompt the `template` renders from its `role`, the team's `shared-conventions` artifact, the roster and its contracts; `isolation` may give it its own git worktree.",
     |hub, req| hub.team_spawn(req, None),
     |req, r| { let (h, mut v) = turn(&r.reply, "joined"); if let Some(m) = v.as_object_mut() { for (k, x) in [("role", json!(r.role)), ("team", json!(r.team)), ("phase", json!(r.phase)), ("isolation", json!(r.isolation)), ("worktree", json!(r.worktree)), ("branch", json!(r.branch))] { m.insert(k.into(), x); } } (h, v) };
 
     team_roster Some("team roster"), [] "team roster members status role cost budget contract worktree branch", teams::RosterRequest => teams::Roster,
-    "A team's members: status (working, idle, stopped, failed), role, phase, cost, budget left, current contract, unread notifications, and for isolated ones the worktree, branch and files changed.",
+    "A team's members: status (working, idle, stopped, failed), role, phase, cost, budget left, contract, unread notifications, and isolated ones' worktree, branch and files changed.",
     |hub, req| hub.team_roster(req),
     |req, r| (format!("team `{}`: {} member(s)", r.team, r.count), to_value(r));
 
     phase_gate Some("team gate"), [] "phase gate check team ready next phase artifacts idle readers", teams::GateRequest => teams::GateReport,
-    "Check whether a team may go from `phase_completing` to `phase_starting`: `expected_artifacts` exist with a validated latest version, `expected_idle` sessions are idle or stopped, `expected_readers` read the latest version. Reports pass/fail item by item and records it; team_spawn of the later phase waits for a pass.",
+    "Check whether a team may go from `phase_completing` to `phase_starting`: `expected_artifacts` validated, `expected_idle` sessions idle or stopped, `expected_readers` read the latest. Records pass/fail per item; the later phase's team_spawn needs a pass.",
     |hub, req| hub.phase_gate(req),
     |req, g| (format!("gate {} -> {} of team `{}`: {} ({} of {} item(s) failed)", g.phase_completing, g.phase_starting, g.team, if g.passed { "passed" } else { "failed" }, g.failed, g.items.len()), to_value(g));
 
     team_remove Some("team remove"), [] "remove member team worktree delete", teams::RemoveRequest => teams::Removal,
-    "Remove a team member: deletes its session (refused while running unless `force`), then its worktree, which is kept, with the reason, while it holds uncommitted changes.",
+    "Remove a team member: deletes its session (refused while running unless `force`), then its worktree unless it holds uncommitted changes (kept, with the reason).",
     |hub, req| hub.team_remove(req),
     |req, r| (format!("member `{}` removed{}", r.name, match (&r.worktree, r.worktree_removed, &r.kept_because) { (Some(_), true, _) => "; worktree removed".to_string(), (Some(w), false, Some(why)) => format!("; worktree `{w}` kept: {why}"), _ => String::new() }), to_value(r));
 
@@ -615,7 +722,7 @@ ops! {
     |req, p| (format!("pattern `{}` v{}", p.name, p.version), to_value(p));
 
     server_version None, [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs => Value,
-    "Call this first: the server's version, MCP protocol version, data dir, caller identity, loaded plugins, and `stale: true` when the clearctx binary on disk is newer than this running server (restart Claude Code then).",
+    "Call this first: server and MCP protocol versions, data dir, caller identity, loaded plugins, and `stale: true` when the binary on disk is newer than this server (restart Claude Code then).",
     |hub, req| Ok::<_, crate::error::Error>(version_info(hub)),
     |_req, v| (version_headline(v), v.clone());
 }

@@ -63,7 +63,7 @@ pub struct SpawnRequest {
     #[serde(default)]
     pub allowed_tools: Option<Vec<String>>,
     /// Absolute working directory [default: the server's]; with worktree isolation, the
-    /// repository (the worker gets the same place in its worktree).
+    /// repository.
     #[serde(default)]
     pub work_dir: Option<String>,
     /// Prompt template for its system prompt [default: `worker`].
@@ -81,7 +81,7 @@ pub struct SpawnRequest {
     /// Wait for the first turn's result [default true].
     #[serde(default)]
     pub wait: Option<bool>,
-    /// Seconds to wait before answering `running` [default 900].
+    /// Seconds before answering `running` [default 900].
     #[serde(default)]
     pub timeout_s: Option<u64>,
 }

@@ -101,7 +101,7 @@ pub struct Dependency {
     pub kind: DependencyKind,
     /// ID of the artifact or contract waited for.
     pub id: String,
-    /// For artifacts: the lowest version that satisfies the dependency (default 1).
+    /// For artifacts: the lowest version that will do [default 1].
     #[serde(default)]
     pub min_version: Option<u32>,
 }
@@ -110,10 +110,10 @@ pub struct Dependency {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedOutput {
-    /// Any artifact of this type satisfies it. Give this or `artifact_id`.
+    /// Any artifact of this type satisfies it (or give `artifact_id`).
     #[serde(default)]
     pub artifact_type: Option<String>,
-    /// This exact artifact satisfies it. Give this or `artifact_type`.
+    /// This exact artifact satisfies it (or give `artifact_type`).
     #[serde(default)]
     pub artifact_id: Option<String>,
     /// Whether completion is refused without it (default true).

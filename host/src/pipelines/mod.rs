@@ -128,7 +128,7 @@ pub struct Trigger {
     /// Only this contract (contract triggers).
     #[serde(default, alias = "contractId", skip_serializing_if = "Option::is_none")]
     pub contract_id: Option<String>,
-    /// Only this session (session triggers), or, for contract triggers, contracts assigned to it.
+    /// Only this session (session triggers) or its contracts (contract triggers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
     /// Only events of this team; default: the pipeline's team.
@@ -141,14 +141,14 @@ pub struct Trigger {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
-    /// Put a message in a session's inbox (team_check_inbox shows it).
+    /// Put a message in a session's inbox (see team_check_inbox).
     NotifySession {
         /// The session to notify.
         target: String,
         /// The message.
         message: String,
     },
-    /// Send a running worker a turn (it is carried out by the process that runs the worker).
+    /// Send a running worker a turn.
     SendMessage {
         /// The worker session.
         to: String,
@@ -184,7 +184,7 @@ pub enum Action {
         #[schemars(schema_with = "crate::schema::json_object")]
         artifact: Value,
     },
-    /// Run a `pipeline-action` plugin; the commands it returns run only if every one was granted at `plugin add`.
+    /// Run a `pipeline-action` plugin; its commands run only if all were granted at `plugin add`.
     Plugin {
         /// The installed plugin's id.
         plugin: String,
@@ -216,16 +216,17 @@ pub struct Rule {
     /// A name for the logs; default `rule-<index>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Which events the rule reacts to.
+    /// Which events it reacts to; every filter given must match.
     pub trigger: Trigger,
-    /// An expression over the event's context (`data`, `artifact`, `contract`, `session`,
-    /// `event`), e.g. `data.failed > 0`; CEL unless `condition_plugin` names another.
+    /// Over `data`, `artifact`, `contract`, `session`, `event`, e.g. `data.failed > 0`; CEL
+    /// unless `condition_plugin` names another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
-    /// The installed `pipeline-condition` plugin that evaluates `condition`; default std-cel-condition.
+    /// The `pipeline-condition` plugin evaluating `condition` [default std-cel-condition].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition_plugin: Option<String>,
-    /// What to do.
+    /// What to do; its strings may use the event's `${data.failed}`, `${artifact.version}`,
+    /// `${contract.assignee}`, `${event.seq}`.
     pub action: Action,
 }
 
@@ -246,13 +247,13 @@ pub struct CreateRequest {
     /// What the pipeline is for.
     #[serde(default)]
     pub description: Option<String>,
-    /// The team whose events it reacts to; default the caller's.
+    /// The team whose events it reacts to [default: the caller's].
     #[serde(default)]
     pub team: Option<String>,
-    /// Start disabled (default false: enabled at once).
+    /// Start disabled [default: enabled at once].
     #[serde(default)]
     pub disabled: Option<bool>,
-    /// Replace a pipeline with this id (default false: an existing id is refused).
+    /// Replace a pipeline with this id (else an existing id is refused).
     #[serde(default)]
     pub replace: Option<bool>,
 }
@@ -300,7 +301,7 @@ pub struct LogsRequest {
     /// Only firings that ended so.
     #[serde(default)]
     pub outcome: Option<Outcome>,
-    /// At most this many, newest first (default 100, at most 1000).
+    /// Page size [default 100, at most 1000].
     #[serde(default)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.

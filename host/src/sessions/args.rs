@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Preset;
 
-/// Claude Code's permission modes, spelled as its `--permission-mode` takes them.
+/// A Claude Code `--permission-mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum PermissionMode {
     #[serde(rename = "default")]
@@ -36,26 +36,25 @@ impl PermissionMode {
 pub struct SpawnRequest {
     /// The session's name, used by every other session tool.
     pub name: String,
-    /// The first message. Without one the session starts idle and waits for send_message.
+    /// The first message; without one it starts idle, waiting for send_message.
     #[serde(default)]
     pub prompt: Option<String>,
-    /// Claude model, e.g. `sonnet` or a full model id [default: Claude Code's default].
+    /// Claude model, e.g. `sonnet` or a full id [default: Claude Code's].
     #[serde(default)]
     pub model: Option<String>,
-    /// Working directory of the worker [default: the server's].
+    /// Working directory [default: the server's].
     #[serde(default)]
     pub work_dir: Option<String>,
-    /// Claude Code permission mode [default: `default`, with clearctx's tools allowed].
+    /// Permission mode [default: `default`, clearctx's tools allowed].
     #[serde(default)]
     pub permission_mode: Option<PermissionMode>,
-    /// Tools the worker may use without asking, e.g. `Read`, `Bash(git diff:*)`.
-    /// clearctx's own MCP tools are always allowed.
+    /// Tools allowed without asking, e.g. `Read`, `Bash(git diff:*)`; clearctx's always are.
     #[serde(default)]
     pub allowed_tools: Option<Vec<String>>,
     /// Appended to Claude Code's system prompt.
     #[serde(default)]
     pub system_prompt: Option<String>,
-    /// A prompt template (e.g. `worker`) rendered by a template plugin into the system prompt.
+    /// Template rendered into the system prompt, e.g. `worker`.
     #[serde(default)]
     pub template: Option<String>,
     /// The worker's role, for templates [default: `worker`].
@@ -64,19 +63,19 @@ pub struct SpawnRequest {
     /// Team of the session [default: the caller's team].
     #[serde(default)]
     pub team: Option<String>,
-    /// Most turns (model round trips) the session may take in total.
+    /// Most turns (model round trips) it may take in total.
     #[serde(default)]
     pub max_turns: Option<u32>,
-    /// Most USD the session (and everything it delegates) may spend in total.
+    /// Most USD it and all it delegates may spend.
     #[serde(default)]
     pub max_cost: Option<f64>,
-    /// A turn running longer than this is killed and the session marked failed [default 1800].
+    /// A turn running longer is killed, failing the session [default 1800].
     #[serde(default)]
     pub turn_timeout_s: Option<u64>,
     /// Wait for the first turn's result [default true].
     #[serde(default)]
     pub wait: Option<bool>,
-    /// How long to wait before answering `running` (the turn goes on) [default 900].
+    /// Seconds before answering `running` as the turn goes on [default 900].
     #[serde(default)]
     pub timeout_s: Option<u64>,
 }
@@ -109,7 +108,7 @@ pub struct ResumeRequest {
     /// Wait for the turn's result [default true].
     #[serde(default)]
     pub wait: Option<bool>,
-    /// Seconds to wait before answering `running` (the turn goes on) [default 900, at most 86400].
+    /// Seconds before answering `running` as the turn goes on [default 900, max 86400].
     #[serde(default)]
     pub timeout_s: Option<u64>,
 }
@@ -128,7 +127,7 @@ pub struct ForkRequest {
     /// Wait for the turn's result [default true].
     #[serde(default)]
     pub wait: Option<bool>,
-    /// Seconds to wait before answering `running` (the turn goes on) [default 900, at most 86400].
+    /// Seconds before answering `running` as the turn goes on [default 900, max 86400].
     #[serde(default)]
     pub timeout_s: Option<u64>,
 }
@@ -170,8 +169,7 @@ pub struct HistoryRequest {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListRequest {
-    /// starting, idle, busy, paused, stopped or failed; or how a delegated task ended
-    /// (completed, needs_input, cost_exceeded, turns_exceeded, aborted).
+    /// starting, idle, busy, paused, stopped, failed, or a `task_status` value.
     #[serde(default)]
     pub status: Option<String>,
     /// Only sessions of this team.
@@ -184,10 +182,10 @@ pub struct ListRequest {
     /// turns_exceeded or aborted.
     #[serde(default)]
     pub task_status: Option<String>,
-    /// Most items to return [default 100, at most 1000].
+    /// Page size [default 100, at most 1000].
     #[serde(default)]
     pub limit: Option<u32>,
-    /// Where to go on from: the `next_cursor` of the previous page.
+    /// The previous page's `next_cursor`.
     #[serde(default)]
     pub cursor: Option<String>,
 }
@@ -196,8 +194,19 @@ pub struct ListRequest {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchSpawnRequest {
-    /// Sessions to start at once; their first turns run in parallel.
+    /// Sessions to start at once, each spawn_session's arguments, e.g.
+    /// {"name": "w1", "prompt": "..."}.
+    #[schemars(schema_with = "spawn_requests")]
     pub sessions: Vec<SpawnRequest>,
+}
+
+/// The items are spawn_session's arguments; saying so instead of repeating that schema
+/// keeps 2 KB out of every session's context.
+fn spawn_requests(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": { "type": "object", "required": ["name"] }
+    })
 }
 
 /// Arguments of `cleanup_sessions`.
@@ -220,16 +229,16 @@ pub struct DelegateRequest {
     /// read-only, review, edit, full or plan [default edit].
     #[serde(default)]
     pub preset: Option<Preset>,
-    /// Most USD the task (with everything it delegates) may spend.
+    /// Most USD it and all it delegates may spend.
     #[serde(default)]
     pub max_cost: Option<f64>,
     /// Most turns the task may take.
     #[serde(default)]
     pub max_turns: Option<u32>,
-    /// Claude model, e.g. `sonnet` [default: Claude Code's default].
+    /// Claude model, e.g. `sonnet` [default: Claude Code's].
     #[serde(default)]
     pub model: Option<String>,
-    /// Absolute working directory of the worker [default: the server's].
+    /// Absolute working directory [default: the server's].
     #[serde(default)]
     pub work_dir: Option<String>,
     /// Appended to the worker's system prompt.
@@ -238,10 +247,10 @@ pub struct DelegateRequest {
     /// Team of the worker [default: the caller's team].
     #[serde(default)]
     pub team: Option<String>,
-    /// A turn running longer than this is killed and the task failed [default 1800].
+    /// A turn running longer is killed, failing the task [default 1800].
     #[serde(default)]
     pub turn_timeout_s: Option<u64>,
-    /// Seconds to wait before answering `running` (the turn goes on) [default 900, at most 86400].
+    /// Seconds before answering `running` as the turn goes on [default 900, max 86400].
     #[serde(default)]
     pub timeout_s: Option<u64>,
 }
@@ -254,7 +263,7 @@ pub struct ContinueRequest {
     pub name: String,
     /// The correction or answer for the worker.
     pub message: String,
-    /// Seconds to wait before answering `running` (the turn goes on) [default 900, at most 86400].
+    /// Seconds before answering `running` as the turn goes on [default 900, max 86400].
     #[serde(default)]
     pub timeout_s: Option<u64>,
 }
