@@ -13,7 +13,7 @@ mod mock_model;
 
 use std::time::{Duration, Instant};
 
-use claude::worker_env;
+use claude::Rig;
 use common::{Client, DataDir, fake_claude_env};
 use mock_model::{MockModel, Reply};
 use serde_json::{Value, json};
@@ -443,25 +443,10 @@ fn script(r: &mock_model::Request) -> Option<Reply> {
     None
 }
 
-struct Rig {
-    dir: DataDir,
-    _home: tempfile::TempDir,
-    env: Vec<(String, String)>,
-}
-
-impl Rig {
-    fn new(model: &MockModel) -> Rig {
-        let dir = DataDir::new();
-        let home = tempfile::tempdir().unwrap();
-        let env = worker_env(&model.url(), home.path());
-        Rig { dir, _home: home, env }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn workers_assign_each_other_work_and_the_orchestrator_is_only_informed() {
     let model = MockModel::start(script);
-    let rig = Rig::new(&model);
+    let rig = Rig::new(&model.url());
     let orch = rig.dir.connect_with_env(None, &rig.env).await;
     orch.ok("team_spawn", json!({"name": "builder", "role": "developer", "team": "p2p"})).await;
     let lead = orch
@@ -502,7 +487,7 @@ async fn workers_assign_each_other_work_and_the_orchestrator_is_only_informed() 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_worker_asks_another_and_waits_for_the_answer_or_the_timeout() {
     let model = MockModel::start(script);
-    let rig = Rig::new(&model);
+    let rig = Rig::new(&model.url());
     let orch = rig.dir.connect_with_env(None, &rig.env).await;
     orch.ok("team_spawn", json!({"name": "expert", "role": "ops", "team": "qa"})).await;
 

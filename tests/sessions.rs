@@ -10,7 +10,7 @@ mod common;
 #[path = "common/mock_model.rs"]
 mod mock_model;
 
-use claude::worker_env;
+use claude::Rig;
 use common::{Client, DataDir};
 use mock_model::{MockModel, Reply};
 use serde_json::json;
@@ -26,30 +26,6 @@ fn cost(reply: &serde_json::Value) -> f64 {
         .unwrap_or_else(|| panic!("no cost: {reply}"));
     assert!(c > 0.0, "a turn the model answered cost nothing: {reply}");
     c
-}
-
-/// A data dir, a throwaway HOME for the workers, and a server whose workers use the mock.
-struct Rig {
-    dir: DataDir,
-    _home: tempfile::TempDir,
-    env: Vec<(String, String)>,
-}
-
-impl Rig {
-    fn new(model: &MockModel) -> Rig {
-        let dir = DataDir::new();
-        let home = tempfile::tempdir().unwrap();
-        let env = worker_env(&model.url(), home.path());
-        Rig {
-            dir,
-            _home: home,
-            env,
-        }
-    }
-
-    async fn connect(&self) -> Client {
-        self.dir.connect_with_env(None, &self.env).await
-    }
 }
 
 /// Answers each scripted prompt by its marker; after a tool call, says it is done.
@@ -70,7 +46,7 @@ fn script(r: &mock_model::Request) -> Option<Reply> {
 #[tokio::test(flavor = "multi_thread")]
 async fn spawn_talk_stop_resume_after_restart_and_fork() {
     let model = MockModel::start(script);
-    let rig = Rig::new(&model);
+    let rig = Rig::new(&model.url());
     let c = rig.connect().await;
 
     let r = c
@@ -216,7 +192,7 @@ fn delegate_script(r: &mock_model::Request) -> Option<Reply> {
 #[tokio::test(flavor = "multi_thread")]
 async fn delegate_ends_with_each_status() {
     let model = MockModel::start(delegate_script);
-    let rig = Rig::new(&model);
+    let rig = Rig::new(&model.url());
     let c = rig.connect().await;
 
     let t = c
@@ -361,7 +337,7 @@ fn tree_script(r: &mock_model::Request) -> Option<Reply> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_budget_covers_the_whole_delegation_tree() {
     let model = MockModel::start(tree_script);
-    let rig = Rig::new(&model);
+    let rig = Rig::new(&model.url());
     let c = rig.connect().await;
     let t = c
         .ok(
@@ -515,7 +491,7 @@ fn claude_code_delegates_a_task_that_stops_at_its_budget() {
 #[test]
 fn the_cli_drives_real_workers() {
     let model = MockModel::start(|r| script(r).or_else(|| delegate_script(r)));
-    let rig = Rig::new(&model);
+    let rig = Rig::new(&model.url());
     let run = |args: &[&str]| {
         let out = rig.dir.cli_env(args, &rig.env);
         (
@@ -624,7 +600,7 @@ fn healing_script(r: &mock_model::Request) -> Option<Reply> {
 #[tokio::test(flavor = "multi_thread")]
 async fn real_workers_heal_a_failing_build_through_a_pipeline() {
     let model = MockModel::start(healing_script);
-    let rig = Rig::new(&model);
+    let rig = Rig::new(&model.url());
     let c = rig.connect().await;
     c.ok(
         "contract_create",

@@ -11,29 +11,9 @@ mod mock_model;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use claude::worker_env;
-use common::{Client, DataDir};
+use claude::Rig;
 use mock_model::{MockModel, Reply};
 use serde_json::json;
-
-struct Rig {
-    dir: DataDir,
-    _home: tempfile::TempDir,
-    env: Vec<(String, String)>,
-}
-
-impl Rig {
-    fn new(model: &MockModel) -> Rig {
-        let dir = DataDir::new();
-        let home = tempfile::tempdir().unwrap();
-        let env = worker_env(&model.url(), home.path());
-        Rig { dir, _home: home, env }
-    }
-
-    async fn connect(&self) -> Client {
-        self.dir.connect_with_env(None, &self.env).await
-    }
-}
 
 /// How many tool results the model has had since the message that started this turn.
 fn step_in_turn(r: &mock_model::Request) -> usize {
@@ -125,7 +105,7 @@ fn repo() -> tempfile::TempDir {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_later_phase_waits_for_its_gate_which_names_what_is_missing() {
     let model = MockModel::start(script);
-    let rig = Rig::new(&model);
+    let rig = Rig::new(&model.url());
     let c = rig.connect().await;
     c.ok(
         "artifact_publish",
@@ -234,7 +214,7 @@ async fn a_later_phase_waits_for_its_gate_which_names_what_is_missing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn isolated_workers_edit_the_same_file_in_their_own_worktrees() {
     let model = MockModel::start(script);
-    let rig = Rig::new(&model);
+    let rig = Rig::new(&model.url());
     let repo = repo();
     let main = repo.path().to_path_buf();
     let c = rig.connect().await;

@@ -158,3 +158,25 @@ pub fn worker_env(base_url: &str, home: &Path) -> Vec<(String, String)> {
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }
+
+/// A data dir, a throwaway HOME for the workers, and the environment that points the
+/// workers' `claude` at the mock model at `model_url`.
+pub struct Rig {
+    pub dir: crate::common::DataDir,
+    _home: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+}
+
+impl Rig {
+    pub fn new(model_url: &str) -> Rig {
+        let dir = crate::common::DataDir::new();
+        let home = tempfile::tempdir().unwrap();
+        let env = worker_env(model_url, home.path());
+        Rig { dir, _home: home, env }
+    }
+
+    /// The orchestrator's server, whose workers use the mock.
+    pub async fn connect(&self) -> crate::common::Client {
+        self.dir.connect_with_env(None, &self.env).await
+    }
+}
