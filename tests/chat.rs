@@ -353,28 +353,6 @@ async fn the_inbox_pages_unread_first_then_read_on_both_surfaces() {
 
 // --- end to end: real Claude Code workers and the scripted mock model ---
 
-/// How many tool results the model has had since the message that started this turn.
-fn step_in_turn(r: &mock_model::Request) -> usize {
-    let mut n = 0;
-    for m in r.body["messages"].as_array().into_iter().flatten().rev() {
-        let blocks = match &m["content"] {
-            Value::Array(b) => b.clone(),
-            Value::String(s) => vec![json!({"type": "text", "text": s})],
-            _ => vec![],
-        };
-        if m["role"] != "user" {
-            continue;
-        }
-        let results = blocks.iter().filter(|b| b["type"] == "tool_result").count();
-        if results > 0 {
-            n += results;
-        } else if blocks.iter().any(|b| b["type"] == "text") {
-            break;
-        }
-    }
-    n
-}
-
 fn tool(name: &str, input: Value) -> Option<Reply> {
     Some(Reply::tool_use(format!("mcp__clearctx__{name}"), input))
 }
@@ -388,7 +366,7 @@ fn result_text(r: &mock_model::Request) -> String {
 /// finds the contract in its inbox and completes it. `asker` asks `expert`, who answers
 /// with team_reply, except a question saying NO-ANSWER, which it leaves for later.
 fn script(r: &mock_model::Request) -> Option<Reply> {
-    let step = step_in_turn(r);
+    let step = r.step_in_turn();
     if r.last_user_text_contains("ASSIGN-WORK") {
         let send = "mcp__clearctx__team_send_message";
         return match (step, r.last_tool_name().as_deref()) {

@@ -525,28 +525,6 @@ fn the_cli_drives_real_workers() {
     assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
 }
 
-/// How many tool results the model has had since the message that started this turn.
-fn step_in_turn(r: &mock_model::Request) -> usize {
-    let mut n = 0;
-    for m in r.body["messages"].as_array().into_iter().flatten().rev() {
-        let blocks = match &m["content"] {
-            serde_json::Value::Array(b) => b.clone(),
-            serde_json::Value::String(s) => vec![json!({"type": "text", "text": s})],
-            _ => vec![],
-        };
-        if m["role"] != "user" {
-            continue;
-        }
-        let results = blocks.iter().filter(|b| b["type"] == "tool_result").count();
-        if results > 0 {
-            n += results;
-        } else if blocks.iter().any(|b| b["type"] == "text") {
-            break;
-        }
-    }
-    n
-}
-
 /// How many user messages of the conversation contain `needle`.
 fn turns_saying(r: &mock_model::Request, needle: &str) -> usize {
     r.body["messages"]
@@ -566,7 +544,7 @@ fn healing_script(r: &mock_model::Request) -> Option<Reply> {
     };
     if r.last_user_text_contains("API-BUILD") || r.last_user_text_contains("was reopened") {
         let fix = turns_saying(r, "was reopened");
-        return match step_in_turn(r) {
+        return match r.step_in_turn() {
             0 => tool("contract_start", json!({"contract_id": "build-api"})),
             1 => tool(
                 "artifact_publish",
@@ -579,7 +557,7 @@ fn healing_script(r: &mock_model::Request) -> Option<Reply> {
     }
     if r.last_user_text_contains("re-run the tests") {
         let failed = if turns_saying(r, "re-run the tests") == 1 { 2 } else { 0 };
-        return match step_in_turn(r) {
+        return match r.step_in_turn() {
             0 => tool(
                 "artifact_publish",
                 json!({"artifact_id": "api-tests", "type": "test-results",

@@ -15,34 +15,12 @@ use claude::Rig;
 use mock_model::{MockModel, Reply};
 use serde_json::json;
 
-/// How many tool results the model has had since the message that started this turn.
-fn step_in_turn(r: &mock_model::Request) -> usize {
-    let mut n = 0;
-    for m in r.body["messages"].as_array().into_iter().flatten().rev() {
-        let blocks = match &m["content"] {
-            serde_json::Value::Array(b) => b.clone(),
-            serde_json::Value::String(s) => vec![json!({"type": "text", "text": s})],
-            _ => vec![],
-        };
-        if m["role"] != "user" {
-            continue;
-        }
-        let results = blocks.iter().filter(|b| b["type"] == "tool_result").count();
-        if results > 0 {
-            n += results;
-        } else if blocks.iter().any(|b| b["type"] == "text") {
-            break;
-        }
-    }
-    n
-}
-
 /// The designer publishes the API spec; the builder just answers; a writer writes the
 /// path after `WRITE-FILE` (after reading it) with its own content and says whether the
 /// write worked.
 fn script(r: &mock_model::Request) -> Option<Reply> {
-    if r.last_user_text_contains("DESIGN-API") || (r.user_text_contains("DESIGN-API") && step_in_turn(r) > 0) {
-        return match step_in_turn(r) {
+    if r.last_user_text_contains("DESIGN-API") || (r.user_text_contains("DESIGN-API") && r.step_in_turn() > 0) {
+        return match r.step_in_turn() {
             0 => Some(Reply::tool_use(
                 "mcp__clearctx__artifact_publish",
                 json!({"artifact_id": "api-spec", "type": "api-contract",
@@ -60,7 +38,7 @@ fn script(r: &mock_model::Request) -> Option<Reply> {
         let mut words = rest.split_whitespace();
         let (path, who) = (words.next()?.to_string(), words.next()?.to_string());
         // Claude Code 2.1.197 refuses to overwrite a file the model has not read.
-        return match step_in_turn(r) {
+        return match r.step_in_turn() {
             0 => Some(Reply::tool_use("Read", json!({"file_path": path}))),
             1 => Some(Reply::tool_use(
                 "Write",

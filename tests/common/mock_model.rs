@@ -36,6 +36,28 @@ pub struct ToolResult {
 }
 
 impl Request {
+    /// How many tool results the model has had since the message that started this turn.
+    pub fn step_in_turn(&self) -> usize {
+        let mut n = 0;
+        for m in self.body["messages"].as_array().into_iter().flatten().rev() {
+            let blocks = match &m["content"] {
+                Value::Array(b) => b.clone(),
+                Value::String(s) => vec![json!({"type": "text", "text": s})],
+                _ => vec![],
+            };
+            if m["role"] != "user" {
+                continue;
+            }
+            let results = blocks.iter().filter(|b| b["type"] == "tool_result").count();
+            if results > 0 {
+                n += results;
+            } else if blocks.iter().any(|b| b["type"] == "text") {
+                break;
+            }
+        }
+        n
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
         self.headers

@@ -128,7 +128,8 @@ pub fn react(tx: &Tx<'_>, plugins: Option<&PluginHost>, events: &[Event]) -> Res
         let verdicts = conditions(env.plugins, &set, &matched, &ctx);
         // Rules whose condition was false: one row per pipeline, not one per rule.
         let mut skipped: Vec<(&str, String)> = Vec::new();
-        for ((a, verdict), _) in set.rules.iter().zip(verdicts).zip(&matched).filter(|(_, m)| **m) {
+        // A rule that did not match has no verdict.
+        for (a, verdict) in set.rules.iter().zip(verdicts) {
             let Some(verdict) = verdict else { continue };
             if let Verdict::Value(false, _) = verdict {
                 // `{"rules": [...]}`, built as text: a row lists every false rule.
