@@ -21,14 +21,12 @@ use serde_json::{Value, json};
 /// A member's own server: bound to it, in its team, as clearctx starts it for a worker
 /// (`DataDir::connect` leaves the team out).
 async fn member(dir: &DataDir, name: &str, team: &str) -> Client {
-    use rmcp::ServiceExt;
     let mut cmd = tokio::process::Command::new(common::bin());
     cmd.arg("serve").arg("--home").arg(dir.path());
     cmd.env("CLEARCTX_SESSION", name)
         .env("CLEARCTX_TEAM", team)
         .env("CLEARCTX_CACHE_DIR", common::plugin_cache());
-    let transport = rmcp::transport::TokioChildProcess::new(cmd).expect("spawn clearctx serve");
-    Client { service: ().serve(transport).await.expect("MCP handshake") }
+    Client::spawn(cmd).await
 }
 
 /// Starts idle members of `team` (fake `claude`) from the orchestrator's server.
@@ -262,10 +260,16 @@ async fn asks_block_until_answered_nest_three_deep_and_time_out_plainly() {
     assert_eq!(m["a"].ok("team_check_inbox", json!({})).await["unread"], json!([]));
 
     // A timed-out ask says so; the question stays open and a late answer reaches the inbox.
-    let r = m["e"].ok("team_ask", json!({"to": "orchestrator", "question": "anyone?", "timeout_s": 1})).await;
+    // While it waits, the asker's client hears progress (rmcp sends a token with each call).
+    let r = m["e"].ok("team_ask", json!({"to": "orchestrator", "question": "anyone?", "timeout_s": 5})).await;
     assert_eq!(r["status"], "timed_out", "{r}");
     assert_eq!(r["answer"], Value::Null);
-    assert!(r["note"].as_str().unwrap().contains("no answer from orchestrator within 1 s"), "{r}");
+    assert!(r["note"].as_str().unwrap().contains("no answer from orchestrator within 5 s"), "{r}");
+    assert!(r["waited_ms"].as_u64().unwrap() >= 5000, "{r}");
+    let beats: Vec<(f64, String)> = m["e"].progress.lock().unwrap().iter().map(|p| (p.progress, p.message.clone().unwrap_or_default())).collect();
+    assert!(beats.len() >= 2, "{beats:?}");
+    assert!(beats.iter().all(|(_, m)| m.starts_with("team_ask: waiting for `orchestrator`")), "{beats:?}");
+    assert!(beats.windows(2).all(|w| w[0].0 < w[1].0), "{beats:?}");
     let q = r["ask_id"].as_str().unwrap().to_string();
     let i = orch.ok("team_check_inbox", json!({})).await;
     assert_eq!(i["unread"][0]["ask_id"], q.as_str(), "{i}");

@@ -656,3 +656,110 @@ async fn real_workers_heal_a_failing_build_through_a_pipeline() {
     c.close().await;
     assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
 }
+
+/// How long the slow worker's model takes to answer: long enough for a few heartbeats.
+const SLOW: std::time::Duration = std::time::Duration::from_secs(7);
+
+/// Claude Code as the orchestrator sends a message to a worker whose model is slow: while
+/// send_message waits, clearctx keeps sending progress for the token Claude Code gave the
+/// call (seen on the wire between the two, recorded by `tee`), and the result says how long
+/// it waited and carries the worker's answer.
+#[test]
+fn send_message_to_a_slow_worker_keeps_sending_progress_and_returns_its_result() {
+    const SPAWN: &str = "mcp__clearctx__spawn_session";
+    const SEND: &str = "mcp__clearctx__send_message";
+    let model = MockModel::start(|r| {
+        if r.last_user_text_contains("ORCH-SLOW") {
+            return Some(match r.last_tool_name().as_deref() {
+                None => Reply::tool_use(SPAWN, json!({"name": "slow"})),
+                Some(SPAWN) => Reply::tool_use(SEND, json!({"name": "slow", "message": "SLOW-WORK"})),
+                Some(_) => Reply::text("heard back"),
+            });
+        }
+        if r.last_user_text_contains("SLOW-WORK") {
+            std::thread::sleep(SLOW);
+            return Some(Reply::text("slow answer 42").usage(1000, 100));
+        }
+        None
+    });
+    let dir = DataDir::new();
+    let wire = tempfile::tempdir().unwrap();
+    let orchestrator = claude::Claude::new(&model.url());
+    let claude_env = format!("CLEARCTX_CLAUDE_BIN={}", claude::claude_bin().display());
+    // The server behind two `tee`s, so the test sees both directions of the protocol; one
+    // pair of files per server (the worker's `claude` starts this user-scope server too).
+    let serve = format!(
+        "tee '{w}/to-'$$ | '{}' serve --home '{}' | tee '{w}/from-'$$",
+        common::bin().display(),
+        dir.path().display(),
+        w = wire.path().display(),
+    );
+    let timeout = std::time::Duration::from_secs(120);
+    orchestrator.run_ok(
+        &["mcp", "add", "clearctx", "-s", "user", "-e", &claude_env, "--", "/bin/sh", "-c", &serve],
+        timeout,
+    );
+    let out = orchestrator.run(
+        &["-p", "ORCH-SLOW", "--output-format", "json", "--allowedTools", &format!("{SPAWN},{SEND}")],
+        timeout,
+    );
+    let context = claude::describe(&out);
+    assert!(out.status.success(), "{context}");
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect(&context);
+    assert_eq!(result["result"], "heard back", "{context}");
+
+    let lines = |p: &std::path::Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    // The orchestrator's server: the one that was asked to send_message.
+    let (pid, call) = std::fs::read_dir(wire.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("to-").map(String::from))
+        .find_map(|pid| {
+            let call = lines(&wire.path().join(format!("to-{pid}"))).into_iter().find(|m| {
+                m["method"] == "tools/call" && m["params"]["name"] == "send_message"
+            })?;
+            Some((pid, call))
+        })
+        .expect("Claude Code called send_message");
+    let token = call["params"]["_meta"]["progressToken"].clone();
+    assert!(!token.is_null(), "Claude Code asked for no progress: {call}");
+    let from_server = lines(&wire.path().join(format!("from-{pid}")));
+    let reply_at = from_server
+        .iter()
+        .position(|m| m["id"] == call["id"] && m.get("result").is_some())
+        .expect("send_message was answered");
+    let beats: Vec<&serde_json::Value> = from_server[..reply_at]
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress" && m["params"]["progressToken"] == token)
+        .collect();
+    assert!(beats.len() >= 2, "progress while waiting {SLOW:?}: {beats:?}");
+    let progress: Vec<f64> = beats.iter().map(|b| b["params"]["progress"].as_f64().unwrap()).collect();
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "progress must grow: {progress:?}");
+    assert!(
+        beats.iter().all(|b| b["params"]["message"].as_str().is_some_and(|m| m.contains("waiting for `slow`"))),
+        "{beats:?}"
+    );
+    assert!(
+        !from_server[reply_at..].iter().any(|m| m["method"] == "notifications/progress" && m["params"]["progressToken"] == token),
+        "progress after the reply"
+    );
+    // The result the model read: the worker's answer and how long the call waited.
+    let reply = &from_server[reply_at]["result"]["structuredContent"];
+    assert_eq!(reply["status"], "completed", "{reply}");
+    assert_eq!(reply["response"], "slow answer 42", "{reply}");
+    let waited = reply["waited_ms"].as_u64().expect("waited_ms");
+    assert!(waited >= SLOW.as_millis() as u64, "waited {waited} ms for a {SLOW:?} turn: {reply}");
+    let told = model
+        .requests()
+        .iter()
+        .flat_map(|r| r.tool_results())
+        .find(|t| t.name.as_deref() == Some(SEND))
+        .expect("the send_message result reached the model");
+    assert!(told.content.contains("slow answer 42") && told.content.contains("waited"), "{}", told.content);
+    assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
+}

@@ -123,6 +123,8 @@ pub struct AskOutcome {
     pub status: &'static str,
     pub answer: Option<String>,
     pub timeout_s: u64,
+    /// How long the call waited for the answer.
+    pub waited_ms: u64,
     pub delivered_as_turn: bool,
     /// On a timeout, what happened and what happens next, in words.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -494,7 +494,7 @@ ops! {
     team_ask Some("team ask"), [Worker] "ask question wait teammate", chat::AskRequest => chat::AskOutcome,
     "Ask a member and wait up to `timeout_s` for its team_reply. A timeout says so; the question stays open.",
     |hub, req| hub.team_ask(req),
-    |req, a| (match &a.answer { Some(ans) => format!("{} answered {}: {ans}", a.to, a.ask_id), None => format!("{}: {}", a.ask_id, a.note.as_deref().unwrap_or("timed out")) }, to_value(a));
+    |req, a| (match &a.answer { Some(ans) => format!("{} answered {}{}: {ans}", a.to, a.ask_id, waited(Some(a.waited_ms))), None => format!("{}: {}", a.ask_id, a.note.as_deref().unwrap_or("timed out")) }, to_value(a));
 
     team_reply Some("team reply"), [Worker] "reply answer question", chat::ReplyRequest => chat::Replied,
     "Answer a question asked of you, once.",
@@ -753,12 +753,13 @@ fn sent_headline(s: &chat::Sent) -> String {
 }
 
 fn turn(r: &TurnReply, verb: &str) -> (String, Value) {
+    let waited = waited(r.waited_ms);
     let headline = match &r.outcome {
         Some(o) => format!(
-            "session `{}` {verb}: {} (${:.4}, {} turn(s); session total ${:.4})",
+            "session `{}` {verb}: {} (${:.4}, {} turn(s); session total ${:.4}){waited}",
             r.name, o.status, o.cost_usd, o.turns, o.session_cost_usd
         ),
-        None => format!("session `{}` {verb}: {}", r.name, r.status),
+        None => format!("session `{}` {verb}: {}{waited}", r.name, r.status),
     };
     (headline, to_value(r))
 }
@@ -766,11 +767,19 @@ fn turn(r: &TurnReply, verb: &str) -> (String, Value) {
 fn task(t: &TaskReply) -> (String, Value) {
     (
         format!(
-            "task `{}`: {} (${:.4}, {} turn(s))",
-            t.name, t.status, t.cost_usd, t.turns
+            "task `{}`: {} (${:.4}, {} turn(s)){}",
+            t.name, t.status, t.cost_usd, t.turns, waited(t.waited_ms)
         ),
         to_value(t),
     )
+}
+
+/// "; waited 12.3 s" for a call that waited, so a long answer says why it took long.
+fn waited(ms: Option<u64>) -> String {
+    match ms {
+        Some(ms) if ms >= 100 => format!("; waited {:.1} s", ms as f64 / 1000.0),
+        _ => String::new(),
+    }
 }
 
 /// When this process started and the mtime its binary had then, for `stale`.

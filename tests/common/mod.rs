@@ -5,11 +5,25 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use rmcp::model::CallToolRequestParams;
-use rmcp::service::RunningService;
+use std::sync::{Arc, Mutex};
+
+use rmcp::model::{CallToolRequestParams, ProgressNotificationParam};
+use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::TokioChildProcess;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
+
+/// The test client's side of the protocol: it keeps every progress notification received.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+}
+
+impl ClientHandler for Recorder {
+    async fn on_progress(&self, params: ProgressNotificationParam, _: NotificationContext<RoleClient>) {
+        self.progress.lock().unwrap().push(params);
+    }
+}
 
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_clearctx"))
@@ -142,10 +156,7 @@ impl DataDir {
         if let Some(s) = session {
             cmd.env("CLEARCTX_SESSION", s);
         }
-        let transport = TokioChildProcess::new(cmd).expect("spawn clearctx serve");
-        Client {
-            service: ().serve(transport).await.expect("MCP handshake"),
-        }
+        Client::spawn(cmd).await
     }
 }
 
@@ -160,10 +171,22 @@ pub fn text_of(result: &rmcp::model::CallToolResult) -> String {
 }
 
 pub struct Client {
-    pub service: RunningService<RoleClient, ()>,
+    pub service: RunningService<RoleClient, Recorder>,
+    /// Every `notifications/progress` the server sent this client, in order.
+    pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
 }
 
 impl Client {
+    /// Starts `cmd` (a `clearctx serve`) and connects to it.
+    pub async fn spawn(cmd: tokio::process::Command) -> Client {
+        let transport = TokioChildProcess::new(cmd).expect("spawn clearctx serve");
+        let recorder = Recorder::default();
+        Client {
+            progress: recorder.progress.clone(),
+            service: recorder.serve(transport).await.expect("MCP handshake"),
+        }
+    }
+
     /// Calls a tool; `Ok` holds its structured content, `Err` the error message, whether the
     /// call was refused (a result with `isError`) or malformed (a JSON-RPC error).
     pub async fn call(&self, tool: &str, args: Value) -> Result<Value, String> {

@@ -25,6 +25,7 @@ impl Hub {
     /// the asker's inbox.
     pub fn team_ask(&self, req: &chat::AskRequest) -> Result<AskOutcome> {
         let timeout_s = chat::check_ask(req)?;
+        let started = std::time::Instant::now();
         let asked = self.command(|tx, caller| chat::ask(tx, caller, req), |_, a| Ok(a))?;
         let mut poll = FIRST_POLL;
         let answered = loop {
@@ -57,6 +58,7 @@ impl Hub {
             status: if answered.is_some() { "answered" } else { "timed_out" },
             answer: answered.and_then(|r| r.answer),
             timeout_s,
+            waited_ms: started.elapsed().as_millis() as u64,
             delivered_as_turn: !asked.sent.delivered_as_turn.is_empty(),
             note,
         })

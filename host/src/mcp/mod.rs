@@ -10,10 +10,10 @@ use std::sync::Arc;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
     GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListToolsResult,
-    MetaObject, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage, Role,
-    ServerCapabilities, ServerConfig, Tool,
+    MetaObject, PaginatedRequestParams, ProgressNotificationParam, ProgressToken, Prompt,
+    PromptArgument, PromptMessage, Role, ServerCapabilities, ServerConfig, Tool,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use serde_json::{Map, Value, json};
 
@@ -44,6 +44,38 @@ found by searching for clearctx and what you want to do.";
 /// The largest result also repeated as text in `content`; the largest reply is then about
 /// one copy of the largest result (8 MiB of artifact data), under the 16 MiB a line may be.
 const MAX_TEXT_COPY_BYTES: usize = 512 * 1024;
+
+/// How often a call that is still running tells a client that asked (a `progressToken`)
+/// that it is: Claude Code shows the message on the tool's row and restarts its idle
+/// timeout, so a long wait for a worker is neither a frozen screen nor abandoned.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What the progress message says a call is doing: waiting for whom, or just working.
+fn progress_label(tool: &str, args: &Value) -> String {
+    let whom = ["name", "to", "new_name"]
+        .iter()
+        .find_map(|k| args.get(*k).and_then(Value::as_str));
+    match whom {
+        Some(whom) => format!("{tool}: waiting for `{whom}`"),
+        None => format!("{tool}: working"),
+    }
+}
+
+/// Sends `notifications/progress` (seconds elapsed) every [`PROGRESS_EVERY`] until aborted.
+async fn heartbeat(peer: Peer<RoleServer>, token: ProgressToken, label: String) {
+    let started = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval_at(started + PROGRESS_EVERY, PROGRESS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let s = started.elapsed().as_secs();
+        let note = ProgressNotificationParam::new(token.clone(), s as f64)
+            .with_message(format!("{label}, {s} s so far"));
+        if peer.notify_progress(note).await.is_err() {
+            return; // the client is gone; the call's own reply will fail the same way
+        }
+    }
+}
 
 /// A tool's outcome: a headline for people and its structured JSON result, or the hub's
 /// refusal. The outer error is for calls that are malformed (unknown tool, arguments that
@@ -237,16 +269,25 @@ impl ServerHandler for Server {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let args = Value::Object(request.arguments.unwrap_or_default());
         let name = request.name.to_string();
+        let progress = context.meta.get_progress_token().map(|token| {
+            let label = progress_label(&name, &args);
+            tokio::spawn(heartbeat(context.peer.clone(), token, label))
+        });
         let server = self.clone();
         let tool = name.clone();
-        // The hub blocks on SQLite (and may wait for another process's write lock), so it
-        // runs off the async workers.
-        let outcome = tokio::task::spawn_blocking(move || server.call(&tool, args))
-            .await
+        // The hub blocks on SQLite (and may wait for another process's write lock, or for
+        // a worker's turn), so it runs off the async workers.
+        let outcome = tokio::task::spawn_blocking(move || server.call(&tool, args)).await;
+        if let Some(beat) = progress {
+            // Stopped, not just told to stop: no progress may follow the reply.
+            beat.abort();
+            let _ = beat.await;
+        }
+        let outcome = outcome
             .map_err(|e| McpError::internal_error(format!("tool task failed: {e}"), None))??;
         let (headline, value) = match outcome {
             Ok(done) => done,

@@ -222,6 +222,9 @@ pub struct TurnReply {
     pub outcome: Option<TurnOutcome>,
     /// Whether the session had to be started again (`--resume`) to take the message.
     pub resumed: bool,
+    /// How long the call waited for the turn, when it waited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waited_ms: Option<u64>,
     pub session: Session,
 }
 

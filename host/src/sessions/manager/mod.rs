@@ -61,6 +61,8 @@ pub struct TaskReply {
     pub cost_usd: f64,
     pub turns: i64,
     pub permission_denials: Vec<Value>,
+    /// How long the call waited for the worker's result, when it waited.
+    pub waited_ms: Option<u64>,
     pub session: Session,
 }
 
@@ -75,6 +77,8 @@ impl Serialize for TaskReply {
             cost_usd: f64,
             turns: i64,
             permission_denials: &'a [Value],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            waited_ms: Option<u64>,
             session: &'a Session,
         }
         Wire {
@@ -85,6 +89,7 @@ impl Serialize for TaskReply {
             cost_usd: self.cost_usd,
             turns: self.turns,
             permission_denials: &self.permission_denials,
+            waited_ms: self.waited_ms,
             session: &self.session,
         }
         .serialize(s)

@@ -93,6 +93,7 @@ impl Manager {
             cost_usd: session.cost_usd,
             turns: session.turns,
             permission_denials: vec![],
+            waited_ms: None,
             session,
         })
     }
@@ -100,6 +101,7 @@ impl Manager {
     pub(super) fn task_reply(&self, reply: TurnReply) -> Result<TaskReply> {
         // The task status itself was recorded with the turn's outcome.
         let status = reply.status.clone();
+        let waited_ms = reply.waited_ms;
         let session = self.read(|tx| get(tx, &reply.name))?;
         let o = reply
             .outcome
@@ -112,6 +114,7 @@ impl Manager {
             cost_usd: session.cost_usd,
             turns: session.turns,
             permission_denials: o.permission_denials,
+            waited_ms,
             session,
         })
     }

@@ -25,6 +25,12 @@ pub(super) fn deadline_after(timeout: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(MAX_WAIT_S))
 }
 
+/// A request row as a wait left it, and how long the wait took.
+pub(super) struct Waited {
+    pub row: RequestRow,
+    pub waited: Duration,
+}
+
 impl Manager {
     /// Waits until request `id` is done or `timeout` passes; `follow` sees each new history
     /// entry of `name` as it is recorded (live output for the CLI).
@@ -79,9 +85,11 @@ impl Manager {
     pub(super) fn reply(
         &self,
         name: &str,
-        req: Option<RequestRow>,
+        done: Option<Waited>,
         resumed: bool,
     ) -> Result<TurnReply> {
+        let waited_ms = done.as_ref().map(|d| d.waited.as_millis() as u64);
+        let req = done.map(|d| d.row);
         // A turn that used up the budget ends the process too; answer once it has.
         if let Some(o) = req.as_ref().and_then(request_outcome)
             && matches!(o.status.as_str(), "cost_exceeded" | "turns_exceeded")
@@ -111,6 +119,7 @@ impl Manager {
             status,
             outcome,
             resumed,
+            waited_ms,
             session,
         })
     }
@@ -122,14 +131,16 @@ impl Manager {
         wait: Option<bool>,
         timeout_s: Option<u64>,
         follow: Option<&mut dyn FnMut(&HistoryEntry)>,
-    ) -> Result<Option<RequestRow>> {
+    ) -> Result<Option<Waited>> {
         let Some(id) = id else { return Ok(None) };
         let timeout = if wait.unwrap_or(true) {
             Duration::from_secs(timeout_s.unwrap_or(DEFAULT_WAIT_S))
         } else {
             Duration::ZERO
         };
-        self.wait(name, id, timeout, follow).map(Some)
+        let started = Instant::now();
+        let row = self.wait(name, id, timeout, follow)?;
+        Ok(Some(Waited { row, waited: started.elapsed() }))
     }
 
     /// Waits (a bounded time) until the session's status satisfies `done`, reaping a dead
