@@ -239,6 +239,48 @@ fn the_cli_snapshots_diffs_rolls_back_and_replays_with_an_overrides_file() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--overrides"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
 
+/// `replay --wait` follows the replayed contracts, a line on stderr as each moves, until
+/// each is completed or failed; one still open when `--timeout` passes makes it exit 1.
+#[test]
+fn the_cli_follows_a_replay_until_its_contracts_finish() {
+    let dir = DataDir::new();
+    dir.cli_json(&["contract", "create", "build", "--title", "Build", "--assignee", "dev", "--inputs", r#"{"context":"REST"}"#]);
+    dir.cli_json(&["snapshot", "create", "start"]);
+    let out = dir.cli(&["--json", "replay", "start", "--wait", "--timeout", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["followed"]["open"], json!(["build"]), "{r}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("build: ready"), "{out:?}");
+
+    let path = dir.path().to_path_buf();
+    let follow = std::thread::spawn(move || {
+        std::process::Command::new(common::bin())
+            .args(["--home", path.to_str().unwrap(), "replay", "start", "--wait", "--timeout", "60"])
+            .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
+            .env_remove("CLEARCTX_SESSION")
+            .env_remove("CLEARCTX_TEAM")
+            .output()
+            .unwrap()
+    });
+    let dev = [("CLEARCTX_SESSION".to_string(), "dev".to_string())];
+    // Once the second replay has re-opened it, dev does the work.
+    let db = rusqlite::Connection::open(dir.path().join("clearctx.db")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while db.query_row("SELECT count(*) FROM events WHERE kind = 'team.replayed'", [], |r| r.get::<_, i64>(0)).unwrap() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the replay never ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for step in ["start", "complete"] {
+        let o = dir.cli_env(&["contract", step, "build"], &dev);
+        assert!(o.status.success(), "{o:?}");
+    }
+    let out = follow.join().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("build: ready") && stderr.contains("build: completed"), "{stderr}");
+    assert!(stdout.contains("replay finished: 1 completed, 0 failed, 0 still open"), "{stdout}");
+}
+
 /// Polls a session until `done` holds for its status, or panics after 20 s.
 async fn until(c: &common::Client, name: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -551,6 +593,186 @@ mod oracle {
             for (a, v) in highest {
                 let req: PublishRequest = serde_json::from_value(json!({"artifact_id": a, "type": "oracle-doc", "data": {"again": true}})).unwrap();
                 prop_assert_eq!(hub.artifact_publish(&req).unwrap().version, v + 1);
+            }
+        }
+    }
+}
+
+mod golden {
+    //! Golden data dirs, a guard on the storage format. The scripted team run below was
+    //! recorded by the clearctx of each schema version as a SQL dump of its `clearctx.db`
+    //! (`tests/golden/team-run.v<schema>.sql`, with the schema version in its last line),
+    //! beside the state clearctx read from it (`tests/golden/team-run.json`). Every later
+    //! clearctx must read each recorded dump to that same state and go on working on it,
+    //! and the script run afresh must still end in it. When the schema moves, record a new
+    //! dump beside the old ones (never replace one):
+    //! `CLEARCTX_RECORD_GOLDEN=1 cargo test --test snapshots golden`.
+
+    use super::{api_contract, common};
+    use common::{Client, DataDir};
+    use serde_json::{Value, json};
+    use std::path::PathBuf;
+
+    fn golden(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden").join(name)
+    }
+
+    /// The recorded dumps, oldest first.
+    fn recorded_dumps() -> Vec<PathBuf> {
+        let mut dumps: Vec<PathBuf> = std::fs::read_dir(golden(""))
+            .expect("tests/golden")
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+            .collect();
+        dumps.sort();
+        dumps
+    }
+
+    /// The team run: a REST build, its tests, a replay with GraphQL, a decision, a pipeline,
+    /// snapshots between.
+    async fn script(orch: &Client, api: &Client, qa: &Client) {
+        orch.ok("artifact_publish", json!({"artifact_id": "user-schema", "type": "schema-change", "data": {"tables": ["users"]}})).await;
+        orch.ok("pipeline_create", json!({"pipeline_id": "tell-qa", "rules": [{"trigger": {"type": "contract_completed"}, "action": {"type": "notify_session", "target": "qa-dev", "message": "something was built"}}]})).await;
+        orch.ok("contract_create", json!({
+            "contract_id": "build-api", "title": "Build the auth API", "assignee": "api-dev",
+            "inputs": {"context": "Use REST"}, "expected_outputs": [{"artifact_type": "api-contract"}],
+            "dependencies": [{"type": "artifact", "id": "user-schema"}]})).await;
+        orch.ok("contract_create", json!({
+            "contract_id": "write-tests", "title": "Test the auth API", "assignee": "qa-dev",
+            "dependencies": [{"type": "contract", "id": "build-api"}]})).await;
+        orch.ok("team_snapshot", json!({"label": "pre-work", "description": "before any work"})).await;
+        api.ok("contract_start", json!({"contract_id": "build-api"})).await;
+        api.ok("artifact_publish", api_contract("REST", 1)).await;
+        api.ok("contract_complete", json!({"contract_id": "build-api"})).await;
+        qa.ok("artifact_get", json!({"artifact_id": "api-contract-user-auth"})).await;
+        qa.ok("contract_start", json!({"contract_id": "write-tests"})).await;
+        qa.ok("artifact_publish", json!({"artifact_id": "auth-tests", "type": "json", "data": {"passed": 3},
+            "derived_from": [{"artifact_id": "api-contract-user-auth", "version": 1}]})).await;
+        qa.ok("contract_complete", json!({"contract_id": "write-tests"})).await;
+        orch.ok("team_snapshot", json!({"label": "rest-done"})).await;
+        orch.ok("team_replay", json!({"label": "pre-work", "overrides": {"build-api": {"inputs": {"context": "Use GraphQL instead of REST"}}}})).await;
+        api.ok("contract_start", json!({"contract_id": "build-api"})).await;
+        api.ok("artifact_publish", api_contract("GraphQL", 2)).await;
+        api.ok("contract_complete", json!({"contract_id": "build-api"})).await;
+        orch.ok("decision_record", json!({"what": "GraphQL for the auth API", "why": "clients batch their reads",
+            "alternatives": ["REST"], "tags": ["api"], "artifacts": ["api-contract-user-auth@2"]})).await;
+        orch.ok("team_snapshot", json!({"label": "graphql-done", "description": "after the replay"})).await;
+    }
+
+    fn pick(v: &Value, keys: &[&str]) -> Value {
+        Value::Object(keys.iter().map(|k| (k.to_string(), v[*k].clone())).collect())
+    }
+
+    /// The state as this clearctx reads it, through its tools: each field chosen because it
+    /// is what a user relies on (no times, no fields a later version may add).
+    async fn state(c: &Client) -> Value {
+        let mut artifacts = serde_json::Map::new();
+        let list = c.ok("artifact_list", json!({"limit": 100})).await;
+        let mut ids: Vec<(String, Value)> = list["artifacts"].as_array().unwrap().iter()
+            .map(|a| (a["artifact_id"].as_str().unwrap().to_string(), a["version"].clone()))
+            .collect();
+        // The replay took the tests' artifact back to before it existed: listed nowhere,
+        // its version still readable by number.
+        ids.push(("auth-tests".into(), Value::Null));
+        for (id, current) in &ids {
+            let id = id.as_str();
+            let h = c.ok("artifact_history", json!({"artifact_id": id, "limit": 100})).await;
+            let mut versions = vec![];
+            for v in h["versions"].as_array().unwrap() {
+                let full = c.ok("artifact_get", json!({"artifact_id": id, "version": v["version"]})).await;
+                versions.push(pick(&full, &["version", "type", "publisher", "sha256", "data", "summary", "derived_from"]));
+            }
+            let readers = c.ok("artifact_readers", json!({"artifact_id": id})).await;
+            let readers: Vec<Value> = readers["readers"].as_array().unwrap().iter().map(|r| pick(r, &["reader", "last_version_read"])).collect();
+            artifacts.insert(id.into(), json!({"current": current, "versions": versions, "readers": readers}));
+        }
+        let mut contracts = serde_json::Map::new();
+        let list = c.ok("contract_list", json!({"limit": 100})).await;
+        for k in list["contracts"].as_array().unwrap() {
+            let id = k["contract_id"].as_str().unwrap();
+            let full = c.ok("contract_get", json!({"contract_id": id})).await;
+            let mut x = pick(&full, &["status", "assignee", "assigner", "inputs", "outputs", "retries"]);
+            x["history"] = full["history"].as_array().unwrap().iter().map(|e| e["kind"].clone()).collect();
+            contracts.insert(id.into(), x);
+        }
+        let snapshots: Vec<Value> = c.ok("snapshot_list", json!({})).await["snapshots"]
+            .as_array().unwrap().iter()
+            .map(|s| pick(s, &["label", "seq", "description", "contracts", "artifacts", "pipelines"]))
+            .collect();
+        let lineage: Vec<Value> = c.ok("lineage_trace", json!({"artifact_id": "auth-tests", "version": 1})).await["nodes"]
+            .as_array().unwrap().iter()
+            .map(|n| pick(n, &["artifact_id", "version"]))
+            .collect();
+        let decisions: Vec<Value> = c.ok("decision_list", json!({})).await["decisions"]
+            .as_array().unwrap().iter()
+            .map(|d| pick(d, &["what", "why", "alternatives", "tags", "artifacts"]))
+            .collect();
+        let pipelines: Vec<Value> = c.ok("pipeline_list", json!({})).await["pipelines"]
+            .as_array().unwrap().iter()
+            .map(|p| pick(p, &["pipeline_id", "enabled"]))
+            .collect();
+        let stale: Vec<Value> = c.ok("stale_check", json!({})).await["stale"]
+            .as_array().unwrap().iter()
+            .map(|s| pick(s, &["artifact_id", "version"]))
+            .collect();
+        json!({"artifacts": artifacts, "contracts": contracts, "snapshots": snapshots, "lineage_of_auth_tests_v1": lineage,
+               "decisions": decisions, "pipelines": pipelines, "stale": stale})
+    }
+
+    async fn clients(dir: &DataDir) -> (Client, Client, Client) {
+        (dir.connect(None).await, dir.connect(Some("api-dev")).await, dir.connect(Some("qa-dev")).await)
+    }
+
+    /// The script run afresh ends in the recorded state (and, when recording, writes it).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_scripted_team_run_ends_in_the_recorded_state() {
+        let dir = DataDir::new();
+        let (orch, api, qa) = clients(&dir).await;
+        script(&orch, &api, &qa).await;
+        let now = state(&orch).await;
+        for c in [orch, api, qa] {
+            c.close().await;
+        }
+        if std::env::var_os("CLEARCTX_RECORD_GOLDEN").is_some() {
+            let version: i64 = rusqlite::Connection::open(dir.path().join("clearctx.db"))
+                .unwrap()
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            let dump = std::process::Command::new("sqlite3").arg(dir.path().join("clearctx.db")).arg(".dump").output().expect("sqlite3 records a dump");
+            assert!(dump.status.success());
+            let mut sql = String::from_utf8(dump.stdout).unwrap();
+            sql.push_str(&format!("PRAGMA user_version = {version};\n"));
+            let file = golden(&format!("team-run.v{version:0>3}.sql"));
+            assert!(!file.exists(), "{} is recorded already; a recording is never replaced", file.display());
+            std::fs::write(&file, sql).unwrap();
+            std::fs::write(golden("team-run.json"), serde_json::to_string_pretty(&now).unwrap() + "\n").unwrap();
+        }
+        let recorded: Value = serde_json::from_str(&std::fs::read_to_string(golden("team-run.json")).unwrap()).unwrap();
+        assert_eq!(now, recorded, "the same team run now ends in another state");
+    }
+
+    /// Every recorded data dir reads to the recorded state in this version, after its
+    /// migrations, and takes new work: a publish gets the next number, a rollback works.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_recorded_data_dir_reads_the_same_and_takes_new_work() {
+        let recorded: Value = serde_json::from_str(&std::fs::read_to_string(golden("team-run.json")).unwrap()).unwrap();
+        let dumps = recorded_dumps();
+        assert!(!dumps.is_empty(), "no recorded data dir in tests/golden");
+        for dump in dumps {
+            let dir = DataDir::new();
+            let sql = std::fs::read_to_string(&dump).unwrap();
+            let db = rusqlite::Connection::open(dir.path().join("clearctx.db")).unwrap();
+            db.execute_batch(&sql).unwrap_or_else(|e| panic!("{}: {e}", dump.display()));
+            drop(db);
+            let (orch, api, qa) = clients(&dir).await;
+            assert_eq!(state(&orch).await, recorded, "{} reads differently now", dump.display());
+            let v = api.ok("artifact_publish", api_contract("REST", 3)).await;
+            assert_eq!(v["version"], 3, "{}: {v}", dump.display());
+            orch.ok("team_rollback", json!({"label": "rest-done"})).await;
+            let cur = orch.ok("artifact_get", json!({"artifact_id": "api-contract-user-auth"})).await;
+            assert_eq!((cur["version"].as_u64(), cur["data"]["style"].as_str()), (Some(1), Some("REST")), "{}", dump.display());
+            for c in [orch, api, qa] {
+                c.close().await;
             }
         }
     }

@@ -190,6 +190,13 @@ pub enum Command {
         /// {contract_id: {input: value}} as JSON, or a JSON file (`-`: stdin)
         #[arg(long, value_name = "JSON|FILE")]
         overrides: Option<String>,
+        /// Follow the replayed contracts until each is completed or failed, a line on
+        /// stderr as each moves
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait follows them, in seconds
+        #[arg(long, value_name = "SECONDS", default_value_t = 3600, requires = "wait")]
+        timeout: u64,
     },
     /// The decision journal: record, list and search decisions
     #[command(subcommand)]
@@ -387,7 +394,9 @@ pub fn run(hub: &Hub, command: Command, json: bool) -> Result<Output> {
         Command::Team(c) => team::run(hub, c, json),
         Command::Snapshot(c) => snapshots::snapshot(hub, c),
         Command::Rollback { label, team } => snapshots::rollback(hub, label, team),
-        Command::Replay { label, team, overrides } => snapshots::replay(hub, label, team, overrides),
+        Command::Replay { label, team, overrides, wait, timeout } => {
+            snapshots::replay(hub, label, team, overrides, wait.then_some(timeout))
+        }
         Command::Status => {
             let s = hub.status()?;
             let text = render::status(&s);

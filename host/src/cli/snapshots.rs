@@ -1,6 +1,8 @@
 //! `clearctx snapshot create|list|diff`, `clearctx rollback` and `clearctx replay`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 
@@ -8,7 +10,9 @@ use super::{Output, PageArgs, more_line, parse_json, read_limited, reply};
 use crate::error::{Error, Result};
 use crate::hub::Hub;
 use crate::ops;
+use crate::model::contracts::Status;
 use crate::snapshots::{self, ArtifactChange, ContractChange};
+use serde_json::json;
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotCommand {
@@ -170,7 +174,13 @@ fn read_overrides(arg: Option<String>) -> Result<snapshots::ReplayRequest> {
     Ok(snapshots::ReplayRequest { overrides, ..Default::default() })
 }
 
-pub(super) fn replay(hub: &Hub, label: String, team: Option<String>, overrides: Option<String>) -> Result<Output> {
+pub(super) fn replay(
+    hub: &Hub,
+    label: String,
+    team: Option<String>,
+    overrides: Option<String>,
+    wait_s: Option<u64>,
+) -> Result<Output> {
     let req = snapshots::ReplayRequest { label, team, ..read_overrides(overrides)? };
     let out = hub.team_replay(&req)?;
     let r = ops::replies::team_replay(&req, &out);
@@ -184,5 +194,90 @@ pub(super) fn replay(hub: &Hub, label: String, team: Option<String>, overrides: 
     for (who, why) in &out.not_sent {
         text.push_str(&format!("\n  not re-sent to {who}: {why}"));
     }
-    Ok(reply(r, text))
+    let mut output = reply(r, text);
+    if let Some(wait_s) = wait_s {
+        let followed = follow_replay(hub, &out, Duration::from_secs(wait_s))?;
+        let open = followed.open.len();
+        output.text.push_str(&format!(
+            "\nreplay {}: {} completed, {} failed, {open} still open after {:.0} s",
+            if open == 0 { "finished" } else { "not finished" },
+            followed.completed.len(),
+            followed.failed.len(),
+            followed.waited.as_secs_f64()
+        ));
+        output.json["followed"] = json!({
+            "completed": followed.completed,
+            "failed": followed.failed,
+            "open": followed.open,
+            "waited_ms": followed.waited.as_millis() as u64,
+        });
+        if open > 0 {
+            output.code = 1;
+        }
+    }
+    Ok(output)
+}
+
+/// Where the replayed contracts ended when `--wait` stopped following them.
+struct Followed {
+    completed: Vec<String>,
+    failed: Vec<String>,
+    open: Vec<String>,
+    waited: Duration,
+}
+
+/// Follows the contracts a replay opened again until each is completed or failed, or
+/// `timeout` passes, printing a line on stderr whenever one moves (the progress of a long
+/// replay: real workers take minutes). Each poll reads those contracts by id.
+fn follow_replay(hub: &Hub, out: &snapshots::Replay, timeout: Duration) -> Result<Followed> {
+    // What runs again: what the replay moved, and every contract of the team it left open.
+    let mut ids: Vec<String> = out.rollback.contracts_restored.iter().chain(&out.reopened).chain(&out.overridden).cloned().collect();
+    for status in [Status::Pending, Status::Ready, Status::InProgress] {
+        let mut cursor = None;
+        loop {
+            let req = crate::contracts::ListRequest {
+                status: Some(status),
+                team: Some(out.rollback.team.clone()),
+                limit: Some(1000),
+                cursor,
+                ..Default::default()
+            };
+            let page = hub.contract_list(&req)?;
+            ids.extend(page.items.into_iter().map(|c| c.contract_id));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    let started = Instant::now();
+    let mut last: BTreeMap<String, String> = BTreeMap::new();
+    loop {
+        let mut open = 0;
+        for id in &ids {
+            let status = hub.contract_get(id)?.status;
+            if !matches!(status, Status::Completed | Status::Failed) {
+                open += 1;
+            }
+            if last.get(id).map(String::as_str) != Some(status.as_str()) {
+                eprintln!("[{:>4.0} s] {id}: {}", started.elapsed().as_secs_f64(), status.as_str());
+                last.insert(id.clone(), status.as_str().to_string());
+            }
+        }
+        if open == 0 || started.elapsed() >= timeout {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250).min(timeout.saturating_sub(started.elapsed())));
+    }
+    let pick = |want: &[&str]| -> Vec<String> {
+        last.iter().filter(|(_, s)| want.contains(&s.as_str())).map(|(id, _)| id.clone()).collect()
+    };
+    Ok(Followed {
+        completed: pick(&["completed"]),
+        failed: pick(&["failed"]),
+        open: pick(&["pending", "ready", "in_progress"]),
+        waited: started.elapsed(),
+    })
 }
