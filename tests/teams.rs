@@ -266,3 +266,98 @@ async fn isolated_workers_edit_the_same_file_in_their_own_worktrees() {
     c.close().await;
     assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
 }
+
+/// A team of real `claude` workers whose server is SIGKILLed in the middle of a turn: the
+/// next server finds the member stopped with its contract in progress, and `team_resume`
+/// brings it back with its conversation (`--resume`) and its contract, which it finishes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_team_whose_server_was_killed_mid_turn_resumes_and_finishes() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let killed = Arc::new(AtomicBool::new(false));
+    let seen_kill = killed.clone();
+    let model = MockModel::start(move |r| {
+        if r.last_user_text_contains("HELLO-W") {
+            return Some(Reply::text("ready").usage(1000, 100));
+        }
+        if r.last_user_text_contains("BUILD-IT") {
+            if r.step_in_turn() == 0 {
+                return Some(Reply::tool_use("mcp__clearctx__contract_start", json!({"contract_id": "build"})));
+            }
+            // Mid-turn: the model "thinks" until its server has been killed.
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !seen_kill.load(Ordering::SeqCst) && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            return Some(Reply::text("lost in the crash").usage(1000, 100));
+        }
+        if r.last_user_text_contains("Your current contract is `build`") {
+            return Some(match r.step_in_turn() {
+                0 => Reply::tool_use(
+                    "mcp__clearctx__artifact_publish",
+                    json!({"artifact_id": "api", "type": "json", "data": {"style": "REST"}}),
+                ),
+                1 => Reply::tool_use("mcp__clearctx__contract_complete", json!({"contract_id": "build"})),
+                _ => Reply::text("finished build").usage(1000, 100),
+            });
+        }
+        None
+    });
+    let rig = Rig::new(&model.url());
+    let a = rig.connect().await;
+    let r = a.ok("team_spawn", json!({"name": "w", "role": "backend", "team": "core", "prompt": "HELLO-W"})).await;
+    assert_eq!(r["response"], "ready", "{r}");
+    let owner = r["session"]["owner_pid"].as_i64().unwrap().to_string();
+    let claude_id = r["session"]["claude_session_id"].clone();
+    a.ok("contract_create", json!({"contract_id": "build", "title": "Build it", "assignee": "w", "team": "core", "inputs": {"context": "REST"}})).await;
+    a.ok("send_message", json!({"name": "w", "message": "BUILD-IT", "wait": false})).await;
+    // The worker started its contract and is waiting on the model: kill its server now.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !model.requests().iter().any(|r| r.last_user_text_contains("BUILD-IT") && r.step_in_turn() == 1) {
+        assert!(std::time::Instant::now() < deadline, "the worker never started its contract");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(a.ok("contract_get", json!({"contract_id": "build"})).await["status"], "in_progress");
+    assert!(Command::new("kill").args(["-9", &owner]).status().unwrap().success());
+    killed.store(true, Ordering::SeqCst);
+
+    let b = rig.connect().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let s = b.ok("get_session_status", json!({"name": "w"})).await;
+        if s["status"] == "stopped" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never reaped: {s}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let status = rig.dir.cli_json(&["status"]);
+    assert_eq!(status["interrupted_teams"], json!([{"team": "core", "members": ["w"]}]), "{status}");
+    let r = b.ok("team_resume", json!({"team": "core"})).await;
+    assert_eq!((r["resumed"].clone(), r["contracts"].clone()), (json!(["w"]), json!({"w": "build"})), "{r}");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let c = loop {
+        let c = b.ok("contract_get", json!({"contract_id": "build"})).await;
+        if c["status"] == "completed" {
+            break c;
+        }
+        assert!(std::time::Instant::now() < deadline, "the resumed worker never finished: {c}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(c["assignee"], "w", "{c}");
+    let api = b.ok("artifact_get", json!({"artifact_id": "api"})).await;
+    assert_eq!((api["publisher"].as_str(), api["version"].as_u64()), (Some("w"), Some(1)), "{api}");
+    // Resumed with its conversation, not started afresh.
+    let resumed = model
+        .requests()
+        .into_iter()
+        .find(|r| r.last_user_text_contains("Your current contract is `build`"))
+        .unwrap();
+    assert!(resumed.user_text_contains("HELLO-W") && resumed.user_text_contains("BUILD-IT"), "{}", resumed.summary());
+    let s = b.ok("get_session_status", json!({"name": "w"})).await;
+    assert_eq!(s["claude_session_id"], claude_id, "{s}");
+    assert_eq!(rig.dir.cli_json(&["status"])["interrupted_teams"], json!([]));
+    assert!(model.unexpected().is_empty(), "{:?}", model.unexpected());
+    b.close().await;
+}
