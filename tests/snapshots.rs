@@ -239,6 +239,55 @@ fn the_cli_snapshots_diffs_rolls_back_and_replays_with_an_overrides_file() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--overrides"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
 
+/// What is stale follows a rollback: back to before an input moved on, nothing is; forward
+/// again, the same versions are, through the same paths; an older version that is current
+/// again is listed when its input has moved on; a publish after a rollback marks them anew.
+#[test]
+fn a_rollback_recomputes_what_is_stale() {
+    let dir = DataDir::new();
+    let stale = || -> Vec<(String, u64, u64)> {
+        dir.cli_json(&["stale"])["stale"].as_array().unwrap().iter()
+            .map(|s| (format!("{}{}", s["kind"].as_str().unwrap(), s["artifact_id"].as_str().or(s["contract_id"].as_str()).map(|x| format!(" {x}")).unwrap_or_default()),
+                      s["version"].as_u64().unwrap_or(0), s["causes"][0]["latest_version"].as_u64().unwrap_or(0)))
+            .collect()
+    };
+    let publish = |id: &str, from: &[&str]| {
+        let mut args = vec!["artifact", "publish", id, "--type", "notes", "--new-type", "--data", r#"{"n":1}"#];
+        for f in from {
+            args.extend(["--derived-from", f]);
+        }
+        dir.cli_json(&args)["version"].as_u64().unwrap()
+    };
+    let dev = [("CLEARCTX_SESSION".to_string(), "dev".to_string())];
+    publish("a", &[]);
+    publish("b", &["a@1"]);
+    // dev derives c from b in a contract, which is stale while c is.
+    dir.cli_json(&["contract", "create", "derive", "--title", "Derive c", "--assignee", "dev", "--expects", "id:c"]);
+    assert!(dir.cli_env(&["contract", "start", "derive"], &dev).status.success());
+    let c = ["artifact", "publish", "c", "--type", "notes", "--new-type", "--data", "{}", "--derived-from", "b@1"];
+    assert!(dir.cli_env(&c, &dev).status.success());
+    assert!(dir.cli_env(&["contract", "complete", "derive"], &dev).status.success());
+    dir.cli_json(&["snapshot", "create", "fresh"]);
+    assert_eq!(publish("a", &[]), 2);
+    let moved_on = vec![("artifact b".to_string(), 1, 2), ("artifact c".to_string(), 1, 2), ("contract derive".to_string(), 0, 0)];
+    assert_eq!(stale(), moved_on);
+    dir.cli_json(&["snapshot", "create", "a-moved"]);
+    assert_eq!(publish("b", &["a@2"]), 2);
+    dir.cli_json(&["snapshot", "create", "b-redone"]);
+    let c_only = vec![("artifact c".to_string(), 1, 2), ("contract derive".to_string(), 0, 0)];
+    assert_eq!(stale(), c_only, "b v2 is fresh, c still uses b v1");
+
+    dir.cli_json(&["rollback", "fresh"]);
+    assert_eq!(stale(), vec![], "a is back at v1: nothing has moved on");
+    dir.cli_json(&["rollback", "a-moved"]);
+    assert_eq!(stale(), moved_on, "b v1 is current again and a has moved on");
+    dir.cli_json(&["rollback", "b-redone"]);
+    assert_eq!(stale(), c_only);
+    dir.cli_json(&["rollback", "fresh"]);
+    assert_eq!(publish("a", &[]), 3);
+    assert_eq!(stale(), vec![("artifact b".to_string(), 1, 3), ("artifact c".to_string(), 1, 3), ("contract derive".to_string(), 0, 0)]);
+}
+
 /// `replay --wait` follows the replayed contracts, a line on stderr as each moves, until
 /// each is completed or failed; one still open when `--timeout` passes makes it exit 1.
 #[test]
@@ -606,7 +655,7 @@ mod golden {
     //! clearctx must read each recorded dump to that same state and go on working on it,
     //! and the script run afresh must still end in it. When the schema moves, record a new
     //! dump beside the old ones (never replace one):
-    //! `CLEARCTX_RECORD_GOLDEN=1 cargo test --test snapshots golden`.
+    //! `CLEARCTX_RECORD_GOLDEN=1 cargo test --workspace --test snapshots golden`.
 
     use super::{api_contract, common};
     use common::{Client, DataDir};

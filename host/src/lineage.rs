@@ -256,6 +256,20 @@ impl Newly {
         }
         Ok(())
     }
+
+    /// Records `root` as a cause of `at`; true when the walk goes on through `at`: the
+    /// cause is new, or it was recorded before but `at` is not stale now (a rollback had
+    /// taken `root` back, and a publish moves it on again).
+    fn reach(&mut self, tx: &Tx<'_>, at: &VersionRef, root: &VersionRef, via: Option<&VersionRef>, depth: u32) -> Result<bool> {
+        let new = tx.insert_stale_cause(at, root, via, depth)?;
+        let revived = !new
+            && !self.seen.contains(&(at.artifact_id.clone(), at.version))
+            && !tx.is_stale(at)?;
+        if new || revived {
+            self.touch(tx, at)?;
+        }
+        Ok(new || revived)
+    }
 }
 
 /// What `artifact_id` v`version` being published makes stale: the version itself when an
@@ -274,8 +288,8 @@ pub(crate) fn on_published(tx: &Tx<'_>, artifact_id: &str, version: u32, superse
         let latest = tx
             .artifact_head(&input.artifact_id)?
             .map_or(0, |h| h.latest_version);
-        if input.version < latest && tx.insert_stale_cause(&me, &input, None, 0)? {
-            newly.touch(tx, &me)?;
+        if input.version < latest {
+            newly.reach(tx, &me, &input, None, 0)?;
         }
     }
     if tx.inherit_stale_causes(&me)? > 0 {
@@ -288,57 +302,81 @@ pub(crate) fn on_published(tx: &Tx<'_>, artifact_id: &str, version: u32, superse
         tx.supersede_stale(&prev)?;
         let mut queue: VecDeque<(VersionRef, u32)> = VecDeque::new();
         for d in tx.lineage_consumers(&prev)? {
-            if d.artifact_id != prev.artifact_id && tx.insert_stale_cause(&d, &prev, None, 0)? {
-                newly.touch(tx, &d)?;
+            if d.artifact_id != prev.artifact_id && newly.reach(tx, &d, &prev, None, 0)? {
                 queue.push_back((d, 0));
             }
         }
         while let Some((s, depth)) = queue.pop_front() {
             for d in tx.lineage_consumers(&s)? {
-                if d.artifact_id != prev.artifact_id
-                    && tx.insert_stale_cause(&d, &prev, Some(&s), depth + 1)?
-                {
-                    newly.touch(tx, &d)?;
+                if d.artifact_id != prev.artifact_id && newly.reach(tx, &d, &prev, Some(&s), depth + 1)? {
                     queue.push_back((d, depth + 1));
                 }
             }
         }
     }
     for at in newly.order {
-        let head = tx.artifact_head(&at.artifact_id)?.ok_or_else(|| {
-            Error::Corrupt(format!(
-                "stale version of unknown artifact `{}`",
-                at.artifact_id
-            ))
-        })?;
-        let causes: Vec<_> = tx
-            .stale_causes(&at, MAX_CAUSES)?
-            .into_iter()
-            .map(|c| {
-                json!({
-                    "input_id": c.root.artifact_id,
-                    "version_used": c.root.version,
-                    "latest_version": c.root_latest,
-                    "via": c.via,
-                    "depth": c.depth,
-                })
-            })
-            .collect();
-        let seq = tx.append_event(NewEvent {
-            kind: "artifact.stale",
-            actor: "clearctx",
-            team: &head.team,
-            subject: format!("artifact:{}", at.artifact_id),
-            payload: json!({
-                "artifact_id": at.artifact_id,
-                "version": at.version,
-                "latest_version": head.latest_version,
-                "causes": causes,
-                "cause_count": tx.stale_cause_count(&at)?,
-            }),
-        })?;
-        tx.insert_stale_version(&at, seq)?;
+        mark(tx, &at)?;
     }
+    Ok(())
+}
+
+/// After a rollback moved the current versions of `moved`: every version with a cause
+/// rooted at one of them is stale exactly when one of its causes holds now, and only the
+/// current version of each artifact counts as its latest. Runs in the rollback's
+/// transaction; its cost is proportional to the cause rows rooted at the moved artifacts.
+pub(crate) fn on_rolled_back(tx: &Tx<'_>, moved: &[String]) -> Result<()> {
+    let mut seen = HashSet::new();
+    for id in moved {
+        tx.resupersede_stale(id)?;
+        for at in tx.versions_caused_by(id)? {
+            if !seen.insert((at.artifact_id.clone(), at.version)) {
+                continue;
+            }
+            match (tx.is_stale(&at)?, tx.has_live_cause(&at)?) {
+                (true, false) => tx.unmark_stale(&at)?,
+                (false, true) => mark(tx, &at)?,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Marks `at` stale now, with an `artifact.stale` event naming its causes.
+fn mark(tx: &Tx<'_>, at: &VersionRef) -> Result<()> {
+    let head = tx.artifact_head(&at.artifact_id)?.ok_or_else(|| {
+        Error::Corrupt(format!(
+            "stale version of unknown artifact `{}`",
+            at.artifact_id
+        ))
+    })?;
+    let causes: Vec<_> = tx
+        .stale_causes(at, MAX_CAUSES)?
+        .into_iter()
+        .map(|c| {
+            json!({
+                "input_id": c.root.artifact_id,
+                "version_used": c.root.version,
+                "latest_version": c.root_latest,
+                "via": c.via,
+                "depth": c.depth,
+            })
+        })
+        .collect();
+    let seq = tx.append_event(NewEvent {
+        kind: "artifact.stale",
+        actor: "clearctx",
+        team: &head.team,
+        subject: format!("artifact:{}", at.artifact_id),
+        payload: json!({
+            "artifact_id": at.artifact_id,
+            "version": at.version,
+            "latest_version": head.latest_version,
+            "causes": causes,
+            "cause_count": tx.stale_cause_count(at)?,
+        }),
+    })?;
+    tx.insert_stale_version(at, seq)?;
     Ok(())
 }
 

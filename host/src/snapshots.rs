@@ -411,6 +411,9 @@ fn restore(tx: &Tx<'_>, caller: &Caller, snap: &SnapshotRow, then: &State, stop:
             r.artifacts.push(ArtifactChange { artifact_id: id.clone(), from: Some(cur), to: Some(target) });
         }
     }
+    // What is stale follows the current versions back (or forward).
+    let moved: Vec<String> = r.artifacts.iter().map(|a| a.artifact_id.clone()).collect();
+    crate::lineage::on_rolled_back(tx, &moved)?;
     for (id, p) in &then.pipelines {
         if now.pipelines.get(id) == Some(p) {
             continue;

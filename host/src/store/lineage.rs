@@ -154,12 +154,57 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// The versions with a cause rooted at `root_id` (any of its versions), ordered.
+    pub(crate) fn versions_caused_by(&self, root_id: &str) -> Result<Vec<VersionRef>> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT DISTINCT artifact_id, version FROM stale_causes WHERE input_id = ?1 ORDER BY artifact_id, version",
+        )?;
+        let rows = stmt.query_map(params![root_id], |r| Ok(vref(r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether a cause of `at` holds now: its root's current version is past the one used.
+    /// (A rollback can take the root back to that version, or before it.)
+    pub(crate) fn has_live_cause(&self, at: &VersionRef) -> Result<bool> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT 1 FROM stale_causes c JOIN artifacts a ON a.artifact_id = c.input_id
+                 WHERE c.artifact_id = ?1 AND c.version = ?2 AND a.latest_version > c.input_version LIMIT 1",
+            )?
+            .query_row(params![at.artifact_id, at.version], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// `at` is not stale any more: none of its causes holds.
+    pub(crate) fn unmark_stale(&self, at: &VersionRef) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM stale_versions WHERE artifact_id = ?1 AND version = ?2")?
+            .execute(params![at.artifact_id, at.version])?;
+        self.tx
+            .prepare_cached("UPDATE contract_outputs SET stale = 0 WHERE artifact_id = ?1 AND version = ?2")?
+            .execute(params![at.artifact_id, at.version])?;
+        Ok(())
+    }
+
+    /// Only the current version of `artifact_id` counts as its latest among stale versions.
+    pub(crate) fn resupersede_stale(&self, artifact_id: &str) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE stale_versions SET superseded = version <> (SELECT latest_version FROM artifacts WHERE artifact_id = ?1)
+                 WHERE artifact_id = ?1",
+            )?
+            .execute(params![artifact_id])?;
+        Ok(())
+    }
+
     /// Up to `limit` causes of `at`, shortest first, with each root's latest version.
     pub(crate) fn stale_causes(&self, at: &VersionRef, limit: u32) -> Result<Vec<CauseRow>> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT c.input_id, c.input_version, a.latest_version, c.via_id, c.via_version, c.depth
              FROM stale_causes c JOIN artifacts a ON a.artifact_id = c.input_id
-             WHERE c.artifact_id = ?1 AND c.version = ?2
+             WHERE c.artifact_id = ?1 AND c.version = ?2 AND a.latest_version > c.input_version
              ORDER BY c.depth, c.input_id, c.input_version LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![at.artifact_id, at.version, limit], |r| {
@@ -181,7 +226,8 @@ impl Tx<'_> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT count(*) FROM stale_causes WHERE artifact_id = ?1 AND version = ?2",
+                "SELECT count(*) FROM stale_causes c JOIN artifacts a ON a.artifact_id = c.input_id
+                 WHERE c.artifact_id = ?1 AND c.version = ?2 AND a.latest_version > c.input_version",
             )?
             .query_row(params![at.artifact_id, at.version], |r| r.get(0))?)
     }

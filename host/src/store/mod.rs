@@ -116,6 +116,7 @@ const SCHEMAS: &[&str] = &[
     include_str!("schema_v9.sql"),
     include_str!("schema_v10.sql"),
     include_str!("schema_v11.sql"),
+    include_str!("schema_v12.sql"),
 ];
 
 /// What every write transaction runs after its change and before it commits: the
