@@ -13,6 +13,10 @@ oldest_bin="$(scripts/install-claude.sh "$oldest")"
 rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 cargo test --workspace --locked "$@"
 if [ $# -eq 0 ]; then
+  # The benchmarks are not run here (BENCHMARKS.md says how), but they must keep building.
+  cargo build --workspace --locked --benches
+fi
+if [ $# -eq 0 ]; then
   echo "== the tests that drive the real CLI, on Claude Code $oldest" >&2
   # --workspace: the same features as the run above, so nothing is built again.
   CLEARCTX_TEST_CLAUDE="$oldest_bin" cargo test --workspace --locked --test claude_cli --test sessions --test teams --test chat --test setup

@@ -217,6 +217,14 @@ fn the_cli_snapshots_diffs_rolls_back_and_replays_with_an_overrides_file() {
     let d = dir.cli_json(&["snapshot", "diff", "start"]);
     assert_eq!(d["artifacts"], json!([{"artifact_id": "notes", "from": null, "to": 1}]), "{d}");
     assert_eq!(d["pipelines_added"], json!(["tell"]));
+    assert_eq!(d["next_cursor"], Value::Null);
+    // The changes page: an artifact first, then the pipeline.
+    let p1 = dir.cli_json(&["snapshot", "diff", "start", "--limit", "1"]);
+    assert_eq!((p1["artifacts"].as_array().unwrap().len(), p1["pipelines_added"].clone()), (1, json!([])), "{p1}");
+    let p2 = dir.cli_json(&["snapshot", "diff", "start", "--limit", "1", "--cursor", p1["next_cursor"].as_str().unwrap()]);
+    assert_eq!((p2["artifacts"].clone(), p2["pipelines_added"].clone(), p2["next_cursor"].clone()), (json!([]), json!(["tell"]), Value::Null), "{p2}");
+    let bad = dir.cli(&["snapshot", "diff", "start", "--cursor", "nope"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("cursor"), "{bad:?}");
     let text = String::from_utf8_lossy(&dir.cli(&["snapshot", "diff", "start"]).stdout).to_string();
     assert!(text.contains("artifact notes: none -> v1") && text.contains("pipeline added: tell"), "{text}");
 

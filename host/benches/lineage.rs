@@ -211,7 +211,7 @@ fn node(i: usize) -> String {
 /// The graph described at the top; returns how many versions it holds.
 fn preload(home: &Path) -> Res<usize> {
     Hub::open(home, caller())?;
-    let mut store = Store::open(&home.join(DB_FILE), reactions::run)?;
+    let mut store = Store::open(&home.join(DB_FILE), std::sync::Arc::new(reactions::run))?;
     let who = caller();
     let mut pending: Vec<PublishRequest> = Vec::new();
     let flush = |store: &mut Store, pending: &mut Vec<PublishRequest>| -> Res<()> {

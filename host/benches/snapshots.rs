@@ -161,7 +161,7 @@ fn main() -> Res<()> {
         format!("`team_snapshot`, same data dir: median {:.2} ms", ms(snap)),
         Some(1000.0),
     );
-    let req = DiffRequest { from: "start".into(), to: Some("end".into()), team: None };
+    let req = DiffRequest { from: "start".into(), to: Some("end".into()), ..Default::default() };
     let d = hub.snapshot_diff(&req)?;
     assert_eq!(d.artifacts.len(), ARTIFACTS);
     let diff = median_of(|| hub.snapshot_diff(&req).map(drop))?;

@@ -662,9 +662,9 @@ ops! {
     |req, p| (format!("{} snapshot(s){}", p.items.len(), more(p)), p.envelope("snapshots"));
 
     snapshot_diff Some("snapshot diff"), [] "diff compare snapshots", snapshots::DiffRequest => snapshots::Diff,
-    "Contracts, current artifact versions, pipelines and members that differ between two snapshots, or one and now.",
+    "Contracts, current artifact versions, pipelines and members that differ between two snapshots, or one and now (paged).",
     |hub, req| hub.snapshot_diff(req),
-    |req, d| (format!("team `{}` {} -> {}: {} contract(s), {} artifact(s) changed", d.team, d.from, d.to, d.contracts.len(), d.artifacts.len()), to_value(d));
+    |req, d| (format!("team `{}` {} -> {}: {} contract(s), {} artifact(s) changed{}", d.team, d.from, d.to, d.contracts.len(), d.artifacts.len(), if d.next_cursor.is_some() { "; more with `cursor`: next_cursor" } else { "" }), to_value(d));
 
     team_rollback Some("rollback"), [] "rollback undo snapshot", snapshots::RollbackRequest => snapshots::Rollback,
     "Return a team to a snapshot. Later artifact versions stay readable by number; workers whose contract moved stop (resumable).",

@@ -66,6 +66,12 @@ pub struct DiffRequest {
     /// Team [default: caller's].
     #[serde(default)]
     pub team: Option<String>,
+    /// Changes per page [default 100, at most 1000].
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// Arguments of `team_rollback`.
@@ -172,6 +178,19 @@ pub struct Diff {
     pub pipelines_removed: Vec<String>,
     pub members_added: Vec<String>,
     pub members_removed: Vec<String>,
+    /// The rest of the changes (in the order contracts, artifacts, pipelines, members), for
+    /// `cursor`; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One change of a diff, in the order the pages list them.
+enum Change {
+    Contract(ContractChange),
+    Artifact(ArtifactChange),
+    PipelineAdded(String),
+    PipelineRemoved(String),
+    MemberAdded(String),
+    MemberRemoved(String),
 }
 
 /// What a rollback changed.
@@ -310,12 +329,15 @@ fn side(c: &ContractState) -> Result<ContractSide> {
 
 pub fn diff(tx: &Tx<'_>, caller: &Caller, req: &DiffRequest) -> Result<Diff> {
     let team = team_of(caller, req.team.as_deref())?;
+    let window = crate::store::page::window(req.limit, req.cursor.as_deref())?;
     let from = State::of(tx, &load(tx, &team, &req.from, "from")?)?;
     let to = match &req.to {
         Some(label) => State::of(tx, &load(tx, &team, label, "to")?)?,
         None => State::now(tx, &team)?,
     };
-    let mut contracts = Vec::new();
+    // Every change, in page order; the states are read whole either way (a diff compares
+    // them), and the page keeps the reply small.
+    let mut changes = Vec::new();
     let ids: BTreeSet<&String> = from.contracts.keys().chain(to.contracts.keys()).collect();
     for id in ids {
         let (a, b) = (from.contracts.get(id), to.contracts.get(id));
@@ -324,32 +346,53 @@ pub fn diff(tx: &Tx<'_>, caller: &Caller, req: &DiffRequest) -> Result<Diff> {
             _ => true,
         };
         if changed {
-            contracts.push(ContractChange {
+            changes.push(Change::Contract(ContractChange {
                 contract_id: id.clone(),
                 from: a.map(side).transpose()?,
                 to: b.map(side).transpose()?,
-            });
+            }));
         }
     }
     let ids: BTreeSet<&String> = from.artifacts.keys().chain(to.artifacts.keys()).collect();
-    let artifacts = ids
+    for id in ids {
+        let (a, b) = (from.artifacts.get(id).copied(), to.artifacts.get(id).copied());
+        if a.unwrap_or(0) != b.unwrap_or(0) {
+            changes.push(Change::Artifact(ArtifactChange { artifact_id: id.clone(), from: a, to: b }));
+        }
+    }
+    changes.extend(keys_only(&to.pipelines, &from.pipelines).into_iter().map(Change::PipelineAdded));
+    changes.extend(keys_only(&from.pipelines, &to.pipelines).into_iter().map(Change::PipelineRemoved));
+    changes.extend(keys_only(&to.members, &from.members).into_iter().map(Change::MemberAdded));
+    changes.extend(keys_only(&from.members, &to.members).into_iter().map(Change::MemberRemoved));
+    let rows: Vec<Change> = changes
         .into_iter()
-        .filter_map(|id| {
-            let (a, b) = (from.artifacts.get(id).copied(), to.artifacts.get(id).copied());
-            (a.unwrap_or(0) != b.unwrap_or(0)).then(|| ArtifactChange { artifact_id: id.clone(), from: a, to: b })
-        })
+        .skip(usize::try_from(window.offset).unwrap_or(usize::MAX))
+        .take(window.limit as usize + 1)
         .collect();
-    Ok(Diff {
+    let page = crate::store::page::page(window, rows);
+    let mut d = Diff {
         team,
         from: req.from.clone(),
         to: req.to.clone().unwrap_or_else(|| "now".to_string()),
-        contracts,
-        artifacts,
-        pipelines_added: keys_only(&to.pipelines, &from.pipelines),
-        pipelines_removed: keys_only(&from.pipelines, &to.pipelines),
-        members_added: keys_only(&to.members, &from.members),
-        members_removed: keys_only(&from.members, &to.members),
-    })
+        contracts: vec![],
+        artifacts: vec![],
+        pipelines_added: vec![],
+        pipelines_removed: vec![],
+        members_added: vec![],
+        members_removed: vec![],
+        next_cursor: page.next_cursor,
+    };
+    for c in page.items {
+        match c {
+            Change::Contract(c) => d.contracts.push(c),
+            Change::Artifact(a) => d.artifacts.push(a),
+            Change::PipelineAdded(p) => d.pipelines_added.push(p),
+            Change::PipelineRemoved(p) => d.pipelines_removed.push(p),
+            Change::MemberAdded(m) => d.members_added.push(m),
+            Change::MemberRemoved(m) => d.members_removed.push(m),
+        }
+    }
+    Ok(d)
 }
 
 fn keys_only<A, B>(x: &BTreeMap<String, A>, y: &BTreeMap<String, B>) -> Vec<String> {

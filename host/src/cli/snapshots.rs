@@ -44,6 +44,8 @@ pub enum SnapshotCommand {
         /// The team [default: $CLEARCTX_TEAM, else `default`]
         #[arg(long)]
         team: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
     },
 }
 
@@ -75,8 +77,8 @@ pub(super) fn snapshot(hub: &Hub, command: SnapshotCommand) -> Result<Output> {
             text.push_str(&more_line(&p));
             Ok(reply(ops::replies::snapshot_list(&req, &p), text))
         }
-        SnapshotCommand::Diff { from, to, team } => {
-            let req = snapshots::DiffRequest { from, to, team };
+        SnapshotCommand::Diff { from, to, team, page } => {
+            let req = snapshots::DiffRequest { from, to, team, limit: page.limit, cursor: page.cursor };
             let d = hub.snapshot_diff(&req)?;
             let r = ops::replies::snapshot_diff(&req, &d);
             let mut text = r.headline.clone();
@@ -91,6 +93,9 @@ pub(super) fn snapshot(hub: &Hub, command: SnapshotCommand) -> Result<Output> {
                 for x in list {
                     text.push_str(&format!("\n  {what}: {x}"));
                 }
+            }
+            if let Some(c) = &d.next_cursor {
+                text.push_str(&format!("\n… more: add --cursor {c}"));
             }
             Ok(reply(r, text))
         }
