@@ -148,6 +148,7 @@ fn dry_run_prints_each_change_as_a_diff_and_writes_nothing() {
     let out = clearctx_ok(&claude, &claude.home().join("work"), &["setup", "--dry-run"]);
     let after: Vec<_> = files.iter().map(|p| read(p)).collect();
     assert_eq!(before, after, "a dry run changed a file");
+    assert!(!claude.home().join(".clearctx").exists(), "a dry run created the data dir");
     for f in &files {
         assert!(out.contains(&format!("--- a{}", f.display())), "no diff of {}:\n{out}", f.display());
     }
@@ -246,6 +247,28 @@ fn the_hooks_fire_and_the_next_session_starts_with_a_briefing_of_what_changed() 
     assert!(["stop", "session-end"].contains(&since["trigger"].as_str().unwrap()), "{b:#}");
     assert_eq!(since["session_id"], session_id.as_str(), "{b:#}");
     assert_eq!(since["branch"], "main");
+    // Inside a clearctx worker (its `claude` has CLEARCTX_SESSION) the same hooks do nothing:
+    // no briefing for the worker, and the user's "since last time" stays the user's.
+    for event in ["session-start", "stop"] {
+        let mut hook = std::process::Command::new(common::bin());
+        hook.args(["hook", event])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", claude.home())
+            .env("CLEARCTX_SESSION", "api-dev")
+            .env("CLEARCTX_CACHE_DIR", common::plugin_cache())
+            .current_dir(&work)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = hook.spawn().unwrap();
+        use std::io::Write;
+        let input = json!({"session_id": "worker-session", "cwd": work}).to_string();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success() && out.stdout.is_empty(), "{event} in a worker: {}", describe(&out));
+    }
+    let b: Value = serde_json::from_str(&clearctx_ok(&claude, &work, &["--json", "briefing"])).unwrap();
+    assert_eq!(b["since"]["session_id"], session_id.as_str(), "a worker's hook moved the checkpoint: {b:#}");
 
     // Between the sessions: a commit and a new artifact version.
     std::fs::create_dir_all(work.join("src")).unwrap();

@@ -83,10 +83,24 @@ fn run(cli: Cli) -> Result<(), Failure> {
         // Without the hub: a database that cannot be opened is what it reports.
         cli::doctor::run(&home)
     } else {
-        let hub = Hub::open(&home, Caller::from_env("cli")?)?;
-        let output = cli::run(&hub, cli.command, cli.json);
+        let mut command = cli.command;
+        // A dry run changes nothing, the data dir included: one that does not exist yet is
+        // stood in for by a scratch dir (it only renders the rules), removed afterwards.
+        let scratch = match &mut command {
+            Command::Setup(a) if a.dry_run && !home.exists() => {
+                a.home = Some(home.clone());
+                Some(std::env::temp_dir().join(format!("clearctx-dry-run-{}", std::process::id())))
+            }
+            _ => None,
+        };
+        let hub = Hub::open(scratch.as_deref().unwrap_or(&home), Caller::from_env("cli")?)?;
+        let output = cli::run(&hub, command, cli.json);
         // Sessions this command started stop with it (they stay resumable).
         hub.sessions().shutdown();
+        drop(hub);
+        if let Some(dir) = scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         output?
     };
     let text = if cli.json {

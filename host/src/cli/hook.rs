@@ -47,7 +47,15 @@ pub fn run(home: &Path, event: HookEvent, input: &str) -> crate::Result<Option<S
     let text = |k: &str| input.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
     let session_id = text("session_id").unwrap_or("");
     let project = text("cwd").or_else(|| text("working_directory"));
-    let hub = Hub::open(home, Caller::from_env(crate::mcp::ORCHESTRATOR)?)?;
+    let caller = Caller::from_env(crate::mcp::ORCHESTRATOR)?;
+    if caller.session != crate::mcp::ORCHESTRATOR {
+        // A clearctx worker (its `claude` runs with CLEARCTX_SESSION) loads the user's
+        // settings, hooks included. Its contract is its briefing, and its checkpoints would
+        // move the user's "since last time" past changes the user never saw: do nothing.
+        tracing::debug!(worker = %caller.session, "hook inside a clearctx worker: skipped");
+        return Ok(None);
+    }
+    let hub = Hub::open(home, caller)?;
     let brief = event == HookEvent::SessionStart;
     let briefing = hub.hook(project, session_id, event.as_str(), brief)?;
     Ok(briefing.map(|b| {

@@ -39,6 +39,10 @@ pub struct SetupArgs {
     /// Remove what setup added (server, hooks, rules) and nothing else
     #[arg(long)]
     pub uninstall: bool,
+    /// The data dir the wiring points at, when the hub was opened elsewhere: a dry run
+    /// for a data dir that does not exist yet renders on a scratch one, creating nothing.
+    #[arg(skip)]
+    pub home: Option<std::path::PathBuf>,
 }
 
 /// Claude Code's hook events and the `clearctx hook` argument each runs.
@@ -558,7 +562,7 @@ fn precompile(hub: &Hub) -> Result<Vec<Value>> {
 
 pub(super) fn run(hub: &Hub, a: SetupArgs) -> Result<Output> {
     let targets = Targets::resolve(a.project)?;
-    let wiring = Wiring::current(hub.home())?;
+    let wiring = Wiring::current(a.home.as_deref().unwrap_or(hub.home()))?;
     let rules = if a.uninstall { None } else { Some(render_rules(hub, a.project)?) };
     let changes = plan(&targets, &wiring, rules.as_deref())?;
     if !a.dry_run {
