@@ -90,6 +90,9 @@ fn main() -> Res<()> {
     );
 
     let python = python()?;
+    if std::env::var("CORE_ONLY").as_deref() == Ok("get") {
+        return bench_get_only(&python, &doc);
+    }
 
     eprintln!("1/5 artifact_publish throughput ({PUBLISH_ROUNDS} rounds of {PUBLISHES})...");
     let publish = bench_publish(&doc, &results)?;
@@ -441,7 +444,12 @@ struct Server {
 impl Server {
     /// `clearctx serve` on the data dir `home`.
     fn spawn(home: &Path) -> Res<Server> {
-        let mut command = Command::new(BIN);
+        Server::spawn_bin(BIN, home)
+    }
+
+    /// `clearctx serve` of the binary `bin` on the data dir `home`.
+    fn spawn_bin(bin: &str, home: &Path) -> Res<Server> {
+        let mut command = Command::new(bin);
         command
             .arg("serve")
             .arg("--home")
@@ -645,6 +653,43 @@ fn bench_round_trips(python: &Path, doc: &Value) -> Res<RoundTrips> {
     server.close()?;
     naive.close()?;
     Ok(out)
+}
+
+/// `CORE_ONLY=get`: figure 2b alone, for working on it; with `CORE_BEFORE_BIN` (another
+/// build of clearctx) that one too, interleaved, so a change is measured beside what it
+/// changed and beside the naive server in one run.
+fn bench_get_only(python: &Path, doc: &Value) -> Res<()> {
+    let dir = tempfile::tempdir()?;
+    let before = std::env::var("CORE_BEFORE_BIN").ok();
+    let mut servers = vec![Server::spawn(&dir.path().join("now"))?];
+    if let Some(b) = &before {
+        servers.push(Server::spawn_bin(b, &dir.path().join("before"))?);
+    }
+    servers.push(Server::naive(python, &dir.path().join("naive.db"))?);
+    let get = json!({ "artifact_id": "a" });
+    for s in servers.iter_mut() {
+        s.handshake()?;
+        s.publish("a", "json", doc)?;
+        for _ in 0..WARMUP {
+            timed_get(s, &get)?;
+        }
+    }
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); servers.len()];
+    for _ in 0..ROUND_TRIPS {
+        for (s, out) in servers.iter_mut().zip(samples.iter_mut()) {
+            out.push(timed_get(s, &get)?);
+        }
+    }
+    let names: Vec<&str> = if before.is_some() { vec!["now", "before", "naive"] } else { vec!["now", "naive"] };
+    let naive = percentile(&mut samples.last().unwrap().clone(), 50.0);
+    for (name, mut s) in names.into_iter().zip(samples) {
+        let m = percentile(&mut s, 50.0);
+        println!("artifact_get {name}: {} ({:.2}x the naive median)", latencies_us(&s), m.as_secs_f64() / naive.as_secs_f64());
+    }
+    for s in servers {
+        s.close()?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
