@@ -35,7 +35,10 @@ impl Hub {
                 self.command(|tx, _| chat::take_answer(tx, &row), |_, _| Ok(()))?;
                 break Some(row);
             }
-            let left = asked.deadline_ms - crate::time::now_ms();
+            // The recorded deadline is in wall-clock milliseconds; the wait also lasts the
+            // whole timeout by the monotonic clock, so `waited_ms` is never short of it.
+            let by_clock = Duration::from_secs(timeout_s).saturating_sub(started.elapsed()).as_micros().div_ceil(1000) as i64;
+            let left = (asked.deadline_ms - crate::time::now_ms()).max(by_clock);
             if left <= 0 {
                 break None;
             }
