@@ -335,6 +335,14 @@ pub async fn serve(hub: Arc<Hub>) -> anyhow::Result<()> {
     let _ = std::thread::Builder::new()
         .name("clearctx-warm".into())
         .spawn(move || {
+            // A cold machine compiles for seconds; at the lowest priority that never slows
+            // the calls being answered meanwhile (on Linux, nice is per thread, and the
+            // compiler's worker threads inherit it from this one).
+            #[cfg(target_os = "linux")]
+            // SAFETY: setpriority only changes this thread's scheduling priority.
+            unsafe {
+                libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19);
+            }
             warm_hub.plugins().warm_standard();
             // A compile on a cold machine leaves ~100 MB of freed heap behind; give it back
             // so an idle server stays small.
