@@ -30,11 +30,13 @@ impl Hub {
         Ok(v)
     }
 
-    /// Recording the read makes this a command (a small write), not a query; it does not
-    /// wait for the disk (see `Store::write_unsynced` for what a power cut may lose).
+    /// Recording the read makes this a small write, not a query; it does not wait for the
+    /// disk (see `Store::write_unsynced` for what a power cut may lose). Deadlines that
+    /// passed are applied first, durably, as before any query.
     pub fn artifact_get(&self, req: &GetRequest) -> Result<Version> {
-        self.store()
-            .write_unsynced(|tx| artifacts::get(tx, &self.caller, req))
+        let mut store = self.store();
+        super::apply_due_work(&mut store)?;
+        store.write_unsynced(|tx| artifacts::get(tx, &self.caller, req))
     }
 
     pub fn artifact_list(&self, req: &artifacts::ListRequest) -> Result<Page<Version>> {
@@ -74,5 +76,39 @@ impl Hub {
     pub fn artifact_types(&self) -> Result<Vec<TypeInfo>> {
         let declared = self.plugins.all_types()?;
         self.query(|tx| artifacts::types(tx, &declared))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{from_value, json};
+
+    use super::*;
+    use crate::model::Caller;
+
+    /// The read record of `artifact_get` is a write that runs no reactions, so the get
+    /// must apply a passed deadline itself, durably, as a query does: the store, read
+    /// directly (which applies nothing), shows the contract failed.
+    #[test]
+    fn artifact_get_applies_passed_deadlines() {
+        let dir = tempfile::tempdir().unwrap();
+        let lead = Hub::open(dir.path(), Caller::new("lead", "default")).unwrap();
+        let worker = Hub::open(dir.path(), Caller::new("worker", "default")).unwrap();
+        let create = json!({"contract_id": "slow", "title": "Slow", "assignee": "worker", "timeout_s": 1});
+        lead.contract_create(&from_value(create).unwrap()).unwrap();
+        worker
+            .contract_start(&from_value(json!({"contract_id": "slow"})).unwrap())
+            .unwrap();
+        let publish = json!({"artifact_id": "notes", "type": "bench-unvalidated", "new_type": true, "data": {"n": 1}});
+        lead.artifact_publish(&from_value(publish).unwrap()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        worker
+            .artifact_get(&from_value(json!({"artifact_id": "notes"})).unwrap())
+            .unwrap();
+        let status = lead
+            .store()
+            .read(|tx| Ok(tx.contract("slow")?.unwrap().status))
+            .unwrap();
+        assert_eq!(status, crate::contracts::Status::Failed);
     }
 }

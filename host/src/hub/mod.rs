@@ -136,9 +136,7 @@ impl Hub {
     /// reader never sees an overdue contract still in progress.
     fn query<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let mut store = self.store();
-        if store.read(reactions::has_due_work)? {
-            store.write(|_| Ok(()))?;
-        }
+        apply_due_work(&mut store)?;
         store.read(f)
     }
 
@@ -209,4 +207,14 @@ fn create_private_dir(path: &Path) -> Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(path).map_err(io)
+}
+
+/// Applies the reactions time alone made due (overdue contracts) in an ordinary, durable
+/// write, and only when there are some: what a query, or a read that records itself, does
+/// before reading.
+fn apply_due_work(store: &mut Store) -> Result<()> {
+    if store.read(reactions::has_due_work)? {
+        store.write(|_| Ok(()))?;
+    }
+    Ok(())
 }

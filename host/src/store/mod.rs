@@ -218,7 +218,8 @@ impl Store {
     /// records, never a half of one. The next ordinary commit makes them durable too.
     ///
     /// `f` must append no event, so the reactions do not run: there is nothing new for them,
-    /// since every event was reacted to in the transaction that appended it.
+    /// since every event was reacted to in the transaction that appended it. Deadlines are
+    /// the caller's to apply first, in an ordinary write (a failed contract must be durable).
     pub fn write_unsynced<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         if self.unsynced.is_none() {
             let conn = connect(&self.path)?;
@@ -227,10 +228,13 @@ impl Store {
         }
         let conn = self.unsynced.as_mut().expect("opened above");
         let checked = |tx: &Tx<'_>| -> Result<T> {
-            let before = if cfg!(debug_assertions) { tx.last_seq()? } else { 0 };
+            #[cfg(debug_assertions)]
+            let before = tx.last_seq()?;
             let out = f(tx)?;
-            debug_assert!(
-                !cfg!(debug_assertions) || tx.last_seq()? == before,
+            #[cfg(debug_assertions)]
+            assert_eq!(
+                tx.last_seq()?,
+                before,
                 "an unsynced write appended an event, which no reaction would see"
             );
             Ok(out)
