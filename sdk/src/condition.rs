@@ -32,6 +32,25 @@ pub trait Condition {
             .collect()
     }
 
+    /// [`Self::evaluate`] on the context as the host sends it, JSON text. Defaults to
+    /// parsing it and calling `evaluate`; override it (and [`Self::evaluate_all_text`]) to
+    /// parse only what an expression reads, when parsing the whole context costs more than
+    /// evaluating (e.g. with `serde_json::value::RawValue`). An override must answer as
+    /// `evaluate` would, and refuse text that is not a JSON object the same way.
+    fn evaluate_text(expression: &str, context: &str) -> Result<bool, PluginError> {
+        Self::evaluate(expression, &parse_json("context", context)?)
+    }
+
+    /// [`Self::evaluate_all`] on the context as JSON text; see [`Self::evaluate_text`].
+    /// Defaults to parsing it once and calling `evaluate_all`; on text that is not JSON,
+    /// every expression gets the parse error.
+    fn evaluate_all_text(expressions: &[String], context: &str) -> Vec<Result<bool, PluginError>> {
+        match parse_json("context", context) {
+            Ok(context) => Self::evaluate_all(expressions, &context),
+            Err(e) => vec![Err(e); expressions.len()],
+        }
+    }
+
     /// Whether `expression` compiles, without evaluating it: the host asks when a rule is
     /// created, and refuses the rule on `Err(PluginError::InvalidInput(..))`, whose message
     /// should say where the mistake is (line and column). Defaults to `Ok(())`: every
@@ -48,25 +67,20 @@ pub struct ConditionExport<T>(PhantomData<T>);
 
 impl<T: Condition> Guest for ConditionExport<T> {
     fn evaluate(expression: String, context: String) -> Result<bool, PluginError> {
-        T::evaluate(&expression, &parse_json("context", &context)?)
+        T::evaluate_text(&expression, &context)
     }
 }
 
 impl<T: Condition> BatchGuest for ConditionExport<T> {
     fn evaluate_all(expressions: Vec<String>, context: String) -> Vec<Result<bool, PluginError>> {
-        match parse_json("context", &context) {
-            Ok(context) => {
-                let mut results = T::evaluate_all(&expressions, &context);
-                // One result per expression, whatever the implementation returned.
-                results.resize_with(expressions.len(), || {
-                    Err(PluginError::Failed(
-                        "`evaluate_all` returned fewer results than expressions".into(),
-                    ))
-                });
-                results
-            }
-            Err(e) => vec![Err(e); expressions.len()],
-        }
+        let mut results = T::evaluate_all_text(&expressions, &context);
+        // One result per expression, whatever the implementation returned.
+        results.resize_with(expressions.len(), || {
+            Err(PluginError::Failed(
+                "`evaluate_all` returned fewer results than expressions".into(),
+            ))
+        });
+        results
     }
 
     fn check(expression: String) -> Result<(), PluginError> {

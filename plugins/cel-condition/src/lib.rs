@@ -7,14 +7,16 @@
 //! The plugin is pure, so clearctx reuses an instance for many calls: compiled programs
 //! are kept per instance (a pipeline asks the same few conditions on every event).
 //! `evaluate_all` (API 1.1) converts each context variable the expressions read to CEL once
-//! and runs every program against it; `check` compiles an expression without running it.
+//! (only the fields they select, when that is all they do) and runs every program against
+//! it; `check` compiles an expression without running it.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use cel::{Context, Env, ParseErrors, Program};
+use cel::{Context, Env, IdedExpr, ParseErrors, Program};
+use serde_json::value::RawValue;
 use clearctx_plugin_sdk::{Condition, PluginError, Value, condition};
 
 /// Compiled programs kept per instance; past this many the cache starts over.
@@ -24,7 +26,89 @@ const KEPT_PROGRAMS: usize = 256;
 /// CEL values on a call (a context holds the whole artifact, most conditions read a field).
 struct Compiled {
     program: Program,
-    reads: Vec<String>,
+    reads: Vec<(String, Read)>,
+}
+
+/// How an expression reads a context variable. Converting JSON to CEL costs more than
+/// running a typical condition, so a variable read only as `data.failed` or
+/// `has(data.skipped)` is bound as a map of just those fields.
+#[derive(Clone, Debug, PartialEq)]
+enum Read {
+    /// Used as a value in its own right (`size(data)`, `data["x"]`, `data == {}`).
+    Whole,
+    /// Only these fields of it are selected.
+    Fields(BTreeSet<String>),
+}
+
+/// Every identifier of `expr` and how it is read. Scopes are ignored: a comprehension's
+/// variable `f` shadowing a context key `f` only adds reads, so the binding is never
+/// missing something the expression looks at.
+fn reads(expr: &IdedExpr, out: &mut BTreeMap<String, Read>) {
+    use cel::common::ast::{EntryExpr, Expr};
+    let mut whole = |name: &str| {
+        out.insert(name.to_string(), Read::Whole);
+    };
+    match &expr.expr {
+        Expr::Unspecified | Expr::Literal(_) => {}
+        Expr::Ident(name) => whole(name),
+        Expr::Select(select) => match &select.operand.expr {
+            Expr::Ident(name) => match out
+                .entry(name.clone())
+                .or_insert_with(|| Read::Fields(BTreeSet::new()))
+            {
+                Read::Whole => {}
+                Read::Fields(fields) => {
+                    fields.insert(select.field.clone());
+                }
+            },
+            _ => reads(&select.operand, out),
+        },
+        Expr::Call(call) => {
+            call.target.iter().for_each(|t| reads(t, out));
+            call.args.iter().for_each(|a| reads(a, out));
+        }
+        Expr::Comprehension(c) => {
+            for e in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
+                reads(e, out);
+            }
+        }
+        Expr::List(list) => list.elements.iter().for_each(|e| reads(e, out)),
+        Expr::Map(map) => map.entries.iter().for_each(|e| match &e.expr {
+            EntryExpr::MapEntry(m) => {
+                reads(&m.key, out);
+                reads(&m.value, out);
+            }
+            EntryExpr::StructField(f) => reads(&f.value, out),
+        }),
+        Expr::Struct(s) => s.entries.iter().for_each(|e| match &e.expr {
+            EntryExpr::MapEntry(m) => {
+                reads(&m.key, out);
+                reads(&m.value, out);
+            }
+            EntryExpr::StructField(f) => reads(&f.value, out),
+        }),
+    }
+}
+
+/// Merges how two expressions read one variable.
+fn merge(a: &mut Read, b: &Read) {
+    match (&mut *a, b) {
+        (Read::Whole, _) => {}
+        (_, Read::Whole) => *a = Read::Whole,
+        (Read::Fields(x), Read::Fields(y)) => x.extend(y.iter().cloned()),
+    }
+}
+
+/// `value` as CEL, read as `read` says: an object read by field keeps only those fields.
+fn bind(value: &Value, read: &Read) -> cel::Value {
+    match (value, read) {
+        (Value::Object(fields), Read::Fields(wanted)) => wanted
+            .iter()
+            .filter_map(|k| fields.get(k).map(|v| (k.as_str(), to_cel(v))))
+            .collect::<HashMap<_, _>>()
+            .into(),
+        _ => to_cel(value),
+    }
 }
 
 thread_local! {
@@ -41,12 +125,9 @@ fn compiled(expression: &str) -> Result<Rc<Compiled>, PluginError> {
     let program = Program::compile(expression).map_err(|e| {
         PluginError::InvalidInput(format!("`{expression}` is not valid CEL: {}", describe(&e)))
     })?;
-    let reads = program
-        .references()
-        .variables()
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let mut found = BTreeMap::new();
+    reads(program.expression(), &mut found);
+    let reads = found.into_iter().collect();
     let compiled = Rc::new(Compiled { program, reads });
     PROGRAMS.with_borrow_mut(|m| {
         if m.len() >= KEPT_PROGRAMS {
@@ -93,48 +174,129 @@ fn run(expression: &str, compiled: &Compiled, variables: &Context) -> Result<boo
     }
 }
 
+/// A context's top-level values, converted to CEL on demand: parsed already, or still the
+/// JSON text the host sent, of which only what the expressions read is parsed (building a
+/// JSON tree of a whole 1 KB context costs more than running a condition on it).
+enum Variables<'a> {
+    Parsed(&'a serde_json::Map<String, Value>),
+    Text(HashMap<String, &'a RawValue>),
+}
+
+impl<'a> Variables<'a> {
+    fn parsed(context: &'a Value) -> Result<Self, PluginError> {
+        match context {
+            Value::Object(fields) => Ok(Variables::Parsed(fields)),
+            _ => Err(PluginError::InvalidInput(NOT_AN_OBJECT.into())),
+        }
+    }
+
+    /// The top level of `text`, each value left unparsed (but checked to be JSON).
+    fn text(text: &'a str) -> Result<Self, PluginError> {
+        match serde_json::from_str(text) {
+            Ok(fields) => Ok(Variables::Text(fields)),
+            // Valid JSON of another type: as [`Self::parsed`] says it.
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                Err(PluginError::InvalidInput(NOT_AN_OBJECT.into()))
+            }
+            Err(e) => Err(not_json(e)),
+        }
+    }
+
+    /// Variable `name` as CEL, read as `read` says, or `None` when the context lacks it.
+    fn get(&self, name: &str, read: &Read) -> Option<Result<cel::Value, PluginError>> {
+        match self {
+            Variables::Parsed(fields) => fields.get(name).map(|v| Ok(bind(v, read))),
+            Variables::Text(fields) => fields.get(name).map(|raw| bind_text(raw, read)),
+        }
+    }
+}
+
+/// The message the SDK gives a context that is not JSON.
+fn not_json(e: serde_json::Error) -> PluginError {
+    PluginError::InvalidInput(format!("`context` is not valid JSON: {e}"))
+}
+
+/// [`bind`] for a value still in JSON text: an object read by field parses only those.
+fn bind_text(raw: &RawValue, read: &Read) -> Result<cel::Value, PluginError> {
+    let whole = || serde_json::from_str::<Value>(raw.get()).map(|v| to_cel(&v));
+    match read {
+        Read::Fields(wanted) if raw.get().starts_with('{') => {
+            let fields: HashMap<String, &RawValue> =
+                serde_json::from_str(raw.get()).map_err(not_json)?;
+            let mut out = HashMap::with_capacity(wanted.len());
+            for k in wanted {
+                if let Some(v) = fields.get(k) {
+                    let v: Value = serde_json::from_str(v.get()).map_err(not_json)?;
+                    out.insert(k.as_str(), to_cel(&v));
+                }
+            }
+            Ok(out.into())
+        }
+        _ => whole().map_err(not_json),
+    }
+}
+
+/// Every expression's answer against `variables`, in order. An expression that does not
+/// compile gets its compile error before any error of the context.
+fn answer_all<E: AsRef<str>>(
+    expressions: &[E],
+    variables: Result<Variables, PluginError>,
+) -> Vec<Result<bool, PluginError>> {
+    let programs: Vec<Result<Rc<Compiled>, PluginError>> =
+        expressions.iter().map(|e| compiled(e.as_ref())).collect();
+    let variables = match variables {
+        Ok(v) => v,
+        Err(e) => return programs.into_iter().map(|p| p.and(Err(e.clone()))).collect(),
+    };
+    // Every variable any of the expressions reads is converted once, then each program
+    // runs against the same bindings: 100 conditions on `data` convert it once.
+    let mut wanted: BTreeMap<&str, Read> = BTreeMap::new();
+    for (name, read) in programs.iter().flatten().flat_map(|p| &p.reads) {
+        match wanted.get_mut(name.as_str()) {
+            Some(so_far) => merge(so_far, read),
+            None => {
+                wanted.insert(name, read.clone());
+            }
+        }
+    }
+    let mut bound = Context::with_env(STDLIB.with(Arc::clone));
+    for (name, read) in &wanted {
+        match variables.get(name, read) {
+            Some(Ok(value)) => bound.add_variable_from_value(*name, value),
+            Some(Err(e)) => return programs.into_iter().map(|p| p.and(Err(e.clone()))).collect(),
+            None => {}
+        }
+    }
+    expressions
+        .iter()
+        .zip(&programs)
+        .map(|(e, p)| run(e.as_ref(), p.as_ref().map_err(Clone::clone)?, &bound))
+        .collect()
+}
+
+fn answer(expression: &str, variables: Result<Variables, PluginError>) -> Result<bool, PluginError> {
+    answer_all(&[expression], variables)
+        .pop()
+        .expect("one answer per expression")
+}
+
 struct Cel;
 
 impl Condition for Cel {
     fn evaluate(expression: &str, context: &Value) -> Result<bool, PluginError> {
-        let compiled = compiled(expression)?;
-        let Value::Object(fields) = context else {
-            return Err(PluginError::InvalidInput(NOT_AN_OBJECT.into()));
-        };
-        let mut variables = Context::with_env(STDLIB.with(Arc::clone));
-        for name in &compiled.reads {
-            if let Some(value) = fields.get(name) {
-                variables.add_variable_from_value(name.as_str(), to_cel(value));
-            }
-        }
-        run(expression, &compiled, &variables)
+        answer(expression, Variables::parsed(context))
     }
 
-    /// Every variable any of the expressions reads is converted to CEL once, then each
-    /// program runs against the same bindings: 100 conditions on `data` convert it once.
     fn evaluate_all(expressions: &[String], context: &Value) -> Vec<Result<bool, PluginError>> {
-        let programs: Vec<Result<Rc<Compiled>, PluginError>> =
-            expressions.iter().map(|e| compiled(e)).collect();
-        let Value::Object(fields) = context else {
-            return programs
-                .into_iter()
-                .map(|p| p.and(Err(PluginError::InvalidInput(NOT_AN_OBJECT.into()))))
-                .collect();
-        };
-        let mut variables = Context::with_env(STDLIB.with(Arc::clone));
-        let mut bound = HashSet::new();
-        for name in programs.iter().flatten().flat_map(|p| &p.reads) {
-            if bound.insert(name.as_str()) {
-                if let Some(value) = fields.get(name) {
-                    variables.add_variable_from_value(name.as_str(), to_cel(value));
-                }
-            }
-        }
-        expressions
-            .iter()
-            .zip(&programs)
-            .map(|(e, p)| run(e, p.as_ref().map_err(Clone::clone)?, &variables))
-            .collect()
+        answer_all(expressions, Variables::parsed(context))
+    }
+
+    fn evaluate_text(expression: &str, context: &str) -> Result<bool, PluginError> {
+        answer(expression, Variables::text(context))
+    }
+
+    fn evaluate_all_text(expressions: &[String], context: &str) -> Vec<Result<bool, PluginError>> {
+        answer_all(expressions, Variables::text(context))
     }
 
     fn check(expression: &str) -> Result<(), PluginError> {
@@ -203,6 +365,105 @@ mod tests {
         }
     }
 
+    fn reads_of(expression: &str) -> Vec<(String, Read)> {
+        compiled(expression).unwrap().reads.clone()
+    }
+
+    fn fields(names: &[&str]) -> Read {
+        Read::Fields(names.iter().map(|n| n.to_string()).collect())
+    }
+
+    #[test]
+    fn a_variable_read_only_by_field_is_bound_with_only_those_fields() {
+        assert_eq!(
+            reads_of("data.failed > 0 && has(data.skipped) || artifact.type == \"x\""),
+            vec![
+                ("artifact".into(), fields(&["type"])),
+                ("data".into(), fields(&["failed", "skipped"])),
+            ]
+        );
+        // Any other use of the variable needs all of it.
+        for expression in [
+            "size(data) > 0 && data.failed > 0",
+            "data[\"failed\"] > 0",
+            "data == {}",
+            "[data].size() == 1",
+        ] {
+            assert!(
+                reads_of(expression).contains(&("data".into(), Read::Whole)),
+                "{expression}: {:?}",
+                reads_of(expression)
+            );
+        }
+        // A comprehension's variable only adds reads of its own name.
+        assert!(reads_of("data.failures.exists(f, f.name == \"b\")")
+            .contains(&("data".into(), fields(&["failures"]))));
+    }
+
+    /// The answer with every context variable bound whole, as before pruning.
+    fn unpruned(expression: &str, context: &Value) -> Result<bool, PluginError> {
+        let compiled = compiled(expression)?;
+        let mut variables = Context::with_env(STDLIB.with(Arc::clone));
+        for (name, value) in context.as_object().unwrap() {
+            variables.add_variable_from_value(name.as_str(), to_cel(value));
+        }
+        run(expression, &compiled, &variables)
+    }
+
+    #[test]
+    fn pruned_bindings_give_the_answers_of_whole_ones() {
+        let mut odd = context();
+        odd["data"] = json!([1, 2, 3]);
+        odd["artifact"] = json!("a string");
+        for expression in [
+            "data.failed > 0",
+            "has(data.skipped)",
+            "has(data.failed) && data.failed == 2",
+            "size(data) == 4",
+            "data.failed > 0 && size(data) == 4",
+            "data.failures[0].name == \"a\"",
+            "data.failures.exists(f, f.name == \"b\")",
+            "[1, 2].exists(data, data > 1)",
+            "[1, 2].exists(data, data > 1) && data.passed == 10",
+            "data.failures.map(f, f.message).exists(m, m == \"y\")",
+            "{\"k\": data.passed}.k == 10",
+            "data.skipped == 0",
+            "artifact.type == \"test-results\"",
+            "size(artifact) == 3",
+            "data[0] == 1",
+        ] {
+            for ctx in [context(), odd.clone()] {
+                assert_eq!(
+                    Cel::evaluate(expression, &ctx),
+                    unpruned(expression, &ctx),
+                    "{expression} on {ctx}"
+                );
+            }
+        }
+        // The context as the host sends it, JSON text parsed only where read, answers the same.
+        for expression in [
+            "data.failed > 0",
+            "has(data.skipped)",
+            "size(data) == 4",
+            "data.failures[0].name == \"a\"",
+            "data[0] == 1",
+            "artifact.type == \"test-results\" && event.kind != \"\"",
+            "contract.id == \"x\"",
+            "data.failed >",
+        ] {
+            for ctx in [context(), odd.clone()] {
+                assert_eq!(
+                    Cel::evaluate_text(expression, &ctx.to_string()),
+                    Cel::evaluate(expression, &ctx),
+                    "{expression} on {ctx}"
+                );
+            }
+        }
+        // Reads of the same variable by several expressions are merged.
+        let both = ["data.failed > 0", "size(data) == 4"].map(String::from);
+        assert_eq!(Cel::evaluate_all(&both, &context()), vec![Ok(true), Ok(true)]);
+    }
+
     #[test]
     fn a_non_bool_result_is_invalid_input_naming_its_type() {
         assert_eq!(
@@ -263,6 +524,38 @@ mod tests {
             Err(PluginError::InvalidInput(
                 "the context must be a JSON object".into()
             ))
+        );
+    }
+
+    #[test]
+    fn a_context_text_that_is_not_a_json_object_is_refused_as_parsed_ones_are() {
+        for text in ["[1]", "3", "\"x\"", "null"] {
+            assert_eq!(
+                Cel::evaluate_text("true", text),
+                Err(PluginError::InvalidInput(NOT_AN_OBJECT.into())),
+                "{text}"
+            );
+        }
+        for text in ["{", "", "{\"data\": }", "{\"data\": {\"failed\": 1,}}", "{} x"] {
+            let result = Cel::evaluate_text("true", text);
+            assert!(
+                matches!(&result, Err(PluginError::InvalidInput(m)) if m.starts_with("`context` is not valid JSON: ")),
+                "{text:?}: {result:?}"
+            );
+        }
+        // A broken value is refused even where no expression reads it.
+        assert!(Cel::evaluate_text("true", "{\"data\": [1,, 2]}").is_err());
+        // The expression's own mistake comes first.
+        let Err(PluginError::InvalidInput(m)) = Cel::evaluate_text("data.failed >", "{") else {
+            panic!("accepted");
+        };
+        assert!(m.contains("is not valid CEL"), "{m}");
+        assert_eq!(
+            Cel::evaluate_all_text(&["data.failed > 1".into(), "true".into()], "[]"),
+            vec![
+                Err(PluginError::InvalidInput(NOT_AN_OBJECT.into())),
+                Err(PluginError::InvalidInput(NOT_AN_OBJECT.into()))
+            ]
         );
     }
 
