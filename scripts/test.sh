@@ -13,6 +13,8 @@ oldest_bin="$(scripts/install-claude.sh "$oldest")"
 rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 cargo test --workspace --locked "$@"
 if [ $# -eq 0 ]; then
+  # The standard plugins' own unit tests, natively (they are a workspace of their own).
+  cargo test --manifest-path plugins/Cargo.toml --locked
   # The benchmarks are not run here (BENCHMARKS.md says how), but they must keep building.
   cargo build --workspace --locked --benches
 fi
