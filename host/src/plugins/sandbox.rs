@@ -12,7 +12,10 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{InstancePre, ResourceTable};
-use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
+    Trap,
+};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -25,14 +28,31 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// What is kept of a plugin's stdout and stderr per call.
 const CAPTURE_BYTES: usize = 16 * 1024;
 
-/// Builds the engine: component model, fuel, epoch interruption, and a ticker thread
-/// that advances the epoch for as long as the engine lives.
+/// Instances alive at once (running or kept idle by `pool.rs`): the pooling allocator's
+/// slots. A component of a Rust guest holds a few core instances, one or two memories.
+const SLOTS: u32 = 256;
+/// Builds the engine: component model, fuel, epoch interruption, the pooling allocator,
+/// and a ticker thread that advances the epoch for as long as the engine lives.
+///
+/// The pooling allocator reserves the address space of every slot once, so a fresh
+/// instance (every call of a plugin not declared pure) takes a ready slot instead of
+/// mapping its memory anew; wasmtime resets a slot's memory to the component's initial
+/// image when it is reused, so nothing carries over. Nothing is kept resident: a Rust
+/// guest's stack fills the bottom MiB of its memory, so `memset`ting the start of a freed
+/// slot costs more (tens of µs) than the few pages a call touches cost to fault back.
 pub fn engine() -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.consume_fuel(true);
     config.epoch_interruption(true);
     config.max_wasm_stack(512 * 1024);
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling
+        .total_component_instances(SLOTS)
+        .total_core_instances(SLOTS * 8)
+        .total_memories(SLOTS * 2)
+        .total_tables(SLOTS * 4);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     let engine = Engine::new(&config)?;
     let weak = engine.weak();
     std::thread::Builder::new()
@@ -423,6 +443,15 @@ pub fn call<T>(
 }
 
 fn classify(e: &wasmtime::Error, limits: &Limits, stderr: &str) -> Failure {
+    if e.chain()
+        .any(|c| c.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some())
+    {
+        return Failure::Trap {
+            message: format!(
+                "could not start: {SLOTS} plugin instances are running or kept at once, the most this process holds; try again when fewer calls are in flight"
+            ),
+        };
+    }
     if e.chain()
         .any(|c| c.downcast_ref::<MemoryLimitHit>().is_some())
     {
