@@ -48,7 +48,7 @@ impl PluginHost {
     /// `n` is one call with `n` times the fuel, time and output of one `evaluate` (what the
     /// `n` calls would have had; a fresh instance compiles every expression in that call)
     /// and the same memory. The receipt is the call's; in the fallback, the sum of the
-    /// calls' fuel and time. A batch is never memoized (see below); single calls are.
+    /// calls' fuel and time. Conditions are never memoized (see [`Self::evaluate_one`]).
     pub fn evaluate_all(
         &self,
         plugin: &Resolved,
@@ -64,7 +64,6 @@ impl PluginHost {
             let mut results = Vec::with_capacity(expressions.len());
             let mut total = Receipt {
                 reused: true,
-                memoized: true,
                 ..Receipt::default()
             };
             for expression in expressions {
@@ -74,7 +73,6 @@ impl PluginHost {
                 total.wall_us += r.wall_us;
                 total.peak_memory_bytes = total.peak_memory_bytes.max(r.peak_memory_bytes);
                 total.reused &= r.reused;
-                total.memoized &= r.memoized;
             }
             return Ok((results, total));
         }
@@ -82,8 +80,6 @@ impl PluginHost {
             limits: plugin.limits.times(expressions.len()),
             ..plugin.clone()
         };
-        // Not memoized: an event's context carries its `seq`, so the same question never
-        // comes twice; hashing it would only cost time and push useful answers out.
         let (results, receipt) = self.call(
             plugin,
             "evaluate-all",
@@ -143,9 +139,11 @@ impl PluginHost {
         }
     }
 
-    /// One `condition.evaluate` call (or its memoized answer), through the world the
-    /// plugin exports: a 1.1 plugin's instance is bound to `pipeline-conditions` for every
-    /// call, so single and batch calls share its bindings.
+    /// One `condition.evaluate` call, through the world the plugin exports: a 1.1
+    /// plugin's instance is bound to `pipeline-conditions` for every call, so single and
+    /// batch calls share its bindings. Not memoized: an event's context carries its `seq`,
+    /// so the same question never comes twice; hashing it would only cost time and push
+    /// validators' useful answers out of the memo.
     fn evaluate_one(
         &self,
         plugin: &Resolved,
@@ -153,11 +151,9 @@ impl PluginHost {
         expression: &str,
         context: &str,
     ) -> Result<(std::result::Result<bool, PluginError>, Receipt)> {
-        self.call_memo(
+        self.call(
             plugin,
             "evaluate",
-            &[expression, context],
-            |_| 64,
             |guest| {
                 if batch {
                     let (store, c) = guest.bound(|s, i| PipelineConditions::new(s, i))?;
