@@ -16,7 +16,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use cel::{Context, Env, IdedExpr, ParseErrors, Program};
-use serde_json::value::RawValue;
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use clearctx_plugin_sdk::{Condition, PluginError, Value, condition};
 
 /// Compiled programs kept per instance; past this many the cache starts over.
@@ -175,11 +176,11 @@ fn run(expression: &str, compiled: &Compiled, variables: &Context) -> Result<boo
 }
 
 /// A context's top-level values, converted to CEL on demand: parsed already, or still the
-/// JSON text the host sent, of which only what the expressions read is parsed (building a
-/// JSON tree of a whole 1 KB context costs more than running a condition on it).
+/// JSON text the host sent, read in one pass that builds only what the expressions read
+/// (building a JSON tree of a whole 1 KB context costs more than running a condition).
 enum Variables<'a> {
     Parsed(&'a serde_json::Map<String, Value>),
-    Text(HashMap<String, &'a RawValue>),
+    Text(&'a str),
 }
 
 impl<'a> Variables<'a> {
@@ -190,49 +191,132 @@ impl<'a> Variables<'a> {
         }
     }
 
-    /// The top level of `text`, each value left unparsed (but checked to be JSON).
-    fn text(text: &'a str) -> Result<Self, PluginError> {
-        match serde_json::from_str(text) {
-            Ok(fields) => Ok(Variables::Text(fields)),
-            // Valid JSON of another type: as [`Self::parsed`] says it.
-            Err(e) if e.classify() == serde_json::error::Category::Data => {
-                Err(PluginError::InvalidInput(NOT_AN_OBJECT.into()))
-            }
-            Err(e) => Err(not_json(e)),
-        }
-    }
-
-    /// Variable `name` as CEL, read as `read` says, or `None` when the context lacks it.
-    fn get(&self, name: &str, read: &Read) -> Option<Result<cel::Value, PluginError>> {
+    /// The variables in `wanted` that the context has, as CEL, each read as it says.
+    fn bind(&self, wanted: &BTreeMap<&str, Read>) -> Result<Vec<(String, cel::Value)>, PluginError> {
         match self {
-            Variables::Parsed(fields) => fields.get(name).map(|v| Ok(bind(v, read))),
-            Variables::Text(fields) => fields.get(name).map(|raw| bind_text(raw, read)),
-        }
-    }
-}
-
-/// The message the SDK gives a context that is not JSON.
-fn not_json(e: serde_json::Error) -> PluginError {
-    PluginError::InvalidInput(format!("`context` is not valid JSON: {e}"))
-}
-
-/// [`bind`] for a value still in JSON text: an object read by field parses only those.
-fn bind_text(raw: &RawValue, read: &Read) -> Result<cel::Value, PluginError> {
-    let whole = || serde_json::from_str::<Value>(raw.get()).map(|v| to_cel(&v));
-    match read {
-        Read::Fields(wanted) if raw.get().starts_with('{') => {
-            let fields: HashMap<String, &RawValue> =
-                serde_json::from_str(raw.get()).map_err(not_json)?;
-            let mut out = HashMap::with_capacity(wanted.len());
-            for k in wanted {
-                if let Some(v) = fields.get(k) {
-                    let v: Value = serde_json::from_str(v.get()).map_err(not_json)?;
-                    out.insert(k.as_str(), to_cel(&v));
+            Variables::Parsed(fields) => Ok(wanted
+                .iter()
+                .filter_map(|(name, read)| fields.get(*name).map(|v| (name.to_string(), bind(v, read))))
+                .collect()),
+            Variables::Text(text) => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let bound = Top(wanted).deserialize(&mut de).and_then(|b| de.end().map(|()| b));
+                match bound {
+                    Ok(bound) => Ok(bound),
+                    // Valid JSON of another type: as [`Self::parsed`] says it.
+                    Err(e) if e.classify() == serde_json::error::Category::Data => {
+                        Err(PluginError::InvalidInput(NOT_AN_OBJECT.into()))
+                    }
+                    Err(e) => Err(PluginError::InvalidInput(format!(
+                        "`context` is not valid JSON: {e}"
+                    ))),
                 }
             }
-            Ok(out.into())
         }
-        _ => whole().map_err(not_json),
+    }
+}
+
+/// The context's top level: a wanted variable is converted as it is met, anything else is
+/// checked and skipped without being built.
+struct Top<'w>(&'w BTreeMap<&'w str, Read>);
+
+impl<'de> DeserializeSeed<'de> for Top<'_> {
+    type Value = Vec<(String, cel::Value)>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Top<'_> {
+    type Value = Vec<(String, cel::Value)>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut bound: Vec<(String, cel::Value)> = Vec::with_capacity(self.0.len());
+        while let Some(key) = map.next_key::<String>()? {
+            match self.0.get(key.as_str()) {
+                Some(read) => {
+                    let value = map.next_value_seed(Bound(read))?;
+                    // A repeated key: the last one counts, as in a parsed `Value`.
+                    bound.retain(|(k, _)| *k != key);
+                    bound.push((key, value));
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(bound)
+    }
+}
+
+/// One variable's value read as [`Read`] says: whole, or an object of which only the
+/// selected fields are built (a value of another type is built whole, as [`bind`] does).
+struct Bound<'r>(&'r Read);
+
+impl<'de> DeserializeSeed<'de> for Bound<'_> {
+    type Value = cel::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        match self.0 {
+            Read::Whole => Value::deserialize(d).map(|v| to_cel(&v)),
+            Read::Fields(wanted) => d.deserialize_any(Selected(wanted)),
+        }
+    }
+}
+
+struct Selected<'w>(&'w BTreeSet<String>);
+
+impl Selected<'_> {
+    fn whole<E>(v: Value) -> Result<cel::Value, E> {
+        Ok(to_cel(&v))
+    }
+}
+
+impl<'de> Visitor<'de> for Selected<'_> {
+    type Value = cel::Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = HashMap::with_capacity(self.0.len());
+        while let Some(key) = map.next_key::<String>()? {
+            match self.0.get(key.as_str()) {
+                Some(k) => {
+                    let v: Value = map.next_value()?;
+                    out.insert(k.as_str(), to_cel(&v));
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out.into())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element::<Value>()? {
+            items.push(v);
+        }
+        Self::whole(Value::Array(items))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Self::whole(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Self::whole(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Self::whole(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Self::whole(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Self::whole(Value::String(v.to_string()))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Self::whole(Value::Null)
     }
 }
 
@@ -260,12 +344,13 @@ fn answer_all<E: AsRef<str>>(
         }
     }
     let mut bound = Context::with_env(STDLIB.with(Arc::clone));
-    for (name, read) in &wanted {
-        match variables.get(name, read) {
-            Some(Ok(value)) => bound.add_variable_from_value(*name, value),
-            Some(Err(e)) => return programs.into_iter().map(|p| p.and(Err(e.clone()))).collect(),
-            None => {}
+    match variables.bind(&wanted) {
+        Ok(values) => {
+            for (name, value) in values {
+                bound.add_variable_from_value(name, value);
+            }
         }
+        Err(e) => return programs.into_iter().map(|p| p.and(Err(e.clone()))).collect(),
     }
     expressions
         .iter()
@@ -292,11 +377,11 @@ impl Condition for Cel {
     }
 
     fn evaluate_text(expression: &str, context: &str) -> Result<bool, PluginError> {
-        answer(expression, Variables::text(context))
+        answer(expression, Ok(Variables::Text(context)))
     }
 
     fn evaluate_all_text(expressions: &[String], context: &str) -> Vec<Result<bool, PluginError>> {
-        answer_all(expressions, Variables::text(context))
+        answer_all(expressions, Ok(Variables::Text(context)))
     }
 
     fn check(expression: &str) -> Result<(), PluginError> {
@@ -451,7 +536,17 @@ mod tests {
             "contract.id == \"x\"",
             "data.failed >",
         ] {
-            for ctx in [context(), odd.clone()] {
+            let mut scalars = context();
+            scalars["data"] = json!(3.5);
+            scalars["artifact"] = Value::Null;
+            scalars["event"] = json!(true);
+            let mut repeated = context().to_string();
+            repeated.insert_str(repeated.len() - 1, r#", "data": {"failed": 0, "passed": 1}"#);
+            assert!(
+                Cel::evaluate_text(expression, &repeated) == Cel::evaluate(expression, &serde_json::from_str(&repeated).unwrap()),
+                "{expression} on {repeated}"
+            );
+            for ctx in [context(), odd.clone(), scalars] {
                 assert_eq!(
                     Cel::evaluate_text(expression, &ctx.to_string()),
                     Cel::evaluate(expression, &ctx),
@@ -611,3 +706,4 @@ mod tests {
         assert!(message.contains("line 2, column "), "{message}");
     }
 }
+
