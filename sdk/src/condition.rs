@@ -35,8 +35,10 @@ pub trait Condition {
     /// [`Self::evaluate`] on the context as the host sends it, JSON text. Defaults to
     /// parsing it and calling `evaluate`; override it (and [`Self::evaluate_all_text`]) to
     /// parse only what an expression reads, when parsing the whole context costs more than
-    /// evaluating (e.g. with `serde_json::value::RawValue`). An override must answer as
-    /// `evaluate` would, and refuse text that is not a JSON object the same way.
+    /// evaluating (std-cel-condition reads it with a `serde::de::DeserializeSeed` that
+    /// builds only the fields its expressions select and skips the rest with `IgnoredAny`).
+    /// An override must answer as `evaluate` would, and refuse text that is not a JSON
+    /// object the same way.
     fn evaluate_text(expression: &str, context: &str) -> Result<bool, PluginError> {
         Self::evaluate(expression, &parse_json("context", context)?)
     }

@@ -31,6 +31,7 @@ const CAPTURE_BYTES: usize = 16 * 1024;
 /// Instances alive at once (running or kept idle by `pool.rs`): the pooling allocator's
 /// slots. A component of a Rust guest holds a few core instances, one or two memories.
 const SLOTS: u32 = 256;
+
 /// Builds the engine: component model, fuel, epoch interruption, the pooling allocator,
 /// and a ticker thread that advances the epoch for as long as the engine lives.
 ///

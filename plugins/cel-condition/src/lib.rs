@@ -46,22 +46,13 @@ enum Read {
 /// missing something the expression looks at.
 fn reads(expr: &IdedExpr, out: &mut BTreeMap<String, Read>) {
     use cel::common::ast::{EntryExpr, Expr};
-    let mut whole = |name: &str| {
-        out.insert(name.to_string(), Read::Whole);
-    };
     match &expr.expr {
         Expr::Unspecified | Expr::Literal(_) => {}
-        Expr::Ident(name) => whole(name),
+        Expr::Ident(name) => note(out, name.clone(), Read::Whole),
         Expr::Select(select) => match &select.operand.expr {
-            Expr::Ident(name) => match out
-                .entry(name.clone())
-                .or_insert_with(|| Read::Fields(BTreeSet::new()))
-            {
-                Read::Whole => {}
-                Read::Fields(fields) => {
-                    fields.insert(select.field.clone());
-                }
-            },
+            Expr::Ident(name) => {
+                note(out, name.clone(), Read::Fields([select.field.clone()].into()))
+            }
             _ => reads(&select.operand, out),
         },
         Expr::Call(call) => {
@@ -74,29 +65,33 @@ fn reads(expr: &IdedExpr, out: &mut BTreeMap<String, Read>) {
             }
         }
         Expr::List(list) => list.elements.iter().for_each(|e| reads(e, out)),
-        Expr::Map(map) => map.entries.iter().for_each(|e| match &e.expr {
-            EntryExpr::MapEntry(m) => {
-                reads(&m.key, out);
-                reads(&m.value, out);
+        Expr::Map(cel::common::ast::MapExpr { entries, .. })
+        | Expr::Struct(cel::common::ast::StructExpr { entries, .. }) => {
+            for entry in entries {
+                match &entry.expr {
+                    EntryExpr::MapEntry(m) => {
+                        reads(&m.key, out);
+                        reads(&m.value, out);
+                    }
+                    EntryExpr::StructField(f) => reads(&f.value, out),
+                }
             }
-            EntryExpr::StructField(f) => reads(&f.value, out),
-        }),
-        Expr::Struct(s) => s.entries.iter().for_each(|e| match &e.expr {
-            EntryExpr::MapEntry(m) => {
-                reads(&m.key, out);
-                reads(&m.value, out);
-            }
-            EntryExpr::StructField(f) => reads(&f.value, out),
-        }),
+        }
     }
 }
 
-/// Merges how two expressions read one variable.
-fn merge(a: &mut Read, b: &Read) {
-    match (&mut *a, b) {
-        (Read::Whole, _) => {}
-        (_, Read::Whole) => *a = Read::Whole,
-        (Read::Fields(x), Read::Fields(y)) => x.extend(y.iter().cloned()),
+/// Adds one read of variable `name` to `reads`: fields add up, and a whole read wins.
+fn note<K: Ord>(reads: &mut BTreeMap<K, Read>, name: K, read: Read) {
+    use std::collections::btree_map::Entry;
+    match reads.entry(name) {
+        Entry::Vacant(v) => {
+            v.insert(read);
+        }
+        Entry::Occupied(o) => match (o.into_mut(), read) {
+            (Read::Whole, _) => {}
+            (so_far, Read::Whole) => *so_far = Read::Whole,
+            (Read::Fields(x), Read::Fields(y)) => x.extend(y),
+        },
     }
 }
 
@@ -336,12 +331,7 @@ fn answer_all<E: AsRef<str>>(
     // runs against the same bindings: 100 conditions on `data` convert it once.
     let mut wanted: BTreeMap<&str, Read> = BTreeMap::new();
     for (name, read) in programs.iter().flatten().flat_map(|p| &p.reads) {
-        match wanted.get_mut(name.as_str()) {
-            Some(so_far) => merge(so_far, read),
-            None => {
-                wanted.insert(name, read.clone());
-            }
-        }
+        note(&mut wanted, name.as_str(), read.clone());
     }
     let mut bound = Context::with_env(STDLIB.with(Arc::clone));
     match variables.bind(&wanted) {
