@@ -374,7 +374,22 @@ pub(crate) fn current(artifact_id: &str, head: &crate::model::artifacts::Head) -
 }
 
 /// Reads one version (the current one by default) with its data and records the read.
-pub fn get(tx: &Tx<'_>, caller: &crate::model::Caller, req: &GetRequest) -> Result<Version> {
+/// A read that [`get`] allowed, to be recorded by [`record_reads`], at the time it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRead {
+    pub artifact_id: String,
+    pub version: u32,
+    pub reader: String,
+    pub at_ms: i64,
+}
+
+/// The version asked for, and the read to record of it (the caller records it, at once or
+/// with others: see `Hub::artifact_get`).
+pub fn get(
+    tx: &Tx<'_>,
+    caller: &crate::model::Caller,
+    req: &GetRequest,
+) -> Result<(Version, PendingRead)> {
     check_id("artifact_id", &req.artifact_id)?;
     check_opt_id("reader", req.reader.as_deref())?;
     if req.version == Some(0) {
@@ -398,9 +413,23 @@ pub fn get(tx: &Tx<'_>, caller: &crate::model::Caller, req: &GetRequest) -> Resu
                 ),
             )
         })?;
-    let reader: &str = &caller.act_as("reader", req.reader.as_deref())?;
-    tx.insert_read(&req.artifact_id, version, reader)?;
-    Ok(v)
+    let reader = caller.act_as("reader", req.reader.as_deref())?.to_string();
+    let read = PendingRead {
+        artifact_id: req.artifact_id.clone(),
+        version,
+        reader,
+        at_ms: tx.now_ms(),
+    };
+    Ok((v, read))
+}
+
+/// Records reads [`get`] returned. Their versions exist (a version is never deleted), so
+/// only the database itself can refuse.
+pub fn record_reads(tx: &Tx<'_>, reads: &[PendingRead]) -> Result<()> {
+    for r in reads {
+        tx.insert_read(&r.artifact_id, r.version, &r.reader, r.at_ms)?;
+    }
+    Ok(())
 }
 
 pub fn list(tx: &Tx<'_>, req: &ListRequest) -> Result<Page<Version>> {

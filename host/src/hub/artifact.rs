@@ -30,13 +30,29 @@ impl Hub {
         Ok(v)
     }
 
-    /// Recording the read makes this a small write, not a query; it does not wait for the
-    /// disk (see `Store::write_unsynced` for what a power cut may lose). Deadlines that
-    /// passed are applied first, durably, as before any query.
+    /// A query whose read is recorded after the answer: queued here, written by the next
+    /// use of the store in this process or by [`Hub::flush_reads`] (which `serve` runs once
+    /// the answer is sent), in an unsynced write (see `Store::write_unsynced`). A kill in
+    /// between loses the queued reads, never a half of one. Deadlines that passed are
+    /// applied first, durably, as before any query; the check shares the read's transaction.
     pub fn artifact_get(&self, req: &GetRequest) -> Result<Version> {
         let mut store = self.store();
-        super::apply_due_work(&mut store)?;
-        store.write_unsynced(|tx| artifacts::get(tx, &self.caller, req))
+        let found = store.read(|tx| {
+            if reactions::has_due_work(tx)? {
+                return Ok(None);
+            }
+            artifacts::get(tx, &self.caller, req).map(Some)
+        })?;
+        let (version, read) = match found {
+            Some(found) => found,
+            None => {
+                store.write(|_| Ok(()))?;
+                store.read(|tx| artifacts::get(tx, &self.caller, req))?
+            }
+        };
+        // Queued while the store is held, so no other call of this process runs between.
+        self.unrecorded_reads().push(read);
+        Ok(version)
     }
 
     pub fn artifact_list(&self, req: &artifacts::ListRequest) -> Result<Page<Version>> {
@@ -110,5 +126,44 @@ mod tests {
             .read(|tx| Ok(tx.contract("slow")?.unwrap().status))
             .unwrap();
         assert_eq!(status, crate::contracts::Status::Failed);
+    }
+
+    /// A get answers before its read is written; the read is there for the next call of
+    /// the same process, for another process once flushed, and when the hub is dropped.
+    #[test]
+    fn a_read_is_recorded_after_the_answer_and_before_anything_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let lead = Hub::open(dir.path(), Caller::new("lead", "default")).unwrap();
+        let other = Hub::open(dir.path(), Caller::new("other", "default")).unwrap();
+        let publish = json!({"artifact_id": "notes", "type": "bench-unvalidated", "new_type": true, "data": {"n": 1}});
+        lead.artifact_publish(&from_value(publish).unwrap()).unwrap();
+        let readers = |hub: &Hub| -> Vec<String> {
+            hub.artifact_readers("notes")
+                .unwrap()
+                .readers
+                .into_iter()
+                .map(|r| r.reader)
+                .collect()
+        };
+        let get = |hub: &Hub, reader: &str| {
+            hub.artifact_get(&from_value(json!({"artifact_id": "notes", "reader": reader})).unwrap())
+                .unwrap()
+        };
+        assert_eq!(get(&lead, "lead").version, 1);
+        assert!(lead.has_unrecorded_reads());
+        // The same process sees it at once: its next use of the store writes it first.
+        assert_eq!(readers(&lead), ["lead"]);
+        assert!(!lead.has_unrecorded_reads());
+
+        let worker = Hub::open(dir.path(), Caller::new("worker", "default")).unwrap();
+        get(&worker, "worker");
+        worker.flush_reads();
+        assert_eq!(readers(&other), ["lead", "worker"]);
+        get(&worker, "worker");
+        drop(worker);
+        let reads = other.artifact_readers("notes").unwrap();
+        let worker_reads: Vec<_> = reads.readers.iter().filter(|r| r.reader == "worker").collect();
+        assert_eq!(worker_reads.len(), 1, "{reads:?}");
+        assert_eq!(worker_reads[0].reads, 2, "{reads:?}");
     }
 }

@@ -61,9 +61,15 @@ pub struct Hub {
     home: PathBuf,
     caller: Caller,
     store: Mutex<Store>,
+    /// Reads `artifact_get` answered but has not yet recorded; see [`Hub::store`].
+    reads: Mutex<Vec<artifacts::PendingRead>>,
     plugins: Arc<PluginHost>,
     sessions: sessions::Manager,
 }
+
+/// Reads kept for a retry when recording them fails (the database locked past the busy
+/// timeout, say); beyond this many, the oldest are dropped with a warning.
+const MAX_UNRECORDED_READS: usize = 10_000;
 
 /// What `clearctx status` shows.
 #[derive(Debug, Clone, Serialize)]
@@ -102,6 +108,7 @@ impl Hub {
             home: home.to_path_buf(),
             caller,
             store: Mutex::new(store),
+            reads: Mutex::new(Vec::new()),
             plugins,
             sessions: sessions::Manager::new(home, react),
         })
@@ -115,10 +122,47 @@ impl Hub {
         &self.caller
     }
 
+    /// The store, with the reads `artifact_get` answered recorded first: whatever this
+    /// process does next sees them, though the caller of the get did not wait for them.
     fn store(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock cannot leave SQLite half-written (the transaction
         // rolls back on drop), so a poisoned lock is safe to keep using.
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        self.record_reads(&mut store);
+        store
+    }
+
+    fn unrecorded_reads(&self) -> MutexGuard<'_, Vec<artifacts::PendingRead>> {
+        self.reads.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records the queued reads in one unsynced write. A failure keeps them for the next
+    /// try (up to [`MAX_UNRECORDED_READS`]) and is logged: a read answered is never undone.
+    fn record_reads(&self, store: &mut Store) {
+        let reads = std::mem::take(&mut *self.unrecorded_reads());
+        if reads.is_empty() {
+            return;
+        }
+        if let Err(e) = store.write_unsynced(|tx| artifacts::record_reads(tx, &reads)) {
+            let mut queue = self.unrecorded_reads();
+            let mut kept = reads;
+            kept.append(&mut queue);
+            let dropped = kept.len().saturating_sub(MAX_UNRECORDED_READS);
+            kept.drain(..dropped);
+            tracing::warn!(error = %e, kept = kept.len(), dropped, "cannot record artifact reads yet");
+            *queue = kept;
+        }
+    }
+
+    /// Whether `artifact_get` answered reads not yet recorded ([`Self::flush_reads`]).
+    pub fn has_unrecorded_reads(&self) -> bool {
+        !self.unrecorded_reads().is_empty()
+    }
+
+    /// Records the reads `artifact_get` answered: `serve` calls this right after sending
+    /// the answer, and dropping the hub does it too.
+    pub fn flush_reads(&self) {
+        drop(self.store());
     }
 
     /// A command: `f`, then the reactions (the store runs them in every write), then
@@ -207,6 +251,13 @@ fn create_private_dir(path: &Path) -> Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(path).map_err(io)
+}
+
+impl Drop for Hub {
+    /// A CLI `artifact get` exits right after its answer: its read is recorded here.
+    fn drop(&mut self) {
+        self.flush_reads();
+    }
 }
 
 /// Applies the reactions time alone made due (overdue contracts) in an ordinary, durable

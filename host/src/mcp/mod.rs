@@ -280,15 +280,27 @@ impl ServerHandler for Server {
         let server = self.clone();
         let tool = name.clone();
         // The hub blocks on SQLite (and may wait for another process's write lock, or for
-        // a worker's turn), so it runs off the async workers.
-        let outcome = tokio::task::spawn_blocking(move || server.call(&tool, args)).await;
+        // a worker's turn), so it runs off the async workers. Not on one of them, not even
+        // a quick call: any write may run a plugin, and wasmtime-wasi's synchronous WASI
+        // calls `block_on` the runtime, which panics on a worker. (`block_in_place` would
+        // allow that, but cost more than the hand-off to a pool thread: ~60 µs a call.)
+        // The answer is sent back before the thread records the reads an `artifact_get`
+        // queued, so the reply goes out while they are written (see `Hub::artifact_get`).
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        tokio::task::spawn_blocking(move || {
+            let _ = answer.send(server.call(&tool, args));
+            if server.hub.has_unrecorded_reads() {
+                server.hub.flush_reads();
+            }
+        });
+        let outcome = answered.await;
         if let Some(beat) = progress {
             // Stopped, not just told to stop: no progress may follow the reply.
             beat.abort();
             let _ = beat.await;
         }
         let outcome = outcome
-            .map_err(|e| McpError::internal_error(format!("tool task failed: {e}"), None))??;
+            .map_err(|e| McpError::internal_error(format!("tool task failed (it panicked; the server log says where): {e}"), None))??;
         let (headline, value) = match outcome {
             Ok(done) => done,
             Err(e) => return refusal(&name, e).map(Into::into),

@@ -303,8 +303,11 @@ fn impact_lists_downstream_contracts_and_readers_page_by_page() {
         version: None,
         reader: Some("qa".into()),
     };
-    s.write(|tx| artifacts::get(tx, &Caller::new("cli", "default"), &get))
-        .unwrap();
+    s.write(|tx| {
+        let (_, read) = artifacts::get(tx, &Caller::new("cli", "default"), &get)?;
+        artifacts::record_reads(tx, &[read])
+    })
+    .unwrap();
     let req = ImpactRequest {
         artifact_id: "a".into(),
         version: None,

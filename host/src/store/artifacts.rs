@@ -211,12 +211,18 @@ impl Tx<'_> {
         Ok(out)
     }
 
-    pub(crate) fn insert_read(&self, artifact_id: &str, version: u32, reader: &str) -> Result<()> {
+    pub(crate) fn insert_read(
+        &self,
+        artifact_id: &str,
+        version: u32,
+        reader: &str,
+        at_ms: i64,
+    ) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO artifact_reads (artifact_id, version, reader, read_at_ms) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![artifact_id, version, reader, self.now_ms])?;
+            .execute(params![artifact_id, version, reader, at_ms])?;
         Ok(())
     }
 
