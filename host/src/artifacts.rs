@@ -373,7 +373,6 @@ pub(crate) fn current(artifact_id: &str, head: &crate::model::artifacts::Head) -
     Ok(head.latest_version)
 }
 
-/// Reads one version (the current one by default) with its data and records the read.
 /// A read that [`get`] allowed, to be recorded by [`record_reads`], at the time it was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingRead {
@@ -383,8 +382,8 @@ pub struct PendingRead {
     pub at_ms: i64,
 }
 
-/// The version asked for, and the read to record of it (the caller records it, at once or
-/// with others: see `Hub::artifact_get`).
+/// One version (the current one by default) with its data, and the read to record of it
+/// (the caller records it, at once or with others: see `Hub::artifact_get`).
 pub fn get(
     tx: &Tx<'_>,
     caller: &crate::model::Caller,

@@ -34,22 +34,11 @@ impl Hub {
     /// use of the store in this process or by [`Hub::flush_reads`] (which `serve` runs once
     /// the answer is sent), in an unsynced write (see `Store::write_unsynced`). A kill in
     /// between loses the queued reads, never a half of one. Deadlines that passed are
-    /// applied first, durably, as before any query; the check shares the read's transaction.
+    /// applied first, durably, as before any query.
     pub fn artifact_get(&self, req: &GetRequest) -> Result<Version> {
         let mut store = self.store();
-        let found = store.read(|tx| {
-            if reactions::has_due_work(tx)? {
-                return Ok(None);
-            }
-            artifacts::get(tx, &self.caller, req).map(Some)
-        })?;
-        let (version, read) = match found {
-            Some(found) => found,
-            None => {
-                store.write(|_| Ok(()))?;
-                store.read(|tx| artifacts::get(tx, &self.caller, req))?
-            }
-        };
+        super::apply_due_work(&mut store)?;
+        let (version, read) = store.read(|tx| artifacts::get(tx, &self.caller, req))?;
         // Queued while the store is held, so no other call of this process runs between.
         self.unrecorded_reads().push(read);
         Ok(version)

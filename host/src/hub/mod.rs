@@ -144,13 +144,12 @@ impl Hub {
             return;
         }
         if let Err(e) = store.write_unsynced(|tx| artifacts::record_reads(tx, &reads)) {
-            let mut queue = self.unrecorded_reads();
+            // The queue is still empty: reads are queued only while the store is held.
             let mut kept = reads;
-            kept.append(&mut queue);
             let dropped = kept.len().saturating_sub(MAX_UNRECORDED_READS);
             kept.drain(..dropped);
             tracing::warn!(error = %e, kept = kept.len(), dropped, "cannot record artifact reads yet");
-            *queue = kept;
+            *self.unrecorded_reads() = kept;
         }
     }
 
@@ -159,10 +158,13 @@ impl Hub {
         !self.unrecorded_reads().is_empty()
     }
 
-    /// Records the reads `artifact_get` answered: `serve` calls this right after sending
-    /// the answer, and dropping the hub does it too.
+    /// Records the reads `artifact_get` answered, if any (without waiting for the store
+    /// when there are none): `serve` calls this after every answer, and dropping the hub
+    /// does it too.
     pub fn flush_reads(&self) {
-        drop(self.store());
+        if self.has_unrecorded_reads() {
+            drop(self.store());
+        }
     }
 
     /// A command: `f`, then the reactions (the store runs them in every write), then

@@ -289,9 +289,7 @@ impl ServerHandler for Server {
         let (answer, answered) = tokio::sync::oneshot::channel();
         tokio::task::spawn_blocking(move || {
             let _ = answer.send(server.call(&tool, args));
-            if server.hub.has_unrecorded_reads() {
-                server.hub.flush_reads();
-            }
+            server.hub.flush_reads();
         });
         let outcome = answered.await;
         if let Some(beat) = progress {
