@@ -91,6 +91,10 @@ pub struct Op {
     pub schema: fn() -> Value,
     /// Parses JSON arguments and runs the operation.
     pub call: fn(&Hub, Value) -> std::result::Result<Result<Reply>, BadArgs>,
+    /// Answered from the store (and plugins) alone, never waiting on a worker, a timer or
+    /// a process: `serve` runs it on the thread that reads the client's input, with no
+    /// hand-off to another thread. Marked `#[quick]` in [`ops!`].
+    pub quick: bool,
 }
 
 /// Operations without a CLI command, and why.
@@ -349,11 +353,21 @@ fn to_value<T: Serialize>(v: &T) -> Value {
     serde_json::to_value(v).expect("hub results serialize")
 }
 
+/// Whether an operation is marked `#[quick]`.
+macro_rules! quick {
+    () => {
+        false
+    };
+    (quick) => {
+        true
+    };
+}
+
 /// Declares each operation: `pub fn <name>(hub, &Args) -> Result<Reply>`, the result's
 /// `replies::<name>(&Args, &Result) -> Reply` for callers that ran the hub call their own
 /// way (the CLI streams a turn as it happens), and its row in [`OPS`].
 macro_rules! ops {
-    ($( $name:ident $cli:expr, [$($core:ident),*] $hint:literal, $args:ty => $res:ty, $desc:literal,
+    ($( $(#[$quick:ident])? $name:ident $cli:expr, [$($core:ident),*] $hint:literal, $args:ty => $res:ty, $desc:literal,
         |$hub:ident, $req:ident| $call:expr, |$rreq:ident, $val:ident| $reply:expr; )*) => {
         $(
             #[doc = $desc]
@@ -385,108 +399,109 @@ macro_rules! ops {
                 core_for: &[$(Audience::$core),*],
                 schema: schema_of::<$args>,
                 call: |hub, args| Ok($name(hub, &parse::<$args>(args)?)),
+                quick: quick!($($quick)?),
             },)*
         ];
     };
 }
 
 ops! {
-    artifact_publish Some("artifact publish"), [Orchestrator, Worker] "publish share save result output artifact version data", artifacts::PublishRequest => artifacts::Version,
+    #[quick] artifact_publish Some("artifact publish"), [Orchestrator, Worker] "publish share save result output artifact version data", artifacts::PublishRequest => artifacts::Version,
     "Publish a new immutable version (1, 2, 3...) of an artifact: `data` is its JSON, `derived_from` the exact input versions it was made from. Contracts waiting on it become ready.",
     |hub, req| hub.artifact_publish(req),
     |req, v| (format!("published `{}` v{} ({}){}", v.artifact_id, v.version, v.artifact_type, v.warnings.iter().map(|w| format!("; warning: {w}")).collect::<String>()), to_value(v));
 
-    artifact_get Some("artifact get"), [Orchestrator, Worker] "read get fetch artifact result output latest version data", artifacts::GetRequest => artifacts::Version,
+    #[quick] artifact_get Some("artifact get"), [Orchestrator, Worker] "read get fetch artifact result output latest version data", artifacts::GetRequest => artifacts::Version,
     "Read an artifact's latest version (or a given `version`) with its data. The read is recorded for artifact_readers and phase gates.",
     |hub, req| hub.artifact_get(req),
     |req, v| (format!("`{}` v{} of {} ({})", v.artifact_id, v.version, v.latest_version, v.artifact_type), to_value(v));
 
-    artifact_list Some("artifact list"), [Orchestrator] "list browse find artifacts outputs results by type publisher", artifacts::ListRequest => Page<artifacts::Version>,
+    #[quick] artifact_list Some("artifact list"), [Orchestrator] "list browse find artifacts outputs results by type publisher", artifacts::ListRequest => Page<artifacts::Version>,
     "List artifacts with their latest version (no data), optionally filtered by type, publisher or team.",
     |hub, req| hub.artifact_list(req),
     |req, p| (format!("{} artifact(s){}", p.items.len(), more(p)), p.envelope("artifacts"));
 
-    artifact_history Some("artifact history"), [] "history versions of an artifact changes over time lineage", artifacts::HistoryRequest => Page<artifacts::Version>,
+    #[quick] artifact_history Some("artifact history"), [] "history versions of an artifact changes over time lineage", artifacts::HistoryRequest => Page<artifacts::Version>,
     "List every version of an artifact, oldest first, with publisher, summary, sha256 and lineage inputs (no data).",
     |hub, req| hub.artifact_history_page(req),
     |req, p| (format!("`{}`: {} version(s){}", req.artifact_id, p.items.len(), more(p)), json!({ "artifact_id": req.artifact_id, "versions": p.items, "next_cursor": p.next_cursor }));
 
-    artifact_readers Some("artifact readers"), [] "who read an artifact readers seen latest", artifacts::ArtifactIdRequest => artifacts::Readers,
+    #[quick] artifact_readers Some("artifact readers"), [] "who read an artifact readers seen latest", artifacts::ArtifactIdRequest => artifacts::Readers,
     "Who read which version of an artifact, and whether each reader has seen the latest.",
     |hub, req| hub.artifact_readers(&req.artifact_id),
     |req, r| (format!("`{}`: {} reader(s)", r.artifact_id, r.readers.len()), to_value(r));
 
-    artifact_diff Some("artifact diff"), [] "diff compare two versions of an artifact changes", artifacts::DiffRequest => artifacts::Diff,
+    #[quick] artifact_diff Some("artifact diff"), [] "diff compare two versions of an artifact changes", artifacts::DiffRequest => artifacts::Diff,
     "Structural JSON diff (RFC 6902 operations) between two versions of an artifact, by default the latest and the one before.",
     |hub, req| hub.artifact_diff(req),
     |req, d| (format!("`{}` v{} -> v{}: {} added, {} removed, {} changed", d.artifact_id, d.from_version, d.to_version, d.added, d.removed, d.changed), to_value(d));
 
-    artifact_types Some("artifact types"), [] "artifact types schema validator json schema", NoArgs => Vec<artifacts::TypeInfo>,
+    #[quick] artifact_types Some("artifact types"), [] "artifact types schema validator json schema", NoArgs => Vec<artifacts::TypeInfo>,
     "Artifact types known here: the built-in ones and every type in use, with how many artifacts each has and what validates them.",
     |hub, req| hub.artifact_types(),
     |req, t| (format!("{} type(s)", t.len()), json!({ "types": t }));
 
-    contract_create Some("contract create"), [Orchestrator, Worker] "assign work task job to a worker session dependencies create contract", contracts::CreateRequest => Contract,
+    #[quick] contract_create Some("contract create"), [Orchestrator, Worker] "assign work task job to a worker session dependencies create contract", contracts::CreateRequest => Contract,
     "Assign work to any session. It is `ready` at once, or `pending` until the contracts it depends on complete and its artifacts reach `min_version` (cycles and missing contracts are refused); the assignee's inbox is told when ready.",
     |hub, req| hub.contract_create(req),
     |req, c| (format!("contract `{}` created for {}: {}", c.contract_id, c.assignee, c.status.as_str()), to_value(c));
 
-    contract_start Some("contract start"), [Worker] "start begin work on an assigned contract task", contracts::ContractIdRequest => Contract,
+    #[quick] contract_start Some("contract start"), [Worker] "start begin work on an assigned contract task", contracts::ContractIdRequest => Contract,
     "Start a ready contract (ready -> in_progress). Its timeout, if any, starts counting now.",
     |hub, req| hub.contract_start(req),
     |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
 
-    contract_complete Some("contract complete"), [Worker] "complete finish done deliver assigned contract task", contracts::CompleteRequest => Contract,
+    #[quick] contract_complete Some("contract complete"), [Worker] "complete finish done deliver assigned contract task", contracts::CompleteRequest => Contract,
     "Complete an in-progress contract; refused until each required expected output has a version published since it became ready. Contracts depending on it become ready.",
     |hub, req| hub.contract_complete(req),
     |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
 
-    contract_fail Some("contract fail"), [Worker] "fail give up cannot do assigned contract task reason", contracts::ReasonRequest => Contract,
+    #[quick] contract_fail Some("contract fail"), [Worker] "fail give up cannot do assigned contract task reason", contracts::ReasonRequest => Contract,
     "Mark an unfinished contract failed, with the reason. The assigner is notified.",
     |hub, req| hub.contract_fail(req),
     |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
 
-    contract_reopen Some("contract reopen"), [] "reopen redo retry contract task again reason", contracts::ReasonRequest => Contract,
+    #[quick] contract_reopen Some("contract reopen"), [] "reopen redo retry contract task again reason", contracts::ReasonRequest => Contract,
     "Reopen a completed, failed or in-progress contract with a reason (counts against max_retries). It is ready again when its dependencies hold; the assignee is told the reason.",
     |hub, req| hub.contract_reopen(req),
     |req, c| (format!("contract `{}` reopened: {}", c.contract_id, c.status.as_str()), to_value(c));
 
-    contract_get Some("contract get"), [Worker] "contract task details dependencies inputs status history", contracts::GetRequest => Contract,
+    #[quick] contract_get Some("contract get"), [Worker] "contract task details dependencies inputs status history", contracts::GetRequest => Contract,
     "One contract with its dependencies (and whether each holds), expected outputs and full history of events.",
     |hub, req| hub.contract_get(&req.contract_id),
     |req, c| (format!("contract `{}`: {}", c.contract_id, c.status.as_str()), to_value(c));
 
-    contract_list Some("contract list"), [Orchestrator] "list contracts tasks work assigned status progress", contracts::ListRequest => Page<Contract>,
+    #[quick] contract_list Some("contract list"), [Orchestrator] "list contracts tasks work assigned status progress", contracts::ListRequest => Page<Contract>,
     "List contracts, highest priority first, optionally filtered by assignee, assigner, status or team.",
     |hub, req| hub.contract_list(req),
     |req, p| (format!("{} contract(s){}", p.items.len(), more(p)), p.envelope("contracts"));
 
-    lineage_trace Some("lineage"), [] "lineage provenance derived from inputs upstream downstream graph mermaid dot", lineage::TraceRequest => lineage::Trace,
+    #[quick] lineage_trace Some("lineage"), [] "lineage provenance derived from inputs upstream downstream graph mermaid dot", lineage::TraceRequest => lineage::Trace,
     "The lineage graph around an artifact version, `upstream` (what it was derived from) or `downstream`, up to 500 nodes, each saying whether it is stale; `format` `mermaid` or `dot` adds it as text.",
     |hub, req| hub.lineage_trace(req),
     |req, t| (format!("`{}` v{} {}: {} node(s), {} edge(s){}", t.artifact_id, t.version, match t.direction { lineage::Direction::Upstream => "upstream", lineage::Direction::Downstream => "downstream" }, t.nodes.len(), t.edges.len(), if t.truncated { " (truncated)" } else { "" }), to_value(t));
 
-    impact_analysis Some("impact"), [] "impact change what depends on downstream affected contracts readers", lineage::ImpactRequest => lineage::Impact,
+    #[quick] impact_analysis Some("impact"), [] "impact change what depends on downstream affected contracts readers", lineage::ImpactRequest => lineage::Impact,
     "What a change to an artifact version reaches: every version derived from it, transitively (nearest first, paged), the contracts outputting or depending on those, and the sessions that read them.",
     |hub, req| hub.impact_analysis(req),
     |req, i| (format!("`{}` v{}: {} downstream version(s), {} contract(s), {} reader(s){}", i.artifact_id, i.version, i.downstream.len(), i.contracts.len(), i.readers.len(), if i.next_cursor.is_some() { "; more with `cursor`: next_cursor" } else { "" }), to_value(i));
 
-    stale_check Some("stale"), [] "stale outdated out of date inputs changed rebuild redo", lineage::StaleRequest => Page<lineage::StaleItem>,
+    #[quick] stale_check Some("stale"), [] "stale outdated out of date inputs changed rebuild redo", lineage::StaleRequest => Page<lineage::StaleItem>,
     "What is stale: latest versions with newer inputs (directly or via a stale input), each with its causes (input, version used, latest, path), and completed contracts with stale outputs.",
     |hub, req| hub.stale_check(req),
     |req, p| (format!("{} stale item(s){}", p.items.len(), more(p)), p.envelope("stale"));
 
-    team_check_inbox Some("team inbox"), [Orchestrator, Worker] "inbox notifications messages questions unread", inbox::CheckRequest => inbox::Inbox,
+    #[quick] team_check_inbox Some("team inbox"), [Orchestrator, Worker] "inbox notifications messages questions unread", inbox::CheckRequest => inbox::Inbox,
     "Unread first: messages, questions (answer by ask_id) and contract notifications for the caller (or `recipient`). Marks them read unless `mark_read` is false.",
     |hub, req| hub.inbox_check(req),
     |req, i| (format!("{} unread item(s) for {}{}{}", i.unread.len(), i.recipient, if i.read.is_empty() { String::new() } else { format!(", {} read", i.read.len()) }, if i.next_cursor.is_some() { "; more with `cursor`: next_cursor" } else { "" }), to_value(i));
 
-    team_send_message Some("team send"), [] "message tell teammate chat", chat::SendRequest => chat::Sent,
+    #[quick] team_send_message Some("team send"), [] "message tell teammate chat", chat::SendRequest => chat::Sent,
     "Message a member or the orchestrator; an idle worker gets it as a turn.",
     |hub, req| hub.team_send_message(req),
     |req, s| (sent_headline(s), to_value(s));
 
-    team_broadcast Some("team broadcast"), [] "broadcast tell everyone chat", chat::BroadcastRequest => chat::Sent,
+    #[quick] team_broadcast Some("team broadcast"), [] "broadcast tell everyone chat", chat::BroadcastRequest => chat::Sent,
     "Message every member of the team but you.",
     |hub, req| hub.team_broadcast(req),
     |req, s| (sent_headline(s), to_value(s));
@@ -496,7 +511,7 @@ ops! {
     |hub, req| hub.team_ask(req),
     |req, a| (match &a.answer { Some(ans) => format!("{} answered {}{}: {ans}", a.to, a.ask_id, waited(Some(a.waited_ms))), None => format!("{}: {}", a.ask_id, a.note.as_deref().unwrap_or("timed out")) }, to_value(a));
 
-    team_reply Some("team reply"), [Worker] "reply answer question", chat::ReplyRequest => chat::Replied,
+    #[quick] team_reply Some("team reply"), [Worker] "reply answer question", chat::ReplyRequest => chat::Replied,
     "Answer a question asked of you, once.",
     |hub, req| hub.team_reply(req),
     |req, r| (format!("answered {} for {}{}", r.ask_id, r.to, if r.late { " (late: it went to their inbox)" } else { "" }), to_value(r));
@@ -511,32 +526,32 @@ ops! {
     |hub, req| hub.plugin_info(&req.plugin),
     |req, d| (format!("plugin `{}`: {}", d.summary.id, d.health), to_value(d));
 
-    pipeline_create Some("pipeline create"), [] "pipeline rules trigger condition action react automate self-healing reopen notify when tests fail", pipelines::CreateRequest => pipelines::Pipeline,
+    #[quick] pipeline_create Some("pipeline create"), [] "pipeline rules trigger condition action react automate self-healing reopen notify when tests fail", pipelines::CreateRequest => pipelines::Pipeline,
     "Declare rules that react to events, e.g. reopen contract `build-api` when tests fail: {\"trigger\": {\"type\": \"artifact_published\", \"artifact_type\": \"test-results\"}, \"condition\": \"data.failed > 0\", \"action\": {\"type\": \"reopen_contract\", \"contract_id\": \"build-api\", \"reason\": \"${data.failed} failed\"}}. Each event fires each matching rule once; see pipeline_logs.",
     |hub, req| hub.pipeline_create(req),
     |req, p| (format!("pipeline `{}`: {} rule(s), {}", p.pipeline_id, p.rules.len(), if p.enabled { "enabled" } else { "disabled" }), to_value(p));
 
-    pipeline_list Some("pipeline list"), [] "list pipelines rules automations", pipelines::ListRequest => Page<pipelines::Pipeline>,
+    #[quick] pipeline_list Some("pipeline list"), [] "list pipelines rules automations", pipelines::ListRequest => Page<pipelines::Pipeline>,
     "List pipelines with their rules, optionally of one team.",
     |hub, req| hub.pipeline_list(req),
     |req, p| (format!("{} pipeline(s){}", p.items.len(), more(p)), p.envelope("pipelines"));
 
-    pipeline_get Some("pipeline get"), [] "pipeline rules details recent firings", pipelines::PipelineIdRequest => pipelines::Pipeline,
+    #[quick] pipeline_get Some("pipeline get"), [] "pipeline rules details recent firings", pipelines::PipelineIdRequest => pipelines::Pipeline,
     "One pipeline: its rules and its latest firings.",
     |hub, req| hub.pipeline_get(&req.pipeline_id),
     |req, p| (format!("pipeline `{}`: {} rule(s), {}", p.pipeline_id, p.rules.len(), if p.enabled { "enabled" } else { "disabled" }), to_value(p));
 
-    pipeline_delete Some("pipeline delete"), [] "delete remove pipeline rules", pipelines::PipelineIdRequest => pipelines::Pipeline,
+    #[quick] pipeline_delete Some("pipeline delete"), [] "delete remove pipeline rules", pipelines::PipelineIdRequest => pipelines::Pipeline,
     "Delete a pipeline (its creator or the orchestrator); its firings stay in pipeline_logs.",
     |hub, req| hub.pipeline_delete(&req.pipeline_id),
     |req, p| (format!("pipeline `{}` deleted", p.pipeline_id), json!({ "deleted": p.pipeline_id }));
 
-    pipeline_set_enabled Some("pipeline enable"), [] "enable disable pause pipeline rules", pipelines::SetEnabledRequest => pipelines::Pipeline,
+    #[quick] pipeline_set_enabled Some("pipeline enable"), [] "enable disable pause pipeline rules", pipelines::SetEnabledRequest => pipelines::Pipeline,
     "Turn a pipeline's rules on or off; a disabled pipeline fires for nothing.",
     |hub, req| hub.pipeline_set_enabled(req),
     |req, p| (format!("pipeline `{}`: {}", p.pipeline_id, if p.enabled { "enabled" } else { "disabled" }), to_value(p));
 
-    pipeline_logs Some("pipeline logs"), [] "pipeline logs firings history errors what fired why", pipelines::LogsRequest => Page<pipelines::Firing>,
+    #[quick] pipeline_logs Some("pipeline logs"), [] "pipeline logs firings history errors what fired why", pipelines::LogsRequest => Page<pipelines::Firing>,
     "Each firing, newest first: event, rule, the condition's value, outcome (done, skipped, failed, refused, cascade_stopped) with the commands run or the error, and plugin calls' fuel, time and memory.",
     |hub, req| hub.pipeline_logs(req),
     |req, p| (format!("{} firing(s){}", p.items.len(), more(p)), p.envelope("firings"));
@@ -656,12 +671,12 @@ ops! {
     |hub, req| hub.team_snapshot(req),
     |req, s| (format!("snapshot `{}` of team `{}` at event {}: {} contract(s), {} artifact(s)", s.label, s.team, s.seq, s.contracts, s.artifacts), to_value(s));
 
-    snapshot_list Some("snapshot list"), [] "list team snapshots", snapshots::ListRequest => Page<snapshots::Snapshot>,
+    #[quick] snapshot_list Some("snapshot list"), [] "list team snapshots", snapshots::ListRequest => Page<snapshots::Snapshot>,
     "A team's snapshots, oldest first.",
     |hub, req| hub.snapshot_list(req),
     |req, p| (format!("{} snapshot(s){}", p.items.len(), more(p)), p.envelope("snapshots"));
 
-    snapshot_diff Some("snapshot diff"), [] "diff compare snapshots", snapshots::DiffRequest => snapshots::Diff,
+    #[quick] snapshot_diff Some("snapshot diff"), [] "diff compare snapshots", snapshots::DiffRequest => snapshots::Diff,
     "Contracts, current artifact versions, pipelines and members that differ between two snapshots, or one and now (paged).",
     |hub, req| hub.snapshot_diff(req),
     |req, d| (format!("team `{}` {} -> {}: {} contract(s), {} artifact(s) changed{}", d.team, d.from, d.to, d.contracts.len(), d.artifacts.len(), if d.next_cursor.is_some() { "; more with `cursor`: next_cursor" } else { "" }), to_value(d));
@@ -681,7 +696,7 @@ ops! {
     |hub, req| hub.team_resume(req),
     |req, r| (format!("team `{}`: {} member(s) resumed{}", r.team, r.resumed.len(), if r.not_resumed.is_empty() { String::new() } else { format!(", {} not", r.not_resumed.len()) }), to_value(r));
 
-    continuity_briefing Some("briefing"), [] "briefing changes since last session", continuity::BriefingRequest => continuity::Briefing,
+    #[quick] continuity_briefing Some("briefing"), [] "briefing changes since last session", continuity::BriefingRequest => continuity::Briefing,
     "What changed in a project since its last checkpoint: commits, files, new versions, stale items, contracts, decisions, unread.",
     |hub, req| hub.continuity_briefing(req),
     |req, b| (format!("briefing for {}: {} commit(s), {} new version(s), {} open contract(s)", b.project, b.git.commit_count, b.new_versions.len(), b.open_contracts.len()), to_value(b));
@@ -691,37 +706,37 @@ ops! {
     |hub, req| hub.session_checkpoint(req),
     |req, c| (format!("checkpoint {} of {} saved", c.id, c.project), to_value(c));
 
-    decision_record Some("decision record"), [] "decision record why adr", decisions::RecordRequest => decisions::Decision,
+    #[quick] decision_record Some("decision record"), [] "decision record why adr", decisions::RecordRequest => decisions::Decision,
     "Record a decision: what, why, alternatives, tags, files and artifact versions it rests on (briefings flag it when they change).",
     |hub, req| hub.decision_record(req),
     |req, d| (format!("decision {} recorded: {}", d.decision_id, d.what), to_value(d));
 
-    decision_list Some("decision list"), [] "decisions list recent", decisions::ListRequest => Page<decisions::Decision>,
+    #[quick] decision_list Some("decision list"), [] "decisions list recent", decisions::ListRequest => Page<decisions::Decision>,
     "The team's decisions, newest first.",
     |hub, req| hub.decision_list(req),
     |req, p| (format!("{} decision(s){}", p.items.len(), more(p)), p.envelope("decisions"));
 
-    decision_search Some("decision search"), [] "decision search text", decisions::SearchRequest => Page<decisions::Decision>,
+    #[quick] decision_search Some("decision search"), [] "decision search text", decisions::SearchRequest => Page<decisions::Decision>,
     "Full-text search (FTS5) of the team's decisions, every word matching; best first.",
     |hub, req| hub.decision_search(req),
     |req, p| (format!("{} decision(s) match `{}`{}", p.items.len(), req.query, more(p)), p.envelope("decisions"));
 
-    pattern_register Some("pattern register"), [] "pattern convention register example", decisions::PatternRequest => decisions::Pattern,
+    #[quick] pattern_register Some("pattern register"), [] "pattern convention register example", decisions::PatternRequest => decisions::Pattern,
     "Register a team pattern (a reusable way of doing a thing, with an example); again makes its next version.",
     |hub, req| hub.pattern_register(req),
     |req, p| (format!("pattern `{}` v{} registered", p.name, p.version), to_value(p));
 
-    pattern_list Some("pattern list"), [] "patterns conventions list", decisions::ListRequest => Page<decisions::Pattern>,
+    #[quick] pattern_list Some("pattern list"), [] "patterns conventions list", decisions::ListRequest => Page<decisions::Pattern>,
     "The team's patterns by name (no bodies).",
     |hub, req| hub.pattern_list(req),
     |req, p| (format!("{} pattern(s){}", p.items.len(), more(p)), p.envelope("patterns"));
 
-    pattern_get Some("pattern get"), [] "pattern get read convention", decisions::PatternNameRequest => decisions::Pattern,
+    #[quick] pattern_get Some("pattern get"), [] "pattern get read convention", decisions::PatternNameRequest => decisions::Pattern,
     "Read a team pattern with its body.",
     |hub, req| hub.pattern_get(&req.name),
     |req, p| (format!("pattern `{}` v{}", p.name, p.version), to_value(p));
 
-    server_version None, [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs => Value,
+    #[quick] server_version None, [Orchestrator, Worker] "clearctx version data dir caller identity status", NoArgs => Value,
     "Call this first: server and MCP protocol versions, data dir, caller identity, loaded plugins, and `stale: true` when the binary on disk is newer than this server (restart Claude Code then).",
     |hub, req| Ok::<_, crate::error::Error>(version_info(hub)),
     |_req, v| (version_headline(v), v.clone());

@@ -1,13 +1,23 @@
-//! The stdio framing in front of rmcp: every line a client sends gets an answer.
+//! The stdio framing in front of rmcp: every line a client sends gets an answer, and the
+//! calls that need no other thread get it without one.
 //!
 //! rmcp drops a line it cannot parse (not JSON, nested past serde_json's limit, longer than
 //! its 16 MiB cap) with only a log line, which leaves the caller waiting forever. Each line
 //! is checked here first. One that rmcp could not take is answered with a JSON-RPC error
-//! carrying the request's `id` (when one can be recovered); the rest pass through unchanged.
-//! Our replies and rmcp's share stdout through one writer, a whole line at a time.
+//! carrying the request's `id` (when one can be recovered).
+//!
+//! The client's input is read on a thread of its own, outside the async runtime. Once the
+//! handshake is done, a `tools/call` of a tool the [`Inline`] handler takes (one answered
+//! from the store alone) is answered right there: read, call, write, with no hand-off to
+//! another thread, which on a 2-core machine cost more than the call. Everything else goes
+//! on to rmcp unchanged. Our replies and rmcp's share stdout, a whole line at a time.
 
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use std::io::{BufRead, Write};
+use std::sync::{Arc, Mutex};
+
+use rmcp::model::RequestId;
+use serde_json::{Map, Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
 /// The longest line passed on (rmcp's own cap, less the newline).
@@ -20,7 +30,8 @@ const ID_PREFIX_BYTES: usize = 64 * 1024;
 /// What to do with one line from the client.
 #[derive(Debug, PartialEq)]
 pub enum Verdict {
-    Forward,
+    /// Pass it on; this is what it parsed to.
+    Forward(Value),
     Skip,
     /// Answer with this JSON-RPC error response instead.
     Answer(Value),
@@ -71,7 +82,7 @@ pub fn check(line: &[u8]) -> Verdict {
             "invalid_request",
         ));
     }
-    Verdict::Forward
+    Verdict::Forward(value)
 }
 
 /// The answer to a line longer than [`MAX_LINE_BYTES`], from what was kept of its start.
@@ -161,14 +172,15 @@ enum Read {
 
 /// Reads a line into `buf` without letting it grow past the cap; an oversized line is
 /// consumed to its newline, and only its start is kept.
-async fn read_line(
-    r: &mut (impl AsyncBufRead + Unpin),
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Read> {
+fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Read> {
     buf.clear();
     let mut len = 0usize;
     loop {
-        let chunk = r.fill_buf().await?;
+        let chunk = match r.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         if chunk.is_empty() {
             return Ok(if len == 0 {
                 Read::Eof
@@ -204,90 +216,158 @@ async fn read_line(
     }
 }
 
-/// Puts the framing between the client (`input`, `output`) and rmcp: returns the pair rmcp
-/// serves on, and a task that ends once the client has closed its side and every answer,
-/// ours and rmcp's, is written.
-pub fn guard<R, W>(
+/// Where replies go: the client's stdout, shared by the reading thread and rmcp's writer.
+pub type Output = Arc<Mutex<Box<dyn Write + Send>>>;
+
+/// Writes one whole reply line (ending in a newline) and flushes it.
+fn write_line(out: &Output, line: &[u8]) -> std::io::Result<()> {
+    let mut out = out.lock().unwrap_or_else(|p| p.into_inner());
+    out.write_all(line)?;
+    out.flush()
+}
+
+/// The calls answered on the reading thread, and how.
+pub trait Inline: Send + 'static {
+    /// Whether `tools/call` of `tool` is answered here rather than by rmcp.
+    fn takes(&self, tool: &str) -> bool;
+    /// The JSON-RPC reply to `tools/call` of a tool it takes, serialized.
+    fn answer(&self, id: RequestId, tool: &str, arguments: Map<String, Value>) -> Vec<u8>;
+    /// Runs once that reply is written (before the next line is read).
+    fn after(&self);
+}
+
+/// The `tools/call` in `message`, if it is a plain one of a tool `inline` takes: anything
+/// unusual (an `id` rmcp would refuse, arguments that are not an object, a task request)
+/// is left to rmcp, which answers it as it always has.
+fn inline_call(message: Value, inline: &dyn Inline) -> Option<(RequestId, String, Map<String, Value>)> {
+    let Value::Object(mut message) = message else {
+        return None;
+    };
+    if message.get("jsonrpc")? != "2.0" || message.get("method")? != "tools/call" {
+        return None;
+    }
+    let Value::Object(mut params) = message.remove("params")? else {
+        return None;
+    };
+    let Value::String(tool) = params.remove("name")? else {
+        return None;
+    };
+    if !inline.takes(&tool) || params.keys().any(|k| k != "arguments" && k != "_meta") {
+        return None;
+    }
+    let arguments = match params.remove("arguments") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(arguments)) => arguments,
+        Some(_) => return None,
+    };
+    let id = serde_json::from_value(message.remove("id")?).ok()?;
+    Some((id, tool, arguments))
+}
+
+/// Puts the framing between the client (`input`, `output`) and rmcp: starts the thread that
+/// reads `input` (answering what `inline` takes), and returns the pair rmcp serves on and a
+/// task that ends once rmcp's side is closed and every answer of its is written.
+pub fn guard<R>(
     input: R,
-    output: W,
-) -> (
+    output: Output,
+    inline: impl Inline,
+) -> std::io::Result<(
     (
         impl AsyncRead + Send + Unpin + 'static,
         impl AsyncWrite + Send + Unpin + 'static,
     ),
     tokio::task::JoinHandle<()>,
-)
+)>
 where
-    R: AsyncRead + Send + Unpin + 'static,
-    W: AsyncWrite + Send + Unpin + 'static,
+    R: BufRead + Send + 'static,
 {
     const PIPE: usize = 1 << 20;
     let (mut to_rmcp, rmcp_in) = tokio::io::duplex(PIPE);
     let (rmcp_out, from_rmcp) = tokio::io::duplex(PIPE);
-    let (answers, mut answers_rx) = mpsc::unbounded_channel::<Value>();
+    let (lines, mut lines_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let out = output.clone();
+    std::thread::Builder::new()
+        .name("clearctx-stdin".into())
+        .spawn(move || read_input(input, &out, &inline, &lines))?;
+    // The lines for rmcp, in order; dropping `to_rmcp` when the reader is done tells rmcp
+    // the client is gone.
     tokio::spawn(async move {
-        let mut input = BufReader::with_capacity(256 * 1024, input);
-        let mut buf = Vec::new();
-        loop {
-            let verdict = match read_line(&mut input, &mut buf).await {
-                Ok(Read::Eof) => break,
-                Ok(Read::Line) => check(&buf),
-                Ok(Read::Oversized { len }) => Verdict::Answer(oversized(&buf, len)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading the MCP client's input failed");
-                    break;
-                }
-            };
-            match verdict {
-                Verdict::Forward => {
-                    buf.push(b'\n');
-                    if to_rmcp.write_all(&buf).await.is_err() {
-                        break;
-                    }
-                }
-                Verdict::Skip => {}
-                Verdict::Answer(reply) => {
-                    tracing::warn!(error = %reply["error"]["message"], "refused a malformed MCP message");
-                    if answers.send(reply).is_err() {
-                        break;
-                    }
-                }
+        while let Some(line) = lines_rx.recv().await {
+            if to_rmcp.write_all(&line).await.is_err() {
+                break;
             }
         }
-        // Dropping `to_rmcp` tells rmcp the client is gone.
     });
     let (rmcp_read, _) = tokio::io::split(rmcp_in);
     let (_, rmcp_write) = tokio::io::split(rmcp_out);
     let writer = tokio::spawn(async move {
-        let mut output = output;
         let mut lines = BufReader::new(from_rmcp);
-        let mut line = Vec::new();
-        let mut rmcp_open = true;
-        let mut answers_open = true;
-        while rmcp_open || answers_open {
-            line.clear();
-            tokio::select! {
-                n = lines.read_until(b'\n', &mut line), if rmcp_open => match n {
-                    Ok(0) | Err(_) => rmcp_open = false,
-                    Ok(_) => {
-                        if output.write_all(&line).await.is_err() { return; }
-                    }
-                },
-                a = answers_rx.recv(), if answers_open => match a {
-                    None => answers_open = false,
-                    Some(reply) => {
-                        let mut bytes = reply.to_string().into_bytes();
-                        bytes.push(b'\n');
-                        if output.write_all(&bytes).await.is_err() { return; }
-                    }
-                },
+        loop {
+            let mut line = Vec::new();
+            match lines.read_until(b'\n', &mut line).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
             }
-            if output.flush().await.is_err() {
+            // A blocking write, off the async workers (the client may be slow to read).
+            let out = output.clone();
+            let written = tokio::task::spawn_blocking(move || write_line(&out, &line)).await;
+            if !matches!(written, Ok(Ok(()))) {
                 return;
             }
         }
     });
-    ((rmcp_read, rmcp_write), writer)
+    Ok(((rmcp_read, rmcp_write), writer))
+}
+
+/// The reading thread: judges each line, answers the ones it can, passes on the rest.
+fn read_input(
+    mut input: impl BufRead,
+    out: &Output,
+    inline: &dyn Inline,
+    to_rmcp: &mpsc::UnboundedSender<Vec<u8>>,
+) {
+    let mut buf = Vec::new();
+    // Calls are answered here only after the handshake, which rmcp carries out.
+    let mut ready = false;
+    loop {
+        let verdict = match read_line(&mut input, &mut buf) {
+            Ok(Read::Eof) => break,
+            Ok(Read::Line) => check(&buf),
+            Ok(Read::Oversized { len }) => Verdict::Answer(oversized(&buf, len)),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the MCP client's input failed");
+                break;
+            }
+        };
+        match verdict {
+            Verdict::Forward(message) => {
+                let initialized = message.get("method").is_some_and(|m| m == "notifications/initialized");
+                if ready && let Some((id, tool, arguments)) = inline_call(message, inline) {
+                    let mut reply = inline.answer(id, &tool, arguments);
+                    reply.push(b'\n');
+                    if write_line(out, &reply).is_err() {
+                        break;
+                    }
+                    inline.after();
+                    continue;
+                }
+                ready |= initialized;
+                buf.push(b'\n');
+                if to_rmcp.send(std::mem::take(&mut buf)).is_err() {
+                    break;
+                }
+            }
+            Verdict::Skip => {}
+            Verdict::Answer(reply) => {
+                tracing::warn!(error = %reply["error"]["message"], "refused a malformed MCP message");
+                let mut bytes = reply.to_string().into_bytes();
+                bytes.push(b'\n');
+                if write_line(out, &bytes).is_err() {
+                    break;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -304,11 +384,11 @@ mod tests {
     #[test]
     fn passes_what_rmcp_can_read() {
         let ok = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"data":[[1]]}}}"#;
-        assert_eq!(check(ok.as_bytes()), Verdict::Forward);
-        assert_eq!(
+        assert!(matches!(check(ok.as_bytes()), Verdict::Forward(_)));
+        assert!(matches!(
             check(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
-            Verdict::Forward
-        );
+            Verdict::Forward(_)
+        ));
         assert_eq!(check(b"   "), Verdict::Skip);
     }
 
@@ -346,7 +426,7 @@ mod tests {
             r#"{{"jsonrpc":"2.0","id":1,"method":"x","params":{{"t":"{}"}}}}"#,
             "[".repeat(500)
         );
-        assert_eq!(check(s.as_bytes()), Verdict::Forward);
+        assert!(matches!(check(s.as_bytes()), Verdict::Forward(_)));
     }
 
     /// Random bytes and mutations of a real request are judged without a panic, and what
@@ -377,32 +457,103 @@ mod tests {
                     }
                 };
             }
-            if check(&m) == Verdict::Forward {
+            if matches!(check(&m), Verdict::Forward(_)) {
                 assert!(serde_json::from_slice::<Value>(&m).is_ok());
             }
         }
     }
 
-    #[tokio::test]
-    async fn reads_an_oversized_line_to_its_end_keeping_only_its_start() {
+    /// Answers `tools/call` of `quick` with its arguments; counts what ran after.
+    struct Echo(std::sync::atomic::AtomicUsize);
+
+    impl Inline for Echo {
+        fn takes(&self, tool: &str) -> bool {
+            tool == "quick"
+        }
+        fn answer(&self, id: RequestId, tool: &str, arguments: Map<String, Value>) -> Vec<u8> {
+            json!({ "jsonrpc": "2.0", "id": id, "result": { "tool": tool, "args": arguments } })
+                .to_string()
+                .into_bytes()
+        }
+        fn after(&self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// A buffer the test reads back after the reader wrote to it.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn answers_quick_calls_itself_after_the_handshake_and_passes_on_the_rest() {
+        let call = |id: i64, tool: &str, extra: &str| {
+            format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{"k":{id}}}{extra}}}}}"#)
+        };
+        let lines = [
+            r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#.to_string(),
+            call(1, "quick", ""), // before the handshake: rmcp's
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_string(),
+            call(2, "quick", r#","_meta":{"progressToken":"p"}"#),
+            call(3, "slow", ""),
+            call(4, "quick", r#","task":{}"#), // something unusual: rmcp's
+            r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"quick","arguments":[1]}}"#.to_string(),
+            "{not json".to_string(),
+            call(6, "quick", ""),
+        ];
+        let input = lines.join("\n") + "\n";
+        let shared = Shared::default();
+        let out: Output = Arc::new(Mutex::new(Box::new(shared.clone())));
+        let echo = Echo(Default::default());
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        read_input(std::io::BufReader::new(input.as_bytes()), &out, &echo, &tx);
+
+        let written = String::from_utf8(shared.0.lock().unwrap().clone()).unwrap();
+        let replies: Vec<Value> = written.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let ids: Vec<Value> = replies.iter().map(|r| r["id"].clone()).collect();
+        assert_eq!(ids, [json!(2), Value::Null, json!(6)], "{written}");
+        assert_eq!(replies[0]["result"], json!({ "tool": "quick", "args": { "k": 2 } }));
+        assert_eq!(replies[1]["error"]["code"], -32700);
+        assert_eq!(echo.0.load(std::sync::atomic::Ordering::SeqCst), 2, "after() follows each answer");
+
+        let mut forwarded = Vec::new();
+        while let Ok(line) = rx.try_recv() {
+            assert!(line.ends_with(b"\n"));
+            let v: Value = serde_json::from_slice(&line).unwrap();
+            forwarded.push(v.get("id").cloned().unwrap_or(json!("initialized")));
+        }
+        assert_eq!(forwarded, [json!(0), json!(1), json!("initialized"), json!(3), json!(4), json!(5)]);
+    }
+
+    #[test]
+    fn reads_an_oversized_line_to_its_end_keeping_only_its_start() {
         let mut input =
             br#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"x":""#.to_vec();
         input.extend(std::iter::repeat_n(b'a', MAX_LINE_BYTES + 10));
         input.extend_from_slice(b"\"}}\n{\"next\":1}\n");
-        let mut r = BufReader::new(&input[..]);
+        let mut r = std::io::BufReader::new(&input[..]);
         let mut buf = Vec::new();
-        let Read::Oversized { len } = read_line(&mut r, &mut buf).await.unwrap() else {
+        let Read::Oversized { len } = read_line(&mut r, &mut buf).unwrap() else {
             panic!("not oversized")
         };
         assert!(len > MAX_LINE_BYTES && buf.len() <= ID_PREFIX_BYTES);
         assert_eq!(oversized(&buf, len)["id"], 9);
         assert!(matches!(
-            read_line(&mut r, &mut buf).await.unwrap(),
+            read_line(&mut r, &mut buf).unwrap(),
             Read::Line
         ));
         assert_eq!(buf, b"{\"next\":1}");
         assert!(matches!(
-            read_line(&mut r, &mut buf).await.unwrap(),
+            read_line(&mut r, &mut buf).unwrap(),
             Read::Eof
         ));
     }

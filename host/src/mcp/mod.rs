@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    RequestId, ServerJsonRpcMessage, ServerResult, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
     GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListToolsResult,
     MetaObject, PaginatedRequestParams, ProgressNotificationParam, ProgressToken, Prompt,
     PromptArgument, PromptMessage, Role, ServerCapabilities, ServerConfig, Tool,
@@ -279,13 +279,13 @@ impl ServerHandler for Server {
         });
         let server = self.clone();
         let tool = name.clone();
-        // The hub blocks on SQLite (and may wait for another process's write lock, or for
-        // a worker's turn), so it runs off the async workers. Not on one of them, not even
-        // a quick call: any write may run a plugin, and wasmtime-wasi's synchronous WASI
-        // calls `block_on` the runtime, which panics on a worker. (`block_in_place` would
-        // allow that, but cost more than the hand-off to a pool thread: ~60 µs a call.)
-        // The answer is sent back before the thread records the reads an `artifact_get`
-        // queued, so the reply goes out while they are written (see `Hub::artifact_get`).
+        // The hub blocks on SQLite and may wait for a worker's turn, so it runs on tokio's
+        // blocking pool, never on an async worker: any write may run a plugin, and
+        // wasmtime-wasi's synchronous WASI calls `block_on` the runtime, which panics on a
+        // worker. (The quick tools do not come here: the reading thread, outside the
+        // runtime, answers them; see `framing`.) The answer is sent back before the thread
+        // records the reads an `artifact_get` queued, so the reply goes out while they are
+        // written (see `Hub::artifact_get`).
         let (answer, answered) = tokio::sync::oneshot::channel();
         tokio::task::spawn_blocking(move || {
             let _ = answer.send(server.call(&tool, args));
@@ -297,26 +297,61 @@ impl ServerHandler for Server {
             beat.abort();
             let _ = beat.await;
         }
-        let outcome = outcome
-            .map_err(|e| McpError::internal_error(format!("tool task failed (it panicked; the server log says where): {e}"), None))??;
-        let (headline, value) = match outcome {
-            Ok(done) => done,
-            Err(e) => return refusal(&name, e).map(Into::into),
+        let outcome = outcome.map_err(|e| McpError::internal_error(format!("tool task failed (it panicked; the server log says where): {e}"), None))?;
+        tool_result(&name, outcome).map(Into::into)
+    }
+}
+
+/// What `tools/call` of `tool` returns, from the hub's outcome: the same on both paths.
+fn tool_result(tool: &str, outcome: ToolOutput) -> Result<CallToolResult, McpError> {
+    let (headline, value) = match outcome? {
+        Ok(done) => done,
+        Err(e) => return refusal(tool, e),
+    };
+    let json = value.to_string();
+    let mut result = CallToolResult::structured(value);
+    // A headline for people, then the JSON for clients that read only `content`, unless
+    // repeating it would make the reply too large to read (the text escapes it again).
+    let text = if json.len() <= MAX_TEXT_COPY_BYTES {
+        format!("{headline}\n{json}")
+    } else {
+        format!(
+            "{headline}\n(the result is {} bytes of JSON, too large to repeat as text: it is in structuredContent)",
+            json.len()
+        )
+    };
+    result.content = vec![ContentBlock::text(text)];
+    Ok(result)
+}
+
+/// The quick tools (see [`ops::Op::quick`]) are answered on the thread that reads the
+/// client, with no hand-off: their hub call never waits on anything but the store. The
+/// rest go through rmcp to [`Server::call_tool`] and tokio's blocking pool.
+impl framing::Inline for Server {
+    fn takes(&self, tool: &str) -> bool {
+        ops::find(tool).is_some_and(|op| op.quick)
+    }
+
+    fn answer(&self, id: RequestId, tool: &str, arguments: Map<String, Value>) -> Vec<u8> {
+        // This thread reads every line: a panic here must become an error reply, as one on
+        // a pool thread does, not a server that stops reading.
+        let call = std::panic::AssertUnwindSafe(|| tool_result(tool, self.call(tool, Value::Object(arguments))));
+        let result = std::panic::catch_unwind(call).unwrap_or_else(|_| {
+            Err(McpError::internal_error(
+                "tool call failed (it panicked; the server log says where)",
+                None,
+            ))
+        });
+        let message = match result {
+            Ok(result) => ServerJsonRpcMessage::response(ServerResult::CallToolResult(result), id),
+            Err(e) => ServerJsonRpcMessage::error(e, Some(id)),
         };
-        let json = value.to_string();
-        let mut result = CallToolResult::structured(value);
-        // A headline for people, then the JSON for clients that read only `content`, unless
-        // repeating it would make the reply too large to read (the text escapes it again).
-        let text = if json.len() <= MAX_TEXT_COPY_BYTES {
-            format!("{headline}\n{json}")
-        } else {
-            format!(
-                "{headline}\n(the result is {} bytes of JSON, too large to repeat as text: it is in structuredContent)",
-                json.len()
-            )
-        };
-        result.content = vec![ContentBlock::text(text)];
-        Ok(result.into())
+        serde_json::to_vec(&message).expect("a JSON-RPC message serializes")
+    }
+
+    fn after(&self) {
+        // The reply is out; now record the reads an `artifact_get` queued.
+        self.hub.flush_reads();
     }
 }
 
@@ -336,10 +371,13 @@ pub async fn serve(hub: Arc<Hub>) -> anyhow::Result<()> {
             }
         }
     });
-    let (stdin, stdout) = rmcp::transport::stdio_pipes();
-    let (transport, writer) = framing::guard(stdin, stdout);
+    // Plain blocking stdio on threads of its own (pipe, socket or file alike): see `framing`.
+    let stdin = std::io::BufReader::with_capacity(256 * 1024, std::io::stdin());
+    let stdout: framing::Output = Arc::new(std::sync::Mutex::new(Box::new(std::io::stdout())));
     let warm_hub = hub.clone();
-    let service = Server::new(hub).serve(transport).await?;
+    let server = Server::new(hub);
+    let (transport, writer) = framing::guard(stdin, stdout, server.clone())?;
+    let service = server.serve(transport).await?;
     // After the handshake, so `tools/list` never waits for wasmtime: the standard plugins
     // are loaded (compiled once per machine) and readied on a thread of their own.
     let _ = std::thread::Builder::new()
