@@ -117,6 +117,7 @@ const SCHEMAS: &[&str] = &[
     include_str!("schema_v10.sql"),
     include_str!("schema_v11.sql"),
     include_str!("schema_v12.sql"),
+    include_str!("schema_v13.sql"),
 ];
 
 /// What every write transaction runs after its change and before it commits: the
@@ -125,7 +126,10 @@ const SCHEMAS: &[&str] = &[
 pub type Reactor = std::sync::Arc<dyn Fn(&Tx<'_>) -> Result<()> + Send + Sync>;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(SCHEMAS.iter().map(|sql| M::up(sql)).collect())
+    // Every migration ends with `PRAGMA foreign_key_check`: they run with foreign keys off
+    // (a table rebuild drops a table others refer to), so this is where a broken
+    // reference would stop one, rolled back.
+    Migrations::new(SCHEMAS.iter().map(|sql| M::up(sql).foreign_key_check()).collect())
 }
 
 pub struct Store {
@@ -181,7 +185,11 @@ impl Store {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.set_transaction_behavior(TransactionBehavior::Immediate);
-        migrate(&mut conn)?;
+        // Off only outside a transaction takes effect, so around the whole migration.
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let migrated = migrate(&mut conn);
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrated?;
         conn.set_transaction_behavior(TransactionBehavior::Deferred);
         Ok(Store {
             conn,
@@ -535,6 +543,82 @@ mod tests {
             .query_row("SELECT count(*) FROM scratch", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1, "the unsynced write committed");
+    }
+
+    /// Version 13 rebuilds `events` and `artifact_versions`: a version-12 file keeps every
+    /// row and reference, numbers keep growing from the largest, and the old key holds.
+    #[test]
+    fn version_13_rebuilds_the_log_and_versions_keeping_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clearctx.db");
+        {
+            let mut conn = connect(&path).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+            migrations().to_version(&mut conn, 12).unwrap();
+            conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+            conn.execute_batch(
+                "INSERT INTO events (at_ms, kind, actor, team, subject, payload) VALUES
+                   (1, 'artifact.published', 'w', 'default', 'artifact:a', '{}'),
+                   (2, 'artifact.published', 'w', 'default', 'artifact:b', '{}'),
+                   (3, 'artifact.published', 'w', 'default', 'artifact:a', '{}');
+                 INSERT INTO artifacts (artifact_id, type, team, created_by, created_at_ms, latest_version, max_version)
+                   VALUES ('a', 'json', 'default', 'w', 1, 2, 2), ('b', 'json', 'default', 'w', 2, 1, 1);
+                 INSERT INTO artifact_versions (artifact_id, version, data, sha256, summary, publisher, published_at_ms, seq)
+                   VALUES ('a', 1, '{\"n\":1}', 'h1', NULL, 'w', 1, 1), ('b', 1, '{}', 'h2', 's', 'w', 2, 2),
+                          ('a', 2, '{\"n\":2}', 'h3', NULL, 'w', 3, 3);
+                 INSERT INTO lineage_edges (artifact_id, version, input_id, input_version) VALUES ('a', 2, 'b', 1);
+                 INSERT INTO artifact_reads (artifact_id, version, reader, read_at_ms) VALUES ('a', 2, 'r', 4);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path, std::sync::Arc::new(no_reactions)).unwrap();
+        let c = &store.conn;
+        let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 13);
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+        let broken: i64 = c
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(broken, 0);
+        let fks: i64 = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fks, 1, "foreign keys are on again after the migration");
+        let rows: Vec<(String, i64, String, i64)> = c
+            .prepare("SELECT artifact_id, version, data, seq FROM artifact_versions ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("a".into(), 1, r#"{"n":1}"#.into(), 1),
+                ("b".into(), 1, "{}".into(), 2),
+                ("a".into(), 2, r#"{"n":2}"#.into(), 3)
+            ]
+        );
+        let sequence: i64 = c
+            .query_row("SELECT count(*) FROM sqlite_sequence WHERE name = 'events'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sequence, 0, "no AUTOINCREMENT row is left behind");
+        c.execute(
+            "INSERT INTO events (at_ms, kind, actor, team, subject, payload) VALUES (5, 'x', 'w', 'default', 's', '{}')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(c.last_insert_rowid(), 4, "the log goes on from its largest seq");
+        let again = c.execute(
+            "INSERT INTO artifact_versions (artifact_id, version, data, sha256, summary, publisher, published_at_ms, seq)
+             VALUES ('a', 2, '{}', 'h', NULL, 'w', 5, 4)",
+            [],
+        );
+        assert!(again.is_err(), "(artifact_id, version) is still unique");
+        let dangling = c.execute(
+            "INSERT INTO artifact_reads (artifact_id, version, reader, read_at_ms) VALUES ('a', 9, 'r', 6)",
+            [],
+        );
+        assert!(dangling.is_err(), "references to versions are still checked");
     }
 
     #[test]
