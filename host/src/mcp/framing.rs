@@ -308,10 +308,10 @@ where
                 Ok(0) | Err(_) => return,
                 Ok(_) => {}
             }
-            // A blocking write, off the async workers (the client may be slow to read).
-            let out = output.clone();
-            let written = tokio::task::spawn_blocking(move || write_line(&out, &line)).await;
-            if !matches!(written, Ok(Ok(()))) {
+            // A blocking write, right on this task: a line into the pipe of a client that
+            // reads is immediate, and one that stops reading stalls every reply alike. A
+            // hand-off to the blocking pool per line cost two context switches a message.
+            if write_line(&output, &line).is_err() {
                 return;
             }
         }
