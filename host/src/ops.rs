@@ -696,7 +696,7 @@ ops! {
     |hub, req| hub.team_resume(req),
     |req, r| (format!("team `{}`: {} member(s) resumed{}", r.team, r.resumed.len(), if r.not_resumed.is_empty() { String::new() } else { format!(", {} not", r.not_resumed.len()) }), to_value(r));
 
-    #[quick] continuity_briefing Some("briefing"), [] "briefing changes since last session", continuity::BriefingRequest => continuity::Briefing,
+    continuity_briefing Some("briefing"), [] "briefing changes since last session", continuity::BriefingRequest => continuity::Briefing,
     "What changed in a project since its last checkpoint: commits, files, new versions, stale items, contracts, decisions, unread.",
     |hub, req| hub.continuity_briefing(req),
     |req, b| (format!("briefing for {}: {} commit(s), {} new version(s), {} open contract(s)", b.project, b.git.commit_count, b.new_versions.len(), b.open_contracts.len()), to_value(b));
