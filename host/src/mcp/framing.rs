@@ -239,7 +239,10 @@ pub trait Inline: Send + 'static {
 /// The `tools/call` in `message`, if it is a plain one of a tool `inline` takes: anything
 /// unusual (an `id` rmcp would refuse, arguments that are not an object, a task request)
 /// is left to rmcp, which answers it as it always has.
-fn inline_call(message: Value, inline: &dyn Inline) -> Option<(RequestId, String, Map<String, Value>)> {
+fn inline_call(
+    message: Value,
+    inline: &dyn Inline,
+) -> Option<(RequestId, String, Map<String, Value>)> {
     let Value::Object(mut message) = message else {
         return None;
     };
@@ -341,7 +344,9 @@ fn read_input(
         };
         match verdict {
             Verdict::Forward(message) => {
-                let initialized = message.get("method").is_some_and(|m| m == "notifications/initialized");
+                let initialized = message
+                    .get("method")
+                    .is_some_and(|m| m == "notifications/initialized");
                 if ready && let Some((id, tool, arguments)) = inline_call(message, inline) {
                     let mut reply = inline.answer(id, &tool, arguments);
                     reply.push(b'\n');
@@ -497,7 +502,9 @@ mod tests {
     #[test]
     fn answers_quick_calls_itself_after_the_handshake_and_passes_on_the_rest() {
         let call = |id: i64, tool: &str, extra: &str| {
-            format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{"k":{id}}}{extra}}}}}"#)
+            format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"{tool}","arguments":{{"k":{id}}}{extra}}}}}"#
+            )
         };
         let lines = [
             r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#.to_string(),
@@ -518,12 +525,22 @@ mod tests {
         read_input(std::io::BufReader::new(input.as_bytes()), &out, &echo, &tx);
 
         let written = String::from_utf8(shared.0.lock().unwrap().clone()).unwrap();
-        let replies: Vec<Value> = written.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let replies: Vec<Value> = written
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         let ids: Vec<Value> = replies.iter().map(|r| r["id"].clone()).collect();
         assert_eq!(ids, [json!(2), Value::Null, json!(6)], "{written}");
-        assert_eq!(replies[0]["result"], json!({ "tool": "quick", "args": { "k": 2 } }));
+        assert_eq!(
+            replies[0]["result"],
+            json!({ "tool": "quick", "args": { "k": 2 } })
+        );
         assert_eq!(replies[1]["error"]["code"], -32700);
-        assert_eq!(echo.0.load(std::sync::atomic::Ordering::SeqCst), 2, "after() follows each answer");
+        assert_eq!(
+            echo.0.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "after() follows each answer"
+        );
 
         let mut forwarded = Vec::new();
         while let Ok(line) = rx.try_recv() {
@@ -531,7 +548,17 @@ mod tests {
             let v: Value = serde_json::from_slice(&line).unwrap();
             forwarded.push(v.get("id").cloned().unwrap_or(json!("initialized")));
         }
-        assert_eq!(forwarded, [json!(0), json!(1), json!("initialized"), json!(3), json!(4), json!(5)]);
+        assert_eq!(
+            forwarded,
+            [
+                json!(0),
+                json!(1),
+                json!("initialized"),
+                json!(3),
+                json!(4),
+                json!(5)
+            ]
+        );
     }
 
     #[test]
@@ -547,14 +574,8 @@ mod tests {
         };
         assert!(len > MAX_LINE_BYTES && buf.len() <= ID_PREFIX_BYTES);
         assert_eq!(oversized(&buf, len)["id"], 9);
-        assert!(matches!(
-            read_line(&mut r, &mut buf).unwrap(),
-            Read::Line
-        ));
+        assert!(matches!(read_line(&mut r, &mut buf).unwrap(), Read::Line));
         assert_eq!(buf, b"{\"next\":1}");
-        assert!(matches!(
-            read_line(&mut r, &mut buf).unwrap(),
-            Read::Eof
-        ));
+        assert!(matches!(read_line(&mut r, &mut buf).unwrap(), Read::Eof));
     }
 }

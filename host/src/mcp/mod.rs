@@ -8,10 +8,11 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    RequestId, ServerJsonRpcMessage, ServerResult, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
     GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListToolsResult,
     MetaObject, PaginatedRequestParams, ProgressNotificationParam, ProgressToken, Prompt,
-    PromptArgument, PromptMessage, Role, ServerCapabilities, ServerConfig, Tool,
+    PromptArgument, PromptMessage, RequestId, Role, ServerCapabilities, ServerConfig,
+    ServerJsonRpcMessage, ServerResult, Tool,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
@@ -103,7 +104,13 @@ fn refusal(tool: &str, e: Error) -> Result<CallToolResult, McpError> {
 fn prompt_error(e: Error) -> McpError {
     let data = Some(e.detail());
     let callers = matches!(e.kind(), ErrorKind::InvalidInput | ErrorKind::NotFound)
-        || matches!(&e, Error::Plugin { code: "plugin_invalid_input", .. });
+        || matches!(
+            &e,
+            Error::Plugin {
+                code: "plugin_invalid_input",
+                ..
+            }
+        );
     if callers {
         McpError::invalid_params(e.to_string(), data)
     } else {
@@ -186,7 +193,11 @@ impl Server {
 
     /// Renders a prompt as one user message. Prompts have no `isError`: an unknown name or
     /// a missing argument is a JSON-RPC invalid-params error that says which.
-    pub fn prompt(&self, name: &str, arguments: Map<String, Value>) -> Result<GetPromptResult, McpError> {
+    pub fn prompt(
+        &self,
+        name: &str,
+        arguments: Map<String, Value>,
+    ) -> Result<GetPromptResult, McpError> {
         let rendered = self.hub.prompt(name, &arguments).map_err(prompt_error)?;
         Ok(
             GetPromptResult::new(vec![PromptMessage::new_text(Role::User, rendered.text)])
@@ -228,8 +239,8 @@ impl ServerHandler for Server {
                 .enable_prompts()
                 .build(),
         )
-            .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+        .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_tools(
@@ -297,7 +308,12 @@ impl ServerHandler for Server {
             beat.abort();
             let _ = beat.await;
         }
-        let outcome = outcome.map_err(|e| McpError::internal_error(format!("tool task failed (it panicked; the server log says where): {e}"), None))?;
+        let outcome = outcome.map_err(|e| {
+            McpError::internal_error(
+                format!("tool task failed (it panicked; the server log says where): {e}"),
+                None,
+            )
+        })?;
         tool_result(&name, outcome).map(Into::into)
     }
 }
@@ -335,7 +351,9 @@ impl framing::Inline for Server {
     fn answer(&self, id: RequestId, tool: &str, arguments: Map<String, Value>) -> Vec<u8> {
         // This thread reads every line: a panic here must become an error reply, as one on
         // a pool thread does, not a server that stops reading.
-        let call = std::panic::AssertUnwindSafe(|| tool_result(tool, self.call(tool, Value::Object(arguments))));
+        let call = std::panic::AssertUnwindSafe(|| {
+            tool_result(tool, self.call(tool, Value::Object(arguments)))
+        });
         let result = std::panic::catch_unwind(call).unwrap_or_else(|_| {
             Err(McpError::internal_error(
                 "tool call failed (it panicked; the server log says where)",

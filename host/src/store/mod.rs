@@ -129,7 +129,12 @@ fn migrations() -> Migrations<'static> {
     // Every migration ends with `PRAGMA foreign_key_check`: they run with foreign keys off
     // (a table rebuild drops a table others refer to), so this is where a broken
     // reference would stop one, rolled back.
-    Migrations::new(SCHEMAS.iter().map(|sql| M::up(sql).foreign_key_check()).collect())
+    Migrations::new(
+        SCHEMAS
+            .iter()
+            .map(|sql| M::up(sql).foreign_key_check())
+            .collect(),
+    )
 }
 
 pub struct Store {
@@ -574,14 +579,20 @@ mod tests {
         }
         let store = Store::open(&path, std::sync::Arc::new(no_reactions)).unwrap();
         let c = &store.conn;
-        let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let version: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(version, 13);
         assert_eq!(store.integrity_check().unwrap(), "ok");
         let broken: i64 = c
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(broken, 0);
-        let fks: i64 = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fks: i64 = c
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(fks, 1, "foreign keys are on again after the migration");
         let rows: Vec<(String, i64, String, i64)> = c
             .prepare("SELECT artifact_id, version, data, seq FROM artifact_versions ORDER BY seq")
@@ -599,7 +610,11 @@ mod tests {
             ]
         );
         let sequence: i64 = c
-            .query_row("SELECT count(*) FROM sqlite_sequence WHERE name = 'events'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_sequence WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(sequence, 0, "no AUTOINCREMENT row is left behind");
         c.execute(
@@ -607,7 +622,11 @@ mod tests {
             [],
         )
         .unwrap();
-        assert_eq!(c.last_insert_rowid(), 4, "the log goes on from its largest seq");
+        assert_eq!(
+            c.last_insert_rowid(),
+            4,
+            "the log goes on from its largest seq"
+        );
         let again = c.execute(
             "INSERT INTO artifact_versions (artifact_id, version, data, sha256, summary, publisher, published_at_ms, seq)
              VALUES ('a', 2, '{}', 'h', NULL, 'w', 5, 4)",
@@ -618,7 +637,10 @@ mod tests {
             "INSERT INTO artifact_reads (artifact_id, version, reader, read_at_ms) VALUES ('a', 9, 'r', 6)",
             [],
         );
-        assert!(dangling.is_err(), "references to versions are still checked");
+        assert!(
+            dangling.is_err(),
+            "references to versions are still checked"
+        );
     }
 
     #[test]
