@@ -269,6 +269,18 @@ pub fn publish(
     validated_by: Option<ValidatedBy>,
 ) -> Result<Version> {
     let data = check_publish(req)?;
+    publish_checked(tx, caller, req, &data, validated_by)
+}
+
+/// [`publish`] of a request [`check_publish`] already passed, with the `data` text it
+/// returned (and the validator saw), so a publish serializes its data once.
+pub fn publish_checked(
+    tx: &Tx<'_>,
+    caller: &crate::model::Caller,
+    req: &PublishRequest,
+    data: &str,
+    validated_by: Option<ValidatedBy>,
+) -> Result<Version> {
     let publisher: &str = &caller.act_as("publisher", req.publisher.as_deref())?;
     let head = tx.artifact_head(&req.artifact_id)?;
     if let Some(head) = &head
@@ -334,7 +346,7 @@ pub fn publish(
     tx.insert_version(&NewVersion {
         artifact_id: &req.artifact_id,
         version,
-        data: &data,
+        data,
         sha256: &sha,
         summary: req.summary.as_deref(),
         publisher,

@@ -22,7 +22,7 @@ impl Hub {
                             .collect())
                     })?;
                 }
-                artifacts::publish(tx, caller, req, validated_by)
+                artifacts::publish_checked(tx, caller, req, &data, validated_by)
             },
             |_, v| Ok(v),
         )?;
@@ -37,8 +37,8 @@ impl Hub {
     /// applied first, durably, as before any query.
     pub fn artifact_get(&self, req: &GetRequest) -> Result<Version> {
         let mut store = self.store();
-        super::apply_due_work(&mut store)?;
-        let (version, read) = store.read(|tx| artifacts::get(tx, &self.caller, req))?;
+        let (version, read) =
+            super::read_current(&mut store, |tx| artifacts::get(tx, &self.caller, req))?;
         // Queued while the store is held, so no other call of this process runs between.
         self.unrecorded_reads().push(read);
         Ok(version)

@@ -181,9 +181,7 @@ impl Hub {
     /// A query. Deadlines that passed since the last command are applied first, so a
     /// reader never sees an overdue contract still in progress.
     fn query<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let mut store = self.store();
-        apply_due_work(&mut store)?;
-        store.read(f)
+        read_current(&mut self.store(), f)
     }
 
     /// Applies the reactions that time alone causes (overdue contracts). `serve` calls this
@@ -262,12 +260,21 @@ impl Drop for Hub {
     }
 }
 
-/// Applies the reactions time alone made due (overdue contracts) in an ordinary, durable
-/// write, and only when there are some: what a query, or a read that records itself, does
-/// before reading.
-fn apply_due_work(store: &mut Store) -> Result<()> {
-    if store.read(reactions::has_due_work)? {
-        store.write(|_| Ok(()))?;
+/// `f` in a read transaction that sees no overdue work: the reactions time alone made due
+/// (overdue contracts) are applied first, in an ordinary durable write, when there are some.
+fn read_current<T>(store: &mut Store, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
+    // The check shares the read's transaction; only when something is due does a write
+    // (which applies it) come first, and `f` then reads after it.
+    let mut f = Some(f);
+    let read = store.read(|tx| match reactions::has_due_work(tx)? {
+        true => Ok(None),
+        false => f.take().expect("f runs once")(tx).map(Some),
+    })?;
+    match read {
+        Some(out) => Ok(out),
+        None => {
+            store.write(|_| Ok(()))?;
+            store.read(f.take().expect("f has not run"))
+        }
     }
-    Ok(())
 }

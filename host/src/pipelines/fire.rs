@@ -507,7 +507,7 @@ fn publish(env: &Env<'_>, caller: &Caller, req: &PublishRequest) -> Result<artif
             Ok(plugins.all_types()?.into_iter().map(|t| t.name).collect())
         })?;
     }
-    artifacts::publish(env.tx, caller, req, validated_by)
+    artifacts::publish_checked(env.tx, caller, req, &data, validated_by)
 }
 
 /// An interpolation error, said about the action's field.
