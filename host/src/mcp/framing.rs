@@ -11,9 +11,17 @@
 //! from the store alone) is answered right there: read, call, write, with no hand-off to
 //! another thread, which on a 2-core machine cost more than the call. Everything else goes
 //! on to rmcp unchanged. Our replies and rmcp's share stdout, a whole line at a time.
+//!
+//! What follows an answer ([`Inline::after`]: recording the reads `artifact_get` answered)
+//! waits while the client's next line is already there: the reading thread answers that
+//! first, so calls a client sends together share one `after` (at most [`MAX_DEFERRED`]
+//! calls apart). A client that waits for each answer gets its `after` at once, so another
+//! process sees the read as soon as it could before.
 
 use std::io::{BufRead, Write};
+use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rmcp::model::RequestId;
 use serde_json::{Map, Value, json};
@@ -26,6 +34,12 @@ pub const MAX_LINE_BYTES: usize = rmcp::transport::async_rw::DEFAULT_MAX_LINE_LE
 pub const MAX_DEPTH: usize = 100;
 /// How much of an oversized line is kept to find its `id` in.
 const ID_PREFIX_BYTES: usize = 64 * 1024;
+/// How long the reading thread looks for the client's next line before it runs the
+/// answered calls' [`Inline::after`]: not at all. Waiting even a millisecond let a read
+/// go unrecorded while another process, told by the client, looked for it.
+pub const IDLE: Duration = Duration::ZERO;
+/// Calls answered before `after` runs however busy the client is.
+pub const MAX_DEFERRED: u32 = 64;
 
 /// What to do with one line from the client.
 #[derive(Debug, PartialEq)]
@@ -232,8 +246,14 @@ pub trait Inline: Send + 'static {
     fn takes(&self, tool: &str) -> bool;
     /// The JSON-RPC reply to `tools/call` of a tool it takes, serialized.
     fn answer(&self, id: RequestId, tool: &str, arguments: Map<String, Value>) -> Vec<u8>;
-    /// Runs once that reply is written (before the next line is read).
+    /// Runs after one or more replies are written, once the client pauses (see the module
+    /// documentation), before the reading thread blocks on its next line.
     fn after(&self);
+    /// Whether [`Self::after`] has anything to do; when not, the reading thread does not
+    /// wait for the client to pause.
+    fn pending(&self) -> bool {
+        true
+    }
 }
 
 /// The `tools/call` in `message`, if it is a plain one of a tool `inline` takes: anything
@@ -271,7 +291,8 @@ fn inline_call(
 /// reads `input` (answering what `inline` takes), and returns the pair rmcp serves on and a
 /// task that ends once rmcp's side is closed and every answer of its is written.
 pub fn guard<R>(
-    input: R,
+    input: std::io::BufReader<R>,
+    input_fd: Option<RawFd>,
     output: Output,
     inline: impl Inline,
 ) -> std::io::Result<(
@@ -282,7 +303,7 @@ pub fn guard<R>(
     tokio::task::JoinHandle<()>,
 )>
 where
-    R: BufRead + Send + 'static,
+    R: std::io::Read + Send + 'static,
 {
     const PIPE: usize = 1 << 20;
     let (mut to_rmcp, rmcp_in) = tokio::io::duplex(PIPE);
@@ -291,7 +312,7 @@ where
     let out = output.clone();
     std::thread::Builder::new()
         .name("clearctx-stdin".into())
-        .spawn(move || read_input(input, &out, &inline, &lines))?;
+        .spawn(move || read_input(input, input_fd, &out, &inline, &lines))?;
     // The lines for rmcp, in order; dropping `to_rmcp` when the reader is done tells rmcp
     // the client is gone.
     tokio::spawn(async move {
@@ -323,8 +344,11 @@ where
 }
 
 /// The reading thread: judges each line, answers the ones it can, passes on the rest.
-fn read_input(
-    mut input: impl BufRead,
+/// With `input_fd` (the fd `input` reads), [`Inline::after`] waits for the client to pause;
+/// without it, it runs after every answer.
+fn read_input<R: std::io::Read>(
+    mut input: std::io::BufReader<R>,
+    input_fd: Option<RawFd>,
     out: &Output,
     inline: &dyn Inline,
     to_rmcp: &mpsc::UnboundedSender<Vec<u8>>,
@@ -332,7 +356,16 @@ fn read_input(
     let mut buf = Vec::new();
     // Calls are answered here only after the handshake, which rmcp carries out.
     let mut ready = false;
+    // Answers whose `after` has not run yet.
+    let mut deferred = 0u32;
     loop {
+        if deferred > 0
+            && input.buffer().is_empty()
+            && !input_fd.is_some_and(|fd| readable_within(fd, IDLE))
+        {
+            inline.after();
+            deferred = 0;
+        }
         let verdict = match read_line(&mut input, &mut buf) {
             Ok(Read::Eof) => break,
             Ok(Read::Line) => check(&buf),
@@ -353,7 +386,13 @@ fn read_input(
                     if write_line(out, &reply).is_err() {
                         break;
                     }
-                    inline.after();
+                    if inline.pending() {
+                        deferred += 1;
+                    }
+                    if deferred > 0 && (input_fd.is_none() || deferred >= MAX_DEFERRED) {
+                        inline.after();
+                        deferred = 0;
+                    }
                     continue;
                 }
                 ready |= initialized;
@@ -373,6 +412,24 @@ fn read_input(
             }
         }
     }
+    if deferred > 0 {
+        inline.after();
+    }
+}
+
+/// Whether `fd` has input (or an end, or an error: the read that follows says which)
+/// within `wait`.
+fn readable_within(fd: RawFd, wait: Duration) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid `pollfd`, alive for the whole call.
+    let n = unsafe { libc::poll(&mut p, 1, ms) };
+    // On an error (EINTR) say no: `after` runs, then the blocking read sorts it out.
+    n > 0
 }
 
 #[cfg(test)]
@@ -499,6 +556,85 @@ mod tests {
         }
     }
 
+    /// Echo's answers, counting `after` where the test can see it from another thread.
+    struct Counting(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Inline for Counting {
+        fn takes(&self, tool: &str) -> bool {
+            tool == "quick"
+        }
+        fn answer(&self, id: RequestId, tool: &str, arguments: Map<String, Value>) -> Vec<u8> {
+            Echo(Default::default()).answer(id, tool, arguments)
+        }
+        fn after(&self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn after_waits_while_the_next_line_is_there_and_runs_once_for_the_calls_sent_together() {
+        use std::os::fd::AsRawFd;
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let fd = reader.as_raw_fd();
+        let afters = Arc::new(AtomicUsize::new(0));
+        let shared = Shared::default();
+        let out: Output = Arc::new(Mutex::new(Box::new(shared.clone())));
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let inline = Counting(afters.clone());
+        let thread = std::thread::spawn(move || {
+            read_input(
+                std::io::BufReader::new(reader),
+                Some(fd),
+                &out,
+                &inline,
+                &tx,
+            )
+        });
+        let call = |id: i64| {
+            format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"quick","arguments":{{}}}}}}"#
+            ) + "\n"
+        };
+        let replies = || {
+            shared
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        };
+        let wait_for = |what: &dyn Fn() -> bool| {
+            let start = std::time::Instant::now();
+            while !what() {
+                assert!(start.elapsed() < Duration::from_secs(10), "timed out");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        writer
+            .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")
+            .unwrap();
+        // Three calls in one write, so each next one is already read when the one before
+        // is answered.
+        writer
+            .write_all((call(1) + &call(2) + &call(3)).as_bytes())
+            .unwrap();
+        wait_for(&|| afters.load(SeqCst) == 1);
+        assert_eq!(
+            replies(),
+            3,
+            "every call of the burst was answered before its after"
+        );
+        // The client waited, so one more call gets an `after` of its own.
+        writer.write_all(call(4).as_bytes()).unwrap();
+        wait_for(&|| afters.load(SeqCst) == 2);
+        assert_eq!(replies(), 4);
+        drop(writer);
+        thread.join().unwrap();
+        assert_eq!(afters.load(SeqCst), 2, "nothing was left to do at the end");
+    }
+
     #[test]
     fn answers_quick_calls_itself_after_the_handshake_and_passes_on_the_rest() {
         let call = |id: i64, tool: &str, extra: &str| {
@@ -522,7 +658,13 @@ mod tests {
         let out: Output = Arc::new(Mutex::new(Box::new(shared.clone())));
         let echo = Echo(Default::default());
         let (tx, mut rx) = mpsc::unbounded_channel();
-        read_input(std::io::BufReader::new(input.as_bytes()), &out, &echo, &tx);
+        read_input(
+            std::io::BufReader::new(input.as_bytes()),
+            None,
+            &out,
+            &echo,
+            &tx,
+        );
 
         let written = String::from_utf8(shared.0.lock().unwrap().clone()).unwrap();
         let replies: Vec<Value> = written

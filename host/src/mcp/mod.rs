@@ -368,8 +368,12 @@ impl framing::Inline for Server {
     }
 
     fn after(&self) {
-        // The reply is out; now record the reads an `artifact_get` queued.
+        // The replies are out; now record the reads `artifact_get` queued.
         self.hub.flush_reads();
+    }
+
+    fn pending(&self) -> bool {
+        self.hub.has_unrecorded_reads()
     }
 }
 
@@ -394,7 +398,8 @@ pub async fn serve(hub: Arc<Hub>) -> anyhow::Result<()> {
     let stdout: framing::Output = Arc::new(std::sync::Mutex::new(Box::new(std::io::stdout())));
     let warm_hub = hub.clone();
     let server = Server::new(hub);
-    let (transport, writer) = framing::guard(stdin, stdout, server.clone())?;
+    let stdin_fd = Some(std::os::fd::AsRawFd::as_raw_fd(&std::io::stdin()));
+    let (transport, writer) = framing::guard(stdin, stdin_fd, stdout, server.clone())?;
     let service = server.serve(transport).await?;
     // After the handshake, so `tools/list` never waits for wasmtime: the standard plugins
     // are loaded (compiled once per machine) and readied on a thread of their own.
