@@ -3,9 +3,11 @@
 //! The store runs [`run`] inside each write (whoever writes: a hub command, the session
 //! manager, a supervisor thread, a plugin install), so derived state is never a commit
 //! behind and each transition happens exactly once however many `clearctx` processes share
-//! the data dir. Event-driven reactions read the event log through a cursor of their own
-//! (`reaction_cursors`): each sees every event once, in `seq` order, whichever process
-//! appended it, and looks only at what those events touch.
+//! the data dir. Event-driven reactions get the events their transaction appended, before
+//! it commits: so each sees every event once, in `seq` order, whichever process appended
+//! it, and looks only at what those events touch. No cursor is kept while they are caught
+//! up, which is always but for a reaction a new schema version adds to run over the log so
+//! far (`reactions_behind`, caught up on the next write; see `schema_v14.sql`).
 //!
 //! The order is fixed: deadlines (driven by time, not events), then [`ORDER`]. Events a
 //! reaction appends are seen by every reaction, the earlier ones on the next pass.
@@ -64,8 +66,9 @@ pub fn reactor(plugins: Arc<PluginHost>) -> Reactor {
     Arc::new(move |tx| run_with(tx, Some(&plugins)))
 }
 
-/// Events read per step; a reaction catching up on a long log reads it in steps.
-const BATCH: u32 = 512;
+/// Events handed to the reactions per step; a long transaction's events (or a log caught
+/// up on) go in steps.
+const BATCH: usize = 512;
 /// Passes in which the reactions appended events for each other, before giving up:
 /// reactions that keep feeding each other are a bug. Pipelines stop their own chains at
 /// `pipelines::MAX_DEPTH`, well inside this.
@@ -77,48 +80,61 @@ pub fn run(tx: &Tx<'_>) -> Result<()> {
     run_with(tx, None)
 }
 
-/// Runs the reactions inside `tx` until none has an unseen event. The events after the
-/// lowest cursor are read once per step and each reaction gets those after its own.
+/// Runs the reactions inside `tx` until none has an unseen event: the ones behind the log
+/// first, then every reaction over what this transaction appended, pass after pass while
+/// they append more.
 pub fn run_with(tx: &Tx<'_>, plugins: Option<&PluginHost>) -> Result<()> {
     let env = Env { tx, plugins };
     deadlines(tx)?;
+    catch_up(&env)?;
     let mut passes = 0;
     loop {
-        let cursors = tx.reaction_cursors()?;
-        let seen: Vec<i64> = ORDER
-            .iter()
-            .map(|r| {
-                cursors
-                    .iter()
-                    .find(|(name, _)| name == r.name)
-                    .map_or(0, |(_, seq)| *seq)
-            })
-            .collect();
-        let from = seen.iter().copied().min().unwrap_or(0);
-        let events = tx.events_after(from, BATCH)?;
-        let Some(last) = events.last().map(|e| e.seq) else {
+        let events = tx.take_appended();
+        if events.is_empty() {
             return Ok(());
-        };
-        for (r, &seen) in ORDER.iter().zip(&seen) {
-            let unseen = &events[events.partition_point(|e| e.seq <= seen)..];
-            if !unseen.is_empty() {
-                (r.react)(&env, unseen)?;
-                tx.set_reaction_cursor(r.name, last)?;
+        }
+        if passes > MAX_PASSES {
+            return Err(Error::Corrupt(format!(
+                "reactions still appending events after {MAX_PASSES} passes; nothing was committed"
+            )));
+        }
+        for step in events.chunks(BATCH) {
+            for r in ORDER {
+                (r.react)(&env, step)?;
             }
         }
-        if events.len() < BATCH as usize {
-            // Caught up: done, unless the reactions appended events of their own.
-            if tx.last_seq()? == last {
-                return Ok(());
-            }
-            passes += 1;
-            if passes > MAX_PASSES {
-                return Err(Error::Corrupt(format!(
-                    "reactions still appending events after {MAX_PASSES} passes; nothing was committed"
-                )));
-            }
-        }
+        passes += 1;
     }
+}
+
+/// Brings the reactions listed in `reactions_behind` up to the events this transaction
+/// appended (which every reaction gets next), reading the log in steps.
+fn catch_up(env: &Env<'_>) -> Result<()> {
+    let tx = env.tx;
+    let behind = tx.reactions_behind()?;
+    if behind.is_empty() {
+        return Ok(());
+    }
+    let last = match tx.first_unhanded() {
+        Some(seq) => seq - 1,
+        None => tx.last_seq()?,
+    };
+    for (name, mut seen) in behind {
+        // A name this version does not run cannot be listed (a data dir of another
+        // version is migrated or refused); one that is, is dropped with the rest.
+        if let Some(r) = ORDER.iter().find(|r| r.name == name) {
+            loop {
+                let events = tx.events_between(seen, last, BATCH as u32)?;
+                let Some(end) = events.last().map(|e| e.seq) else {
+                    break;
+                };
+                (r.react)(env, &events)?;
+                seen = end;
+            }
+        }
+        tx.set_reaction_behind(&name, None)?;
+    }
+    Ok(())
 }
 
 /// Whether time alone has given [`run`] work (a deadline passed), so a read should write.

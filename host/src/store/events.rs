@@ -29,7 +29,8 @@ pub struct Event {
 }
 
 impl Tx<'_> {
-    /// Appends one event and returns its `seq`.
+    /// Appends one event and returns its `seq`. The reactions get it before the
+    /// transaction commits ([`Tx::take_appended`]).
     pub fn append_event(&self, ev: NewEvent<'_>) -> Result<i64> {
         // Cached, like every statement on a hot path: `execute` would parse it each time.
         self.tx
@@ -37,7 +38,29 @@ impl Tx<'_> {
                 "INSERT INTO events (at_ms, kind, actor, team, subject, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![self.now_ms, ev.kind, ev.actor, ev.team, ev.subject, ev.payload.to_string()])?;
-        Ok(self.tx.last_insert_rowid())
+        let seq = self.tx.last_insert_rowid();
+        self.appended.borrow_mut().push(Event {
+            seq,
+            at: crate::time::rfc3339(self.now_ms),
+            kind: ev.kind.to_string(),
+            actor: ev.actor.to_string(),
+            team: ev.team.to_string(),
+            subject: ev.subject,
+            payload: ev.payload,
+        });
+        Ok(seq)
+    }
+
+    /// The events this transaction appended since the last call, oldest first: what the
+    /// reactions have not seen yet (the log before them, they all have).
+    pub fn take_appended(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.appended.borrow_mut())
+    }
+
+    /// The `seq` of the oldest event this transaction appended that the reactions have not
+    /// been handed yet.
+    pub fn first_unhanded(&self) -> Option<i64> {
+        self.appended.borrow().first().map(|e| e.seq)
     }
 
     /// Every event about `subject`, oldest first.

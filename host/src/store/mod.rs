@@ -118,6 +118,7 @@ const SCHEMAS: &[&str] = &[
     include_str!("schema_v11.sql"),
     include_str!("schema_v12.sql"),
     include_str!("schema_v13.sql"),
+    include_str!("schema_v14.sql"),
 ];
 
 /// What every write transaction runs after its change and before it commits: the
@@ -151,6 +152,23 @@ pub struct Store {
 pub struct Tx<'a> {
     tx: rusqlite::Transaction<'a>,
     now_ms: i64,
+    /// The events appended in this transaction and not yet handed to the reactions
+    /// ([`Tx::take_appended`]), oldest first.
+    appended: std::cell::RefCell<Vec<events::Event>>,
+    /// How many of `appended` there were at the open savepoint, if one is open: rolling
+    /// back to it forgets the events appended since.
+    savepoint_appended: std::cell::Cell<Option<usize>>,
+}
+
+impl<'a> Tx<'a> {
+    fn new(tx: rusqlite::Transaction<'a>) -> Tx<'a> {
+        Tx {
+            tx,
+            now_ms: now_ms(),
+            appended: Default::default(),
+            savepoint_appended: Default::default(),
+        }
+    }
 }
 
 impl Store {
@@ -257,13 +275,10 @@ impl Store {
 
     /// Runs `f` in a read transaction, so it sees one consistent state.
     pub fn read<T>(&mut self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let tx = Tx {
-            tx,
-            now_ms: now_ms(),
-        };
+        let tx = Tx::new(
+            self.conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)?,
+        );
         let out = f(&tx)?;
         tx.tx.finish()?;
         Ok(out)
@@ -344,11 +359,7 @@ fn write_on<A, T>(
     f: impl FnOnce(&Tx<'_>) -> Result<A>,
     view: impl FnOnce(&Tx<'_>, A) -> Result<T>,
 ) -> Result<T> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let tx = Tx {
-        tx,
-        now_ms: now_ms(),
-    };
+    let tx = Tx::new(conn.transaction_with_behavior(TransactionBehavior::Immediate)?);
     let out = f(&tx)?;
     react(&tx)?;
     let out = view(&tx, out)?;
@@ -498,16 +509,10 @@ mod tests {
             }
         }
         let mut store = Store::open(&path, std::sync::Arc::new(no_reactions)).unwrap();
-        let cursors = store.read(|tx| tx.reaction_cursors()).unwrap();
+        let behind = store.read(|tx| tx.reactions_behind()).unwrap();
         assert_eq!(
-            cursors,
-            vec![
-                ("chat".to_string(), 3),
-                ("pipelines".to_string(), 3),
-                ("readiness".to_string(), 3),
-                ("staleness".to_string(), 3),
-                ("witness".to_string(), 3)
-            ],
+            behind,
+            [],
             "the old events were already resolved; pipelines and staleness start at the end"
         );
         assert_eq!(store.read(|tx| tx.events_after(3, 10)).unwrap().len(), 0);
@@ -553,6 +558,32 @@ mod tests {
     /// Version 13 rebuilds `events` and `artifact_versions`: a version-12 file keeps every
     /// row and reference, numbers keep growing from the largest, and the old key holds.
     #[test]
+    fn version_14_keeps_only_the_reactions_behind_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clearctx.db");
+        {
+            let mut conn = connect(&path).unwrap();
+            conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+            migrations().to_version(&mut conn, 13).unwrap();
+            conn.execute_batch(
+                "INSERT INTO events (at_ms, kind, actor, team, subject, payload) VALUES
+                   (1, 'x', 'w', 'default', 's', '{}'), (2, 'x', 'w', 'default', 's', '{}');
+                 UPDATE reaction_cursors SET seq = 2;
+                 UPDATE reaction_cursors SET seq = 1 WHERE name = 'staleness';
+                 DELETE FROM reaction_cursors WHERE name = 'chat';",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path, std::sync::Arc::new(no_reactions)).unwrap();
+        let behind = store.read(|tx| tx.reactions_behind()).unwrap();
+        assert_eq!(
+            behind,
+            [("chat".to_string(), 0), ("staleness".to_string(), 1)],
+            "a cursor short of the end is kept, a missing one had seen nothing, the rest go"
+        );
+    }
+
+    #[test]
     fn version_13_rebuilds_the_log_and_versions_keeping_every_row() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clearctx.db");
@@ -582,7 +613,7 @@ mod tests {
         let version: i64 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 13);
+        assert_eq!(version, SCHEMAS.len() as i64);
         assert_eq!(store.integrity_check().unwrap(), "ok");
         let broken: i64 = c
             .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {

@@ -290,17 +290,23 @@ impl Tx<'_> {
     /// Starts a savepoint: what follows can be undone alone (a pipeline action that fails).
     pub(crate) fn savepoint(&self) -> Result<()> {
         self.tx.prepare_cached("SAVEPOINT pipeline_action")?.execute([])?;
+        self.savepoint_appended.set(Some(self.appended.borrow().len()));
         Ok(())
     }
 
     pub(crate) fn release_savepoint(&self) -> Result<()> {
         self.tx.prepare_cached("RELEASE pipeline_action")?.execute([])?;
+        self.savepoint_appended.set(None);
         Ok(())
     }
 
-    /// Undoes everything since [`Tx::savepoint`] and ends it.
+    /// Undoes everything since [`Tx::savepoint`] and ends it, the events it appended
+    /// included: the reactions never see them.
     pub(crate) fn rollback_to_savepoint(&self) -> Result<()> {
         self.tx.prepare_cached("ROLLBACK TO pipeline_action")?.execute([])?;
+        if let Some(n) = self.savepoint_appended.get() {
+            self.appended.borrow_mut().truncate(n);
+        }
         self.release_savepoint()?;
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! What the reactions keep in the store: a cursor per reaction, and the events after it.
+//! What the reactions read and keep in the store: the log, and the reactions still behind it.
 
 use rusqlite::params;
 
@@ -16,23 +16,41 @@ impl Tx<'_> {
         )
     }
 
-    pub fn set_reaction_cursor(&self, name: &str, seq: i64) -> Result<()> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO reaction_cursors (name, seq) VALUES (?1, ?2)
-                 ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
-            )?
-            .execute(params![name, seq])?;
-        Ok(())
+    /// Up to `limit` events after `seq` and at most `last`, oldest first.
+    pub fn events_between(&self, seq: i64, last: i64, limit: u32) -> Result<Vec<Event>> {
+        self.events_where(
+            &format!("seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT {limit}"),
+            params![seq, last],
+        )
     }
 
-    /// Every reaction's cursor, by name.
-    pub fn reaction_cursors(&self) -> Result<Vec<(String, i64)>> {
+    /// The reactions with events left to see, by name, with the last event each has seen
+    /// (none, almost always: see `schema_v14.sql`).
+    pub fn reactions_behind(&self) -> Result<Vec<(String, i64)>> {
         let mut stmt = self
             .tx
-            .prepare_cached("SELECT name, seq FROM reaction_cursors ORDER BY name")?;
+            .prepare_cached("SELECT name, seq FROM reactions_behind ORDER BY name")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records that the reaction `name` has seen every event (or, at `seq`, only those up
+    /// to it).
+    pub fn set_reaction_behind(&self, name: &str, seq: Option<i64>) -> Result<()> {
+        match seq {
+            None => self
+                .tx
+                .prepare_cached("DELETE FROM reactions_behind WHERE name = ?1")?
+                .execute([name])?,
+            Some(seq) => self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO reactions_behind (name, seq) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+                )?
+                .execute(params![name, seq])?,
+        };
+        Ok(())
     }
 
     /// Diagnostics: records that this process's witness reaction saw event `seq`.
