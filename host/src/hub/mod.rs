@@ -159,12 +159,23 @@ impl Hub {
     }
 
     /// Records the reads `artifact_get` answered, if any (without waiting for the store
-    /// when there are none): `serve` calls this after every answer, and dropping the hub
-    /// does it too.
+    /// when there are none): dropping the hub does this too.
     pub fn flush_reads(&self) {
         if self.has_unrecorded_reads() {
             drop(self.store());
         }
+    }
+
+    /// What waits for an answer to be sent: the reads to record, the plugin call log's
+    /// lines. `serve` runs this after its answers and every second.
+    pub fn flush_queued(&self) {
+        self.flush_reads();
+        self.plugins.flush_log();
+    }
+
+    /// Whether [`Self::flush_queued`] has anything to do.
+    pub fn has_queued(&self) -> bool {
+        self.has_unrecorded_reads() || self.plugins.log_queued()
     }
 
     /// A command: `f`, then the reactions (the store runs them in every write), then

@@ -300,7 +300,7 @@ impl ServerHandler for Server {
         let (answer, answered) = tokio::sync::oneshot::channel();
         tokio::task::spawn_blocking(move || {
             let _ = answer.send(server.call(&tool, args));
-            server.hub.flush_reads();
+            server.hub.flush_queued();
         });
         let outcome = answered.await;
         if let Some(beat) = progress {
@@ -368,12 +368,13 @@ impl framing::Inline for Server {
     }
 
     fn after(&self) {
-        // The replies are out; now record the reads `artifact_get` queued.
-        self.hub.flush_reads();
+        // The replies are out; now record the reads `artifact_get` queued, and write the
+        // plugin calls' lines.
+        self.hub.flush_queued();
     }
 
     fn pending(&self) -> bool {
-        self.hub.has_unrecorded_reads()
+        self.hub.has_queued()
     }
 }
 
@@ -388,7 +389,14 @@ pub async fn serve(hub: Arc<Hub>) -> anyhow::Result<()> {
         loop {
             interval.tick().await;
             let hub = ticker_hub.clone();
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || hub.tick()).await {
+            let tick = move || {
+                let ticked = hub.tick();
+                // Background writes (this tick, a worker's supervisor) queue call log lines
+                // too; no answer follows them to write them.
+                hub.flush_queued();
+                ticked
+            };
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(tick).await {
                 tracing::warn!(error = %e, "applying overdue contracts failed");
             }
         }
@@ -397,6 +405,8 @@ pub async fn serve(hub: Arc<Hub>) -> anyhow::Result<()> {
     let stdin = std::io::BufReader::with_capacity(256 * 1024, std::io::stdin());
     let stdout: framing::Output = Arc::new(std::sync::Mutex::new(Box::new(std::io::stdout())));
     let warm_hub = hub.clone();
+    // Every answer is followed by `Hub::flush_queued`, so call log lines may wait for it.
+    hub.plugins().defer_log();
     let server = Server::new(hub);
     let stdin_fd = Some(std::os::fd::AsRawFd::as_raw_fd(&std::io::stdin()));
     let (transport, writer) = framing::guard(stdin, stdin_fd, stdout, server.clone())?;

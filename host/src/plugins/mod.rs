@@ -293,6 +293,22 @@ impl PluginHost {
         }
     }
 
+    /// Queues successful calls' lines in the call log until [`Self::flush_log`] (`serve`,
+    /// which flushes after every answer; see `calls`).
+    pub fn defer_log(&self) {
+        self.log.defer();
+    }
+
+    /// Writes the call log's queued lines.
+    pub fn flush_log(&self) {
+        self.log.flush();
+    }
+
+    /// Whether call log lines wait for [`Self::flush_log`].
+    pub fn log_queued(&self) -> bool {
+        self.log.has_queued()
+    }
+
     fn runtime(&self) -> Result<&Runtime> {
         self.runtime
             .get_or_init(|| {

@@ -75,6 +75,7 @@ impl PluginHost {
                 .unwrap_or(false),
             None => true,
         };
+        self.log.flush(); // this process's queued lines first
         let records = calls::recent(&self.home, id);
         let memo_hits = records.iter().filter(|r| r.memoized).count() as u64;
         let reused_calls = records.iter().filter(|r| r.reused).count() as u64;
