@@ -250,7 +250,11 @@ mod tests {
             message: "boom".into(),
         });
         log.record(&plugin, "validate", &failed);
-        assert_eq!(lines(), 4, "a failure is written at once, with what waited before it");
+        assert_eq!(
+            lines(),
+            4,
+            "a failure is written at once, with what waited before it"
+        );
         log.record(&plugin, "validate", &Ok(((), Receipt::default())));
         drop(log);
         assert_eq!(lines(), 5, "dropping the log writes what waited");
