@@ -519,6 +519,36 @@ mod tests {
     }
 
     #[test]
+    fn events_a_rolled_back_savepoint_undid_are_not_handed_to_the_reactions() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store =
+            Store::open(&dir.path().join("clearctx.db"), std::sync::Arc::new(no_reactions)).unwrap();
+        let event = |kind| NewEvent {
+            kind,
+            actor: "w",
+            team: "default",
+            subject: "s".into(),
+            payload: serde_json::json!({}),
+        };
+        let kinds = store
+            .write(|tx| {
+                tx.append_event(event("kept"))?;
+                tx.savepoint()?;
+                tx.append_event(event("undone"))?;
+                tx.rollback_to_savepoint()?;
+                tx.savepoint()?;
+                tx.append_event(event("released"))?;
+                tx.release_savepoint()?;
+                Ok(tx.take_appended().into_iter().map(|e| e.kind).collect::<Vec<_>>())
+            })
+            .unwrap();
+        assert_eq!(kinds, ["kept", "released"]);
+        let logged = store.read(|tx| tx.events_after(0, 10)).unwrap();
+        let seqs: Vec<i64> = logged.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [1, 2], "the log holds the same two");
+    }
+
+    #[test]
     fn an_unsynced_write_commits_and_leaves_the_connection_synchronous() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clearctx.db");
