@@ -91,6 +91,34 @@ mod tests {
     use super::*;
     use crate::model::Caller;
 
+    /// `publisher` filters by who published the current version: the one after a new
+    /// publish by someone else, the earlier one after a rollback.
+    #[test]
+    fn artifact_list_filters_by_the_current_versions_publisher() {
+        let dir = tempfile::tempdir().unwrap();
+        let p1 = Hub::open(dir.path(), Caller::new("p1", "default")).unwrap();
+        let p2 = Hub::open(dir.path(), Caller::new("p2", "default")).unwrap();
+        let publish = |hub: &Hub, n: u32| {
+            let req = json!({"artifact_id": "a", "type": "json", "data": {"n": n}});
+            hub.artifact_publish(&from_value(req).unwrap()).unwrap();
+        };
+        let listed_for = |publisher: &str| -> Vec<(String, u32)> {
+            let req = json!({"publisher": publisher});
+            let page = p1.artifact_list(&from_value(req).unwrap()).unwrap();
+            page.items.into_iter().map(|v| (v.artifact_id, v.version)).collect()
+        };
+        publish(&p1, 1);
+        assert_eq!(listed_for("p1"), [("a".to_string(), 1)]);
+        publish(&p2, 2);
+        assert_eq!(listed_for("p1"), []);
+        assert_eq!(listed_for("p2"), [("a".to_string(), 2)]);
+        publish(&p2, 3);
+        assert_eq!(listed_for("p2"), [("a".to_string(), 3)]);
+        p1.store().write(|tx| tx.set_current_version("a", 1)).unwrap();
+        assert_eq!(listed_for("p1"), [("a".to_string(), 1)], "after a rollback to v1");
+        assert_eq!(listed_for("p2"), []);
+    }
+
     /// The read record of `artifact_get` is a write that runs no reactions, so the get
     /// must apply a passed deadline itself, durably, as a query does: the store, read
     /// directly (which applies nothing), shows the contract failed.

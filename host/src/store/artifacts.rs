@@ -82,6 +82,14 @@ impl Tx<'_> {
                 v.artifact_id, v.version
             )));
         }
+        // A statement of its own, so a publisher publishing again (nearly always) leaves
+        // the publisher index's page alone: SQLite rewrites an index whose column the SET
+        // names, whatever the value.
+        self.tx
+            .prepare_cached(
+                "UPDATE artifacts SET latest_publisher = ?2 WHERE artifact_id = ?1 AND latest_publisher <> ?2",
+            )?
+            .execute(params![v.artifact_id, v.publisher])?;
         Ok(())
     }
 
@@ -183,7 +191,7 @@ impl Tx<'_> {
     pub(crate) fn list_artifacts(&self, f: &ArtifactFilter<'_>) -> Result<Vec<Version>> {
         let (clauses, values) = Filters::default()
             .eq("a.type", f.artifact_type)
-            .eq("v.publisher", f.publisher)
+            .eq("a.latest_publisher", f.publisher)
             .eq("a.team", f.team)
             .sql("a.artifact_id", f.window);
         let sql = format!(

@@ -119,6 +119,7 @@ const SCHEMAS: &[&str] = &[
     include_str!("schema_v12.sql"),
     include_str!("schema_v13.sql"),
     include_str!("schema_v14.sql"),
+    include_str!("schema_v15.sql"),
 ];
 
 /// What every write transaction runs after its change and before it commits: the
@@ -587,6 +588,53 @@ mod tests {
 
     /// Version 13 rebuilds `events` and `artifact_versions`: a version-12 file keeps every
     /// row and reference, numbers keep growing from the largest, and the old key holds.
+    #[test]
+    fn version_15_keeps_the_current_versions_publisher_on_the_artifact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clearctx.db");
+        {
+            let mut conn = connect(&path).unwrap();
+            conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+            migrations().to_version(&mut conn, 14).unwrap();
+            // `a` rolled back to its first version, `b` with no current version yet.
+            conn.execute_batch(
+                "INSERT INTO events (at_ms, kind, actor, team, subject, payload) VALUES
+                   (1, 'x', 'w', 'default', 's', '{}'), (2, 'x', 'w', 'default', 's', '{}'),
+                   (3, 'x', 'w', 'default', 's', '{}');
+                 INSERT INTO artifacts (artifact_id, type, team, created_by, created_at_ms, latest_version, max_version)
+                   VALUES ('a', 'json', 'default', 'p1', 1, 1, 2), ('b', 'json', 'default', 'p1', 3, 0, 1);
+                 INSERT INTO artifact_versions (artifact_id, version, data, sha256, summary, publisher, published_at_ms, seq)
+                   VALUES ('a', 1, '{}', 'h1', NULL, 'p1', 1, 1), ('a', 2, '{}', 'h2', NULL, 'p2', 2, 2),
+                          ('b', 1, '{}', 'h3', NULL, 'p2', 3, 3);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path, std::sync::Arc::new(no_reactions)).unwrap();
+        let mut stmt = store
+            .conn
+            .prepare("SELECT artifact_id, latest_publisher FROM artifacts ORDER BY artifact_id")
+            .unwrap();
+        let rows: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [("a".to_string(), "p1".to_string()), ("b".to_string(), String::new())],
+            "the current version's publisher, not the highest's; none without a current version"
+        );
+        let old_index: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'artifact_versions_publisher'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old_index, 0);
+    }
+
     #[test]
     fn version_14_keeps_only_the_reactions_behind_the_log() {
         let dir = tempfile::tempdir().unwrap();

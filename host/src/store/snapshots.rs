@@ -274,7 +274,11 @@ impl Tx<'_> {
     /// `stale_check` counts as superseded with it; the versions themselves stay.
     pub(crate) fn set_current_version(&self, artifact_id: &str, version: u32) -> Result<()> {
         self.tx
-            .prepare_cached("UPDATE artifacts SET latest_version = ?2 WHERE artifact_id = ?1")?
+            .prepare_cached(
+                "UPDATE artifacts SET latest_version = ?2, latest_publisher = coalesce(
+                   (SELECT publisher FROM artifact_versions WHERE artifact_id = ?1 AND version = ?2), '')
+                 WHERE artifact_id = ?1",
+            )?
             .execute(params![artifact_id, version])?;
         self.tx
             .prepare_cached(
