@@ -21,7 +21,6 @@
 use std::io::{BufRead, Write};
 use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rmcp::model::RequestId;
 use serde_json::{Map, Value, json};
@@ -34,10 +33,6 @@ pub const MAX_LINE_BYTES: usize = rmcp::transport::async_rw::DEFAULT_MAX_LINE_LE
 pub const MAX_DEPTH: usize = 100;
 /// How much of an oversized line is kept to find its `id` in.
 const ID_PREFIX_BYTES: usize = 64 * 1024;
-/// How long the reading thread looks for the client's next line before it runs the
-/// answered calls' [`Inline::after`]: not at all. Waiting even a millisecond let a read
-/// go unrecorded while another process, told by the client, looked for it.
-pub const IDLE: Duration = Duration::ZERO;
 /// Calls answered before `after` runs however busy the client is.
 pub const MAX_DEFERRED: u32 = 64;
 
@@ -246,11 +241,11 @@ pub trait Inline: Send + 'static {
     fn takes(&self, tool: &str) -> bool;
     /// The JSON-RPC reply to `tools/call` of a tool it takes, serialized.
     fn answer(&self, id: RequestId, tool: &str, arguments: Map<String, Value>) -> Vec<u8>;
-    /// Runs after one or more replies are written, once the client pauses (see the module
-    /// documentation), before the reading thread blocks on its next line.
+    /// Runs after one or more replies are written, once no next line is waiting (see the
+    /// module documentation), before the reading thread blocks on its next line.
     fn after(&self);
-    /// Whether [`Self::after`] has anything to do; when not, the reading thread does not
-    /// wait for the client to pause.
+    /// Whether [`Self::after`] has anything to do; when not, an answer adds nothing for
+    /// it to do.
     fn pending(&self) -> bool {
         true
     }
@@ -344,8 +339,8 @@ where
 }
 
 /// The reading thread: judges each line, answers the ones it can, passes on the rest.
-/// With `input_fd` (the fd `input` reads), [`Inline::after`] waits for the client to pause;
-/// without it, it runs after every answer.
+/// With `input_fd` (the fd `input` reads), [`Inline::after`] waits while the client's next
+/// line is already there; without it, it runs after every answer.
 fn read_input<R: std::io::Read>(
     mut input: std::io::BufReader<R>,
     input_fd: Option<RawFd>,
@@ -361,7 +356,7 @@ fn read_input<R: std::io::Read>(
     loop {
         if deferred > 0
             && input.buffer().is_empty()
-            && !input_fd.is_some_and(|fd| readable_within(fd, IDLE))
+            && !input_fd.is_some_and(has_input)
         {
             inline.after();
             deferred = 0;
@@ -417,17 +412,17 @@ fn read_input<R: std::io::Read>(
     }
 }
 
-/// Whether `fd` has input (or an end, or an error: the read that follows says which)
-/// within `wait`.
-fn readable_within(fd: RawFd, wait: Duration) -> bool {
+/// Whether `fd` has input now (or an end, or an error: the read that follows says which).
+/// It never waits: waiting even a millisecond for a client's next call let a read go
+/// unrecorded while another process, told by that client, looked for it.
+fn has_input(fd: RawFd) -> bool {
     let mut p = libc::pollfd {
         fd,
         events: libc::POLLIN,
         revents: 0,
     };
-    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
     // SAFETY: one valid `pollfd`, alive for the whole call.
-    let n = unsafe { libc::poll(&mut p, 1, ms) };
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
     // On an error (EINTR) say no: `after` runs, then the blocking read sorts it out.
     n > 0
 }
@@ -608,8 +603,8 @@ mod tests {
         let wait_for = |what: &dyn Fn() -> bool| {
             let start = std::time::Instant::now();
             while !what() {
-                assert!(start.elapsed() < Duration::from_secs(10), "timed out");
-                std::thread::sleep(Duration::from_millis(1));
+                assert!(start.elapsed() < std::time::Duration::from_secs(10), "timed out");
+                std::thread::sleep(std::time::Duration::from_millis(1));
             }
         };
         writer

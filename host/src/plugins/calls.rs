@@ -58,7 +58,7 @@ const MAX_QUEUE_AGE: std::time::Duration = std::time::Duration::from_secs(1);
 /// The call log of one data dir, kept open.
 pub(super) struct Log {
     path: PathBuf,
-    open: Mutex<State>,
+    state: Mutex<State>,
     /// Successful calls' lines wait for [`Log::flush`] (set by `serve`, which flushes).
     defer: std::sync::atomic::AtomicBool,
 }
@@ -83,7 +83,7 @@ impl Log {
     pub fn new(home: &Path) -> Log {
         Log {
             path: home.join(LOG),
-            open: Mutex::new(State::default()),
+            state: Mutex::new(State::default()),
             defer: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -127,7 +127,7 @@ impl Log {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.open.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn write_queued(&self, state: &mut State) {

@@ -132,7 +132,7 @@ fn catch_up(env: &Env<'_>) -> Result<()> {
                 seen = end;
             }
         }
-        tx.set_reaction_behind(&name, None)?;
+        tx.reaction_caught_up(&name)?;
     }
     Ok(())
 }

@@ -408,7 +408,7 @@ fn a_reaction_behind_the_log_catches_up_on_the_next_write() {
             json!({ "dependencies": [{ "type": "artifact", "id": "a" }] }),
         )?;
         publish_up_to(tx, "a", 1)?;
-        tx.set_reaction_behind("readiness", Some(0))
+        tx.set_reaction_behind("readiness", 0)
     })
     .unwrap();
     drop(bare);

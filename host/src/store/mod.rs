@@ -588,14 +588,21 @@ mod tests {
 
     /// Version 13 rebuilds `events` and `artifact_versions`: a version-12 file keeps every
     /// row and reference, numbers keep growing from the largest, and the old key holds.
+    /// A data dir at schema `version` (foreign keys off, as the migrations run), to fill as
+    /// that version's clearctx would have before the next migration runs on open.
+    fn at_version(path: &Path, version: usize) -> Connection {
+        let mut conn = connect(path).unwrap();
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        migrations().to_version(&mut conn, version).unwrap();
+        conn
+    }
+
     #[test]
     fn version_15_keeps_the_current_versions_publisher_on_the_artifact() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clearctx.db");
         {
-            let mut conn = connect(&path).unwrap();
-            conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
-            migrations().to_version(&mut conn, 14).unwrap();
+            let conn = at_version(&path, 14);
             // `a` rolled back to its first version, `b` with no current version yet.
             conn.execute_batch(
                 "INSERT INTO events (at_ms, kind, actor, team, subject, payload) VALUES
@@ -640,9 +647,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clearctx.db");
         {
-            let mut conn = connect(&path).unwrap();
-            conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
-            migrations().to_version(&mut conn, 13).unwrap();
+            let conn = at_version(&path, 13);
             conn.execute_batch(
                 "INSERT INTO events (at_ms, kind, actor, team, subject, payload) VALUES
                    (1, 'x', 'w', 'default', 's', '{}'), (2, 'x', 'w', 'default', 's', '{}');

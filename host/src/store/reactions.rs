@@ -6,18 +6,16 @@ use super::{Event, Tx};
 use crate::error::Result;
 
 impl Tx<'_> {
-    /// Up to `limit` events after `seq`, oldest first.
+    /// Up to `limit` events after `seq`, oldest first (tests read the log with it).
+    #[cfg(test)]
     pub fn events_after(&self, seq: i64, limit: u32) -> Result<Vec<Event>> {
-        // The limit is part of the SQL text, not a parameter: SQLite re-prepares a statement
-        // whose LIMIT is bound on every run, and this one runs in every commit.
-        self.events_where(
-            &format!("seq > ?1 ORDER BY seq LIMIT {limit}"),
-            params![seq],
-        )
+        self.events_between(seq, i64::MAX, limit)
     }
 
     /// Up to `limit` events after `seq` and at most `last`, oldest first.
     pub fn events_between(&self, seq: i64, last: i64, limit: u32) -> Result<Vec<Event>> {
+        // The limit is part of the SQL text, not a parameter: SQLite re-prepares a statement
+        // whose LIMIT is bound on every run.
         self.events_where(
             &format!("seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT {limit}"),
             params![seq, last],
@@ -34,22 +32,24 @@ impl Tx<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Records that the reaction `name` has seen every event (or, at `seq`, only those up
-    /// to it).
-    pub fn set_reaction_behind(&self, name: &str, seq: Option<i64>) -> Result<()> {
-        match seq {
-            None => self
-                .tx
-                .prepare_cached("DELETE FROM reactions_behind WHERE name = ?1")?
-                .execute([name])?,
-            Some(seq) => self
-                .tx
-                .prepare_cached(
-                    "INSERT INTO reactions_behind (name, seq) VALUES (?1, ?2)
-                     ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
-                )?
-                .execute(params![name, seq])?,
-        };
+    /// Records that the reaction `name` has seen every event.
+    pub fn reaction_caught_up(&self, name: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM reactions_behind WHERE name = ?1")?
+            .execute([name])?;
+        Ok(())
+    }
+
+    /// Records that the reaction `name` has seen the events up to `seq` only (what a
+    /// migration adding a reaction does; tests do it by hand).
+    #[cfg(test)]
+    pub fn set_reaction_behind(&self, name: &str, seq: i64) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO reactions_behind (name, seq) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+            )?
+            .execute(params![name, seq])?;
         Ok(())
     }
 
